@@ -1,0 +1,1 @@
+"""Framework adapters (installed as ``router_plugins.adapters``): LangGraph, LangChain v1, AutoGen, MapCoder."""

@@ -1,0 +1,185 @@
+"""Model cards (one LLM the router may pick) and the validated, ordered pool they form."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from router_plugins.errors import ConfigError, EmptyPoolError, UnknownModelError
+
+
+class ModelCard(BaseModel):
+    """One LLM the router may pick: how to reach it, what it costs, and a prior on how good it is."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    provider: str | None = None
+    model: str | None = None
+    base_url: str | None = None
+    input_price: float = Field(0.0, ge=0, description="USD per 1M input tokens")
+    output_price: float = Field(0.0, ge=0, description="USD per 1M output tokens")
+    output_tokens: int = Field(256, ge=1, description="typical output tokens per call")
+    latency_s: float = Field(1.0, ge=0, description="typical seconds per call")
+    context_window: int = Field(8192, ge=1)
+    quality: float | dict[str, float] | None = Field(
+        None, description="prior expected quality in [0, 1]; a mapping gives one per task family ('*' = default)"
+    )
+    size_b: float | None = Field(None, ge=0, description="parameters, billions")
+    description: str = ""
+    tags: tuple[str, ...] = ()
+
+    @field_validator("quality")
+    @classmethod
+    def _quality_in_unit_interval(cls, value: float | dict[str, float] | None) -> float | dict[str, float] | None:
+        values = value.values() if isinstance(value, dict) else [] if value is None else [value]
+        for v in values:
+            if not (0.0 <= v <= 1.0) or math.isnan(v):
+                raise ValueError(f"quality must be in [0, 1], got {v}")
+        return value
+
+    def cost_usd(self, input_tokens: float, output_tokens: float | None = None) -> float:
+        """Price of one call with these token counts (typical output tokens when not given)."""
+        out = self.output_tokens if output_tokens is None else output_tokens
+        return (input_tokens * self.input_price + out * self.output_price) / 1e6
+
+    def prior_quality(self, task: str | None = None) -> float | None:
+        """The card's prior quality for a task family, falling back to '*' and then to None."""
+        if isinstance(self.quality, dict):
+            if task is not None and task in self.quality:
+                return self.quality[task]
+            return self.quality.get("*")
+        return self.quality
+
+
+def _card_from_mapping(data: Mapping[str, Any], where: str) -> ModelCard:
+    try:
+        return ModelCard.model_validate(dict(data))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(card)'}: "
+            + ("unknown field" if err["type"] == "extra_forbidden" else err["msg"])
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid model card {where}: {problems}") from None
+
+
+class ModelPool:
+    """An ordered, validated set of model cards with unique names; never empty."""
+
+    def __init__(self, cards: Iterable[ModelCard | Mapping[str, Any]]) -> None:
+        parsed: list[ModelCard] = []
+        for i, card in enumerate(cards):
+            if not isinstance(card, ModelCard):
+                name = card.get("name", f"#{i}") if isinstance(card, Mapping) else f"#{i}"
+                if not isinstance(card, Mapping):
+                    raise ConfigError(f"model card #{i} must be a table/mapping, got {type(card).__name__}")
+                card = _card_from_mapping(card, repr(name))
+            parsed.append(card)
+        if not parsed:
+            raise EmptyPoolError("the model pool is empty: add at least one model card")
+        seen: set[str] = set()
+        for card in parsed:
+            if card.name in seen:
+                raise ConfigError(f"duplicate model name {card.name!r} in the pool: names must be unique")
+            seen.add(card.name)
+        self._cards: tuple[ModelCard, ...] = tuple(parsed)
+        self._index = {c.name: i for i, c in enumerate(parsed)}
+
+    # -- construction -------------------------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelPool:
+        """Build from ``{"models": [card, ...]}`` (the layout of pool files)."""
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"a pool must be a mapping with a 'models' list, got {type(data).__name__}")
+        unknown = set(data) - {"models"}
+        if unknown:
+            raise ConfigError(f"unknown top-level key(s) {sorted(unknown)} in pool: only 'models' is allowed")
+        models = data.get("models")
+        if models is None:
+            raise EmptyPoolError("the pool has no 'models' list: add [[models]] tables (TOML) or a models: list (YAML)")
+        if not isinstance(models, list):
+            raise ConfigError(f"'models' must be a list of model cards, got {type(models).__name__}")
+        return cls(models)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> ModelPool:
+        """Load a pool from a TOML (``[[models]]`` tables) or YAML (``models:`` list) file."""
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"pool file {str(path)!r} does not exist")
+        text = path.read_text(encoding="utf-8")
+        suffix = path.suffix.lower()
+        try:
+            if suffix == ".toml":
+                import tomllib
+
+                data: Any = tomllib.loads(text)
+            elif suffix in {".yaml", ".yml"}:
+                import yaml
+
+                data = yaml.safe_load(text)
+            else:
+                raise ConfigError(f"pool file {str(path)!r}: unsupported extension {suffix!r} (use .toml, .yaml or .yml)")
+        except ConfigError:
+            raise
+        except Exception as exc:  # tomllib / yaml parse errors carry the line number
+            raise ConfigError(f"pool file {str(path)!r} is malformed: {exc}") from None
+        try:
+            return cls.from_dict(data if data is not None else {})
+        except ConfigError as exc:
+            raise type(exc)(f"{path}: {exc}") from None
+
+    # -- access -------------------------------------------------------------------------------------------------
+    def __iter__(self) -> Iterator[ModelCard]:
+        return iter(self._cards)
+
+    def __len__(self) -> int:
+        return len(self._cards)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._index
+
+    def __getitem__(self, name: str) -> ModelCard:
+        try:
+            return self._cards[self._index[name]]
+        except KeyError:
+            raise UnknownModelError(f"unknown model {name!r}; the pool has: {', '.join(self.names)}") from None
+
+    def __repr__(self) -> str:
+        return f"ModelPool({list(self.names)})"
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Model names in pool order."""
+        return tuple(c.name for c in self._cards)
+
+    @property
+    def cards(self) -> tuple[ModelCard, ...]:
+        """The cards in pool order."""
+        return self._cards
+
+    def index(self, name: str) -> int:
+        """Position of a model in the pool (the column of score arrays)."""
+        self[name]  # raises UnknownModelError with the valid names
+        return self._index[name]
+
+    def subset(self, names: Iterable[str]) -> ModelPool:
+        """A pool of just these models (unknown names raise)."""
+        return ModelPool([self[n] for n in names])
+
+    def with_cards(self, cards: Iterable[ModelCard]) -> ModelPool:
+        """A new pool with extra cards appended (duplicate names raise)."""
+        return ModelPool([*self._cards, *cards])
+
+    def most_expensive(self) -> ModelCard:
+        """The card with the highest price for a typical call (input and output priced alike)."""
+        return max(self._cards, key=lambda c: (c.cost_usd(1000), c.output_price, c.input_price))
+
+    def cheapest(self) -> ModelCard:
+        """The card with the lowest price for a typical call."""
+        return min(self._cards, key=lambda c: (c.cost_usd(1000), c.output_price, c.input_price))

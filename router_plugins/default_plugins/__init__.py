@@ -1,0 +1,1 @@
+"""Built-in behaviour, registered through the plugin manager exactly like third-party plugins."""

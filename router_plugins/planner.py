@@ -1,0 +1,175 @@
+"""Closed-form cascade optimiser: pick kept roles and a model per role to maximise quality − λ·cost.
+
+Plan quality model (a prior that needs no training data): required roles set a base quality, the mean of their
+mode-transformed qualities; every kept optional role removes ``lift × its quality`` of the remaining error.
+Cost and latency add up over kept roles (sequential upper bound), times the mode's samples per role.
+Constraints (budget, latency bound) are hard; ties go to higher quality, then lower output cost, lower input
+cost, lower latency (RouteMoA's order).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from router_plugins.modes import Mode
+from router_plugins.query import Role
+
+#: Above this many joint assignments the optimiser switches from exhaustive search to coordinate ascent.
+EXHAUSTIVE_LIMIT = 4096
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One model option for one role, with its predicted quality (before the mode), cost and latency."""
+
+    model: str
+    quality: float
+    cost: float
+    latency: float
+    input_cost: float = 0.0
+    output_cost: float = 0.0
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The optimiser's answer for one mode: kept role → candidate; plus predictions and the objective."""
+
+    mode: Mode
+    kept: Mapping[str, Candidate]
+    quality: float
+    cost: float
+    latency: float
+    objective: float
+
+    def key(self) -> tuple[float, float, float, float, float]:
+        """Sort key, larger is better: objective, quality, then lower output cost, input cost, latency."""
+        out = sum(c.output_cost for c in self.kept.values()) * self.mode.samples
+        inp = sum(c.input_cost for c in self.kept.values()) * self.mode.samples
+        return (round(self.objective, 12), round(self.quality, 12), -out, -inp, -self.latency)
+
+
+def plan_quality(roles: Sequence[Role], chosen: Mapping[str, Candidate], mode: Mode) -> float:
+    """Predicted quality of a plan under the lift model (see module docstring)."""
+    required = [mode.transform(chosen[r.name].quality) for r in roles if not r.optional and r.name in chosen]
+    base = sum(required) / len(required) if required else 0.0
+    remaining = 1.0 - base
+    for r in roles:
+        if r.optional and r.name in chosen:
+            remaining *= 1.0 - r.lift * mode.transform(chosen[r.name].quality)
+    return min(1.0, max(0.0, 1.0 - remaining))
+
+
+def _evaluate(roles: Sequence[Role], chosen: Mapping[str, Candidate], mode: Mode, lam: float) -> Draft:
+    quality = plan_quality(roles, chosen, mode)
+    cost = sum(c.cost for c in chosen.values()) * mode.samples
+    latency = sum(c.latency for c in chosen.values()) * mode.samples
+    return Draft(mode, dict(chosen), quality, cost, latency, quality - lam * cost)
+
+
+def _feasible(d: Draft, budget: float | None, max_latency: float | None) -> bool:
+    eps = 1e-12
+    return (budget is None or d.cost <= budget + eps) and (max_latency is None or d.latency <= max_latency + eps)
+
+
+def pareto_front(cands: Sequence[Candidate]) -> list[Candidate]:
+    """Candidates not dominated in (quality ↑, cost ↓, latency ↓); the first of exact duplicates is kept."""
+    front: list[Candidate] = []
+    for c in cands:
+        dominated = any(
+            o is not c
+            and o.quality >= c.quality
+            and o.cost <= c.cost
+            and o.latency <= c.latency
+            and (o.quality, -o.cost, -o.latency) != (c.quality, -c.cost, -c.latency)
+            for o in cands
+        )
+        duplicate = any((o.quality, o.cost, o.latency) == (c.quality, c.cost, c.latency) for o in front)
+        if not dominated and not duplicate:
+            front.append(c)
+    return front
+
+
+def optimise(
+    roles: Sequence[Role],
+    candidates: Mapping[str, Sequence[Candidate]],
+    mode: Mode,
+    *,
+    lam: float,
+    budget: float | None = None,
+    max_latency: float | None = None,
+    fixed: Mapping[str, str | None] | None = None,
+    keep: frozenset[str] = frozenset(),
+) -> Draft | None:
+    """Best feasible draft for ``mode``, or None when even the cheapest choice breaks a constraint.
+
+    ``fixed`` pins roles (model name, or None = pruned) chosen by an earlier stage or a plugin; optional roles
+    in ``keep`` may not be pruned.
+    """
+    fixed = fixed or {}
+    options: list[list[Candidate | None]] = []
+    for r in roles:
+        if r.name in fixed:
+            pinned = fixed[r.name]
+            match = [c for c in candidates[r.name] if c.model == pinned]
+            options.append([None] if pinned is None else match[:1] or [None])
+            continue
+        opts: list[Candidate | None] = list(pareto_front(candidates[r.name]))
+        if r.optional and r.name not in keep:
+            opts = opts + [None] if mode.keep_optional else [None]
+        options.append(opts)
+
+    def draft_of(choice: Sequence[Candidate | None]) -> Draft:
+        return _evaluate(roles, {r.name: c for r, c in zip(roles, choice) if c is not None}, mode, lam)
+
+    def valid(choice: Sequence[Candidate | None]) -> bool:
+        # a plan runs at least one role
+        return any(c is not None for c in choice)
+
+    total = math.prod(len(o) for o in options)
+    best: Draft | None = None
+    if total <= EXHAUSTIVE_LIMIT:
+        for choice in itertools.product(*options):
+            if not valid(choice):
+                continue
+            d = draft_of(choice)
+            if _feasible(d, budget, max_latency) and (best is None or d.key() > best.key()):
+                best = d
+        return best
+
+    # Coordinate ascent from the cheapest feasible start: every accepted move keeps the plan feasible.
+    start = [min(o, key=lambda c: (0.0, 0.0) if c is None else (c.cost, c.latency)) for o in options]
+    if not valid(start):
+        i = next(i for i, o in enumerate(options) if any(c is not None for c in o))
+        start[i] = min((c for c in options[i] if c is not None), key=lambda c: (c.cost, c.latency))
+    current = list(start)
+    best = draft_of(current)
+    if not _feasible(best, budget, max_latency):
+        return None
+    improved = True
+    while improved:
+        improved = False
+        for i, opts in enumerate(options):
+            for c in opts:
+                if c is current[i]:
+                    continue
+                trial = current[:i] + [c] + current[i + 1 :]
+                if not valid(trial):
+                    continue
+                d = draft_of(trial)
+                if _feasible(d, budget, max_latency) and d.key() > best.key():
+                    best, current, improved = d, trial, True
+    return best
+
+
+def cheapest_cost(roles: Sequence[Role], candidates: Mapping[str, Sequence[Candidate]], mode: Mode) -> float:
+    """Cost of the cheapest plan under ``mode``: required roles on their cheapest models (or the cheapest role)."""
+
+    def floor(r: Role) -> float:
+        return min((c.cost for c in candidates[r.name]), default=math.inf)
+
+    required = [r for r in roles if not r.optional]
+    total = sum(map(floor, required)) if required else min(map(floor, roles), default=0.0)
+    return total * mode.samples

@@ -1,0 +1,85 @@
+"""The pluggy plugin manager: built-in plugins first, then installed ones from the ``router_plugins`` entry points.
+
+``ROUTER_PLUGINS_LOAD`` restricts which installed plugins load: unset loads all, an empty value loads none,
+``a,b`` loads only the entry points named a and b (built-in behaviour always loads).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from collections.abc import Iterable
+from importlib.metadata import entry_points
+from typing import Any
+
+import pluggy
+
+from router_plugins import hookspecs
+
+log = logging.getLogger("router_plugins")
+
+ENTRY_POINT_GROUP = "router_plugins"
+
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "router_plugins.default_plugins.modes",
+    "router_plugins.default_plugins.prior_scorer",
+    "router_plugins.default_plugins.token_cost",
+    "router_plugins.default_plugins.cascade",
+    "router_plugins.default_plugins.length_guard",
+    "router_plugins.default_plugins.chat_models",
+    "router_plugins.default_plugins.commands",
+)
+
+_entrypoint_plugins: list[tuple[str, Any]] | None = None
+
+
+def installed_plugins() -> list[tuple[str, Any]]:
+    """(name, object) of each entry-point plugin allowed by ROUTER_PLUGINS_LOAD, loaded once per process."""
+    global _entrypoint_plugins
+    if _entrypoint_plugins is None:
+        allowed = os.environ.get("ROUTER_PLUGINS_LOAD")
+        names = None if allowed is None else {n.strip() for n in allowed.split(",") if n.strip()}
+        loaded = []
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if names is not None and ep.name not in names:
+                continue
+            try:
+                loaded.append((ep.name, ep.load()))
+            except Exception:  # a broken third-party plugin must not take the host down
+                log.exception("router_plugins: could not load plugin %r (%s); skipping it", ep.name, ep.value)
+        _entrypoint_plugins = loaded
+    return list(_entrypoint_plugins)
+
+
+def reset_installed_plugins() -> None:
+    """Forget the loaded entry points so the next manager re-reads them (tests, after pip install)."""
+    global _entrypoint_plugins
+    _entrypoint_plugins = None
+
+
+def make_plugin_manager(extra: Iterable[Any] = (), *, load_entrypoints: bool = True) -> pluggy.PluginManager:
+    """A manager with the built-in plugins, the installed ones (optional) and ``extra`` plugin objects."""
+    pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+    pm.add_hookspecs(hookspecs)
+    for module_name in DEFAULT_PLUGINS:
+        pm.register(importlib.import_module(module_name), name=module_name)
+    if load_entrypoints:
+        for name, plugin in installed_plugins():
+            if pm.is_registered(plugin):
+                continue
+            pm.register(plugin, name=name)
+    for plugin in extra:
+        pm.register(plugin)
+    return pm
+
+
+def describe_plugins(pm: pluggy.PluginManager) -> list[dict[str, Any]]:
+    """Name and implemented hooks of every registered plugin (for ``router-plugins plugins``)."""
+    rows = []
+    for name, plugin in pm.list_name_plugin():
+        if plugin is None:
+            continue
+        hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
+        rows.append({"name": name, "builtin": name in DEFAULT_PLUGINS, "hooks": hooks})
+    return rows
