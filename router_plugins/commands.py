@@ -1,0 +1,72 @@
+"""Built-in CLI commands: ``demo`` (the main job), ``plan``, ``models`` and ``plugins``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from router_plugins.cards import ModelPool
+from router_plugins.query import Role
+
+
+@click.command()
+@click.option("--data", type=click.Path(path_type=Path), default=None, help="outcome data (default: embedded)")
+@click.option("--lam", "lambdas", type=float, multiple=True, help="λ values (repeatable; default 0, 100, 1000)")
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
+def demo(data: Path | None, lambdas: tuple[float, ...], as_json: bool) -> None:
+    """Route every test query of the embedded data and compare with the baselines (offline replay)."""
+    from router_plugins.demo import DEFAULT_LAMBDAS, format_demo, run_demo
+
+    result = run_demo(data, lambdas or DEFAULT_LAMBDAS)
+    click.echo(json.dumps(result, indent=2) if as_json else format_demo(result))
+
+
+@click.command("plan")
+@click.argument("text")
+@click.option("--pool", "pool_path", type=click.Path(path_type=Path), required=True, help="pool file (.toml/.yaml)")
+@click.option("--roles", default=None, help="comma-separated roles; a trailing ? marks a role optional")
+@click.option("--modes", default=None, help="comma-separated collaboration modes")
+@click.option("--lam", type=float, default=0.0, show_default=True, help="cost weight λ (quality per USD)")
+@click.option("--budget", type=float, default=None, help="hard budget in USD for this task")
+@click.option("--task", default=None, help="task family of the query")
+@click.option("--json", "as_json", is_flag=True, help="print the plan as JSON")
+def plan_command(
+    text: str, pool_path: Path, roles: str | None, modes: str | None, lam: float, budget: float | None,
+    task: str | None, as_json: bool,
+) -> None:
+    """Plan one query against a pool file and print the plan."""
+    from router_plugins.query import Query
+    from router_plugins.router import Router
+
+    router = Router(ModelPool.from_file(pool_path), lam=lam, budget_usd=budget, fail_open=False)
+    role_list = [Role.parse(r) for r in roles.split(",") if r.strip()] if roles else None
+    mode_list = [m.strip() for m in modes.split(",") if m.strip()] if modes else None
+    plan = router.plan(Query(text=text, task=task), roles=role_list, modes=mode_list)
+    click.echo(plan.to_json(indent=2) if as_json else plan.explain())
+
+
+@click.command()
+@click.option("--pool", "pool_path", type=click.Path(path_type=Path), required=True, help="pool file (.toml/.yaml)")
+def models(pool_path: Path) -> None:
+    """List the models of a pool file with their prices and priors."""
+    pool = ModelPool.from_file(pool_path)
+    click.echo(f"{'name':<32} {'$/1M in':>9} {'$/1M out':>9} {'quality':>8}  provider")
+    for card in pool:
+        prior = card.prior_quality()
+        q = "—" if prior is None else f"{prior:.2f}"
+        click.echo(f"{card.name:<32} {card.input_price:>9.3g} {card.output_price:>9.3g} {q:>8}  {card.provider or ''}")
+
+
+@click.command()
+def plugins() -> None:
+    """List the registered plugins and the hooks each implements."""
+    from router_plugins.plugins import describe_plugins, make_plugin_manager
+
+    for row in describe_plugins(make_plugin_manager()):
+        kind = "built-in" if row["builtin"] else "installed"
+        click.echo(f"{row['name']}  [{kind}]  {', '.join(row['hooks'])}")
+
+
+BUILTIN_COMMANDS = (demo, plan_command, models, plugins)

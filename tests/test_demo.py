@@ -1,0 +1,32 @@
+"""The replay demo on the embedded data: routed numbers are real replays and behave as λ says."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from router_plugins.demo import embedded_data_path, format_demo, run_demo, task_prior_pool
+from router_plugins.loaders import load_outcomes
+
+
+def test_demo_routes_better_than_baselines_and_trades_cost() -> None:
+    result = run_demo(lambdas=(0.0, 100.0, 1000.0, 1e6))
+    base = result["baselines"]
+    routed = result["routed"]
+    costs = [r["cost"] for r in routed]
+    qualities = [r["quality"] for r in routed]
+    assert all(a >= b - 1e-12 for a, b in zip(costs, costs[1:])), "cost must not rise with λ"
+    assert qualities[0] > base["random"]["quality"]
+    assert qualities[0] <= base["oracle"]["quality"]
+    cheapest = min(base[m]["cost"] for m in result["models"])
+    assert costs[-1] == np.float64(cheapest) or abs(costs[-1] - cheapest) < 1e-12
+    text = format_demo(result)
+    assert "estimated" in text and "oracle" in text and "routed λ=100" in text
+
+
+def test_task_prior_comes_from_train_only() -> None:
+    table = load_outcomes(embedded_data_path())
+    train = table.split("train")
+    pool = task_prior_pool(table, train)
+    j = table.models.index("gemma-2-9b-it")
+    gsm = train.quality[train.tasks == "gsm8k", j]
+    assert pool["gemma-2-9b-it"].prior_quality("gsm8k") == np.nanmean(gsm)

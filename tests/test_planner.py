@@ -1,0 +1,129 @@
+"""The closed-form optimiser, including a property test over thousands of random pools, roles and budgets."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from router_plugins import BudgetError, ModelCard, ModelPool, Role, Router
+from router_plugins.modes import FULL, SINGLE, VOTE_3, majority_of
+from router_plugins.planner import Candidate, optimise, pareto_front, plan_quality
+
+
+def test_majority_formula() -> None:
+    assert majority_of(3)(0.5) == pytest.approx(0.5)
+    assert majority_of(3)(0.8) == pytest.approx(0.8**3 + 3 * 0.8**2 * 0.2)
+    assert majority_of(1)(0.3) == pytest.approx(0.3)
+
+
+def test_pareto_front_drops_dominated() -> None:
+    a = Candidate("a", 0.9, 1.0, 1.0)
+    b = Candidate("b", 0.8, 2.0, 1.0)  # worse and dearer than a
+    c = Candidate("c", 0.5, 0.1, 1.0)
+    assert [x.model for x in pareto_front([a, b, c])] == ["a", "c"]
+
+
+def test_lift_model() -> None:
+    roles = [Role("solver"), Role("critic", optional=True, lift=0.5)]
+    solver = Candidate("s", 0.6, 1, 1)
+    critic = Candidate("c", 1.0, 1, 1)
+    assert plan_quality(roles, {"solver": solver}, FULL) == pytest.approx(0.6)
+    assert plan_quality(roles, {"solver": solver, "critic": critic}, FULL) == pytest.approx(1 - 0.4 * 0.5)
+
+
+def test_optimise_matches_brute_force() -> None:
+    roles = [Role("a"), Role("b", optional=True), Role("c", optional=True, lift=0.4)]
+    cands = [Candidate("x", 0.5, 0.001, 1), Candidate("y", 0.7, 0.004, 1), Candidate("z", 0.9, 0.02, 1)]
+    options = {r.name: cands for r in roles}
+    for lam, budget in [(0.0, None), (10.0, 0.01), (50.0, 0.03), (0.0, 0.006)]:
+        best = optimise(roles, options, FULL, lam=lam, budget=budget)
+        assert best is not None
+        brute = []
+        for combo in itertools.product(cands, [None, *cands], [None, *cands]):
+            chosen = {r.name: c for r, c in zip(roles, combo) if c is not None}
+            cost = sum(c.cost for c in chosen.values())
+            if budget is None or cost <= budget:
+                brute.append(plan_quality(roles, chosen, FULL) - lam * cost)
+        assert best.objective == pytest.approx(max(brute))
+
+
+def test_single_mode_prunes_every_optional_role() -> None:
+    roles = [Role("a"), Role("b", optional=True)]
+    cands = {"a": [Candidate("x", 0.5, 0.0, 1)], "b": [Candidate("x", 0.9, 0.0, 1)]}
+    assert set(optimise(roles, cands, SINGLE, lam=0).kept) == {"a"}
+    assert set(optimise(roles, cands, FULL, lam=0).kept) == {"a", "b"}
+
+
+def test_infeasible_returns_none() -> None:
+    roles = [Role("a")]
+    assert optimise(roles, {"a": [Candidate("x", 0.5, 1.0, 1)]}, FULL, lam=0, budget=0.5) is None
+    assert optimise(roles, {"a": [Candidate("x", 0.5, 0.1, 3)]}, FULL, lam=0, max_latency=2) is None
+
+
+def test_coordinate_ascent_path_is_feasible() -> None:
+    # 8 roles × 4 options exceeds the exhaustive limit, exercising coordinate ascent
+    roles = [Role(f"r{i}", optional=i % 2 == 1) for i in range(8)]
+    cands = [Candidate(f"m{j}", 0.4 + 0.15 * j, 0.001 * 3**j, 1 + j) for j in range(4)]
+    best = optimise(roles, {r.name: cands for r in roles}, VOTE_3, lam=1.0, budget=0.2, max_latency=60)
+    assert best is not None and best.cost <= 0.2 and best.latency <= 60
+    assert all(r.name in best.kept for r in roles if not r.optional)
+
+
+# --- property test through the public Router ------------------------------------------------------------------
+
+cards = st.lists(
+    st.builds(
+        dict,
+        input_price=st.floats(0, 50),
+        output_price=st.floats(0, 100),
+        quality=st.floats(0, 1),
+        latency_s=st.floats(0, 5),
+        output_tokens=st.integers(1, 2000),
+    ),
+    min_size=1,
+    max_size=6,
+)
+role_specs = st.lists(
+    st.tuples(st.booleans(), st.floats(0, 1), st.one_of(st.none(), st.lists(st.integers(0, 5), min_size=1, max_size=3))),
+    min_size=1,
+    max_size=5,
+)
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    cards=cards,
+    roles=role_specs,
+    budget=st.one_of(st.none(), st.floats(1e-7, 0.5)),
+    lam=st.floats(0, 1e4),
+    modes=st.sets(st.sampled_from(["single", "full", "vote-3", "reflection"]), min_size=1),
+    text=st.text(min_size=1, max_size=300).filter(lambda s: s.strip()),
+)
+def test_plans_never_break_budget_or_prune_required_roles(
+    cards: list[dict], roles: list, budget: float | None, lam: float, modes: set[str], text: str
+) -> None:
+    pool = ModelPool([ModelCard(name=f"m{i}", **c) for i, c in enumerate(cards)])
+    role_objs = [
+        Role(f"r{i}", optional=opt, lift=lift, models=None if idx is None else sorted({f"m{j % len(cards)}" for j in idx}))
+        for i, (opt, lift, idx) in enumerate(roles)
+    ]
+    router = Router(pool, lam=lam, budget_usd=budget, fail_open=False, load_entrypoints=False)
+    try:
+        plan = router.plan(text, roles=role_objs, modes=sorted(modes))
+    except BudgetError as exc:
+        assert "cheapest plan costs" in str(exc)
+        return
+    if budget is not None:
+        assert plan.cost_usd <= budget * (1 + 1e-9)
+    for r in role_objs:
+        model = plan.assignments[r.name]
+        if not r.optional:
+            assert model is not None
+        if model is not None and r.models is not None:
+            assert model in r.models
+    assert plan.kept, "a plan runs at least one role"
+    again = router.plan(text, roles=role_objs, modes=sorted(modes))
+    assert again == plan and again.signature == plan.signature
