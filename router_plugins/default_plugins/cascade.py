@@ -77,6 +77,9 @@ def route_role(role: Role, candidates: Sequence[ModelCard], context: PlanContext
     """The role's model in the best plan given the kept roles and the models already chosen for earlier roles."""
     mode: Mode = context.memo["mode"]
     kept: frozenset[str] = context.memo["kept"]
+    draft = _draft(context, mode)
+    if draft is not None and set(draft.kept) == kept and all(draft.kept[r].model == m for r, m in context.fixed.items()):
+        return draft.kept[role.name].model  # earlier stages agreed with the joint optimum: nothing to re-solve
     fixed: dict[str, str | None] = {r.name: None for r in context.roles if r.name not in kept}
     fixed.update(context.fixed)
     draft = _draft(context, mode, fixed, keep=kept)

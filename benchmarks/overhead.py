@@ -1,0 +1,87 @@
+"""Routing overhead of the planner alone (no encoder): ms per plan at batch 1, plans/s batched, import time, RSS.
+
+Run: ``python benchmarks/overhead.py [--n 2000]``. Prints one JSON object. Pool: the embedded demo's nine
+models with per-task priors; queries: the embedded test split. Both a one-role plan (classic routing) and a
+three-role plan (planner, solver, optional critic) are timed in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+from router_plugins import Query, Role, Router
+from router_plugins.demo import embedded_data_path, task_prior_pool
+from router_plugins.loaders import load_outcomes
+
+ROLES = [Role("planner"), Role("solver"), Role("critic", optional=True)]
+
+
+def import_seconds(repeats: int = 5) -> float:
+    """Median wall time of ``import router_plugins`` in a fresh interpreter, minus an empty interpreter."""
+
+    def once(code: str) -> float:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        return time.perf_counter() - start
+
+    base = statistics.median(once("pass") for _ in range(repeats))
+    full = statistics.median(once("import router_plugins; from router_plugins import Router") for _ in range(repeats))
+    return max(0.0, full - base)
+
+
+def per_plan_ms(router: Router, queries: list[Query], roles: list[Role] | None) -> list[float]:
+    """Wall time of each ``router.plan`` call at batch 1."""
+    times = []
+    for q in queries:
+        start = time.perf_counter()
+        router.plan(q, roles=roles)
+        times.append((time.perf_counter() - start) * 1e3)
+    return times
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=2000, help="plans per measurement")
+    args = parser.parse_args()
+
+    table = load_outcomes(embedded_data_path())
+    test = table.split("test")
+    pool = task_prior_pool(table, table.split("train"))
+    router = Router(pool, lam=100.0, load_entrypoints=False)
+    queries = [Query(text=test.texts[i % len(test)], task=str(test.tasks[i % len(test)])) for i in range(args.n)]
+
+    per_plan_ms(router, queries[:200], None)  # warm-up
+    one = per_plan_ms(router, queries, None)
+    three = per_plan_ms(router, queries, ROLES)
+    start = time.perf_counter()
+    router.plan_batch(queries)
+    batched = args.n / (time.perf_counter() - start)
+
+    result = {
+        "pool_models": len(pool),
+        "n": args.n,
+        "plan_p50_ms": round(percentile(one, 50), 4),
+        "plan_p99_ms": round(percentile(one, 99), 4),
+        "plan3_p50_ms": round(percentile(three, 50), 4),
+        "plan3_p99_ms": round(percentile(three, 99), 4),
+        "plans_per_s": round(batched, 1),
+        "import_s": round(import_seconds(), 4),
+        "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
