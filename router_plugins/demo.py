@@ -99,15 +99,16 @@ def format_demo(result: dict[str, Any]) -> str:
         f"Replay on {result['dataset']} {result['split']} split, {result['n']} queries; scorer: {result['scorer']}",
         f"quality = mean recorded score; cost = mean USD per query{est}",
         "",
-        f"{'router / baseline':<44} {'quality':>8} {'cost/query':>12} {'vs best':>8}",
     ]
     base = result["baselines"]
     best = base["best_single"]
+    width = 26 + max(len(m) for m in result["models"])
+    lines.append(f"{'router / baseline':<{width}} {'quality':>8} {'cost/query':>12} {'vs best':>8}")
 
     def row(label: str, q: float, c: float | None) -> str:
         rel = "" if c is None or not best or not best["cost"] else f"{c / best['cost']:.2f}×"
         cost = "n/a" if c is None else f"${c:.3e}"
-        return f"{label:<44} {q * 100:>7.1f}% {cost:>12} {rel:>8}"
+        return f"{label:<{width}} {q * 100:>7.1f}% {cost:>12} {rel:>8}"
 
     for r in result["routed"]:
         lines.append(row(f"routed λ={r['lambda']:g}", r["quality"], r["cost"]))
