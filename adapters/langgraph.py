@@ -1,0 +1,488 @@
+"""LangGraph adapter: ``@routed`` plans every run of a ``StateGraph``, prunes nodes and gives each node its model.
+
+A node says how it may be routed in its metadata::
+
+    builder.add_node("critic", critic, metadata={"router": {"role": "critic", "optional": True, "models": [...]}})
+
+``routed(builder, router=..., query=...)`` (or ``@routed(router, query=...)`` on a function returning a builder)
+returns a ``StateGraph`` whose ``compile()`` gives a :class:`RoutedCompiledStateGraph`. Each ``invoke`` /
+``ainvoke`` / ``stream`` / ``astream`` / ``batch`` input is planned by the Router; pruned nodes are removed from a
+per-structure compiled variant (bounded LRU), and nodes read their model with :func:`routed_model`. The plan travels
+in the run config (``configurable`` for the models, ``metadata`` and ``tags`` for traces and checkpoints), never
+in globals. A resumed thread (input ``None`` or a ``Command``) reuses the plan stored in its checkpoint metadata.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command
+
+from router_plugins.adapters.langgraph_rewire import (
+    GraphTemplate,
+    RewireError,
+    build_variant,
+    prune_blockers,
+    snapshot,
+)
+from router_plugins.errors import ConfigError
+from router_plugins.plan import Plan, RoleAssignment
+from router_plugins.query import Query, Role
+from router_plugins.router import Router
+
+__all__ = [
+    "BINDING_KEY",
+    "METADATA_KEY",
+    "RewireError",
+    "RouteBinding",
+    "RoutedCompiledStateGraph",
+    "RoutedStateGraph",
+    "default_query",
+    "routed",
+    "routed_model",
+]
+
+log = logging.getLogger("router_plugins")
+
+#: Node metadata key holding a node's routing declaration.
+METADATA_KEY = "router"
+#: ``config["configurable"]`` key of the per-run binding (double underscore: LangGraph keeps it out of checkpoints).
+BINDING_KEY = "__router_plugins_route__"
+#: Run-metadata key of the plan JSON; LangGraph copies string run metadata into every checkpoint's metadata.
+PLAN_KEY = "router_plan"
+
+_ROLE_FIELDS = {"role", "optional", "models", "description", "lift", "prompt_tokens", "output_tokens"}
+_QUERY_KEYS = ("question", "query", "input", "task", "prompt")
+
+QueryFn = Callable[[Any], "Query | str"]
+
+
+def default_query(state: Any) -> Query | str:
+    """The query of an input state: the first text under question/query/input/task/prompt, else the last human message."""
+    if isinstance(state, Mapping):
+        for key in _QUERY_KEYS:
+            if isinstance(state.get(key), (str, Query)):
+                return state[key]
+        messages = state.get("messages")
+        if messages:
+            for msg in reversed(list(messages)):
+                role = getattr(msg, "type", None) or (msg.get("role") if isinstance(msg, Mapping) else None)
+                content = getattr(msg, "content", None) or (msg.get("content") if isinstance(msg, Mapping) else None)
+                if role in ("human", "user") and isinstance(content, str):
+                    return content
+    raise ConfigError(
+        f"cannot find the query in the input state (looked for {list(_QUERY_KEYS)} and human messages): "
+        "pass routed(..., query=lambda state: ...)"
+    )
+
+
+# --- per-run binding -------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RouteBinding:
+    """What one run needs at its nodes: the plan, node → role, and where models come from."""
+
+    plan: Plan
+    node_roles: Mapping[str, str]
+    routing: GraphRouting
+
+    def role_of(self, config: RunnableConfig) -> str | None:
+        """The role of the node running under ``config`` (its own node, else the enclosing node of a subgraph)."""
+        node = (config.get("metadata") or {}).get("langgraph_node")
+        if node in self.node_roles:
+            return self.node_roles[node]
+        ns = (config.get("configurable") or {}).get("checkpoint_ns") or ""
+        for part in reversed(ns.split("|")):
+            name = part.split(":", 1)[0]
+            if name in self.node_roles:
+                return self.node_roles[name]
+        return None
+
+    def model_name(self, role: str) -> str | None:
+        """The model the plan gives ``role`` (None when pruned); KeyError naming the roles when unknown."""
+        return self.plan.model_for(role)
+
+    def chat_model(self, role: str) -> Any:
+        """The chat model client for ``role``, built by the ``make_chat_model`` hook (cached per model)."""
+        name = self.model_name(role)
+        if name is None:
+            raise LookupError(f"role {role!r} is pruned in plan {self.plan.signature}: it should not be running")
+        return self.routing.chat_model(name)
+
+
+def routed_model(config: RunnableConfig | None = None, *, role: str | None = None, default: Any = None) -> Any:
+    """The chat model the current plan chose for this node (``config`` defaults to the run's, via ``get_config``).
+
+    ``default`` is the application's own model: returned when the run fell back (planning failed, fail-open) or the
+    node is not routed. Without it those cases get the router's ``default_model`` / raise LookupError.
+    """
+    if config is None:
+        from langgraph.config import get_config
+
+        config = get_config()
+    binding = (config.get("configurable") or {}).get(BINDING_KEY)
+    if not isinstance(binding, RouteBinding):
+        if default is not None:
+            return default
+        raise LookupError("routed_model() was called outside a run of a routed graph (no plan in the run config)")
+    if binding.plan.fallback and default is not None:
+        return default
+    role = role or binding.role_of(config)
+    if role is None:
+        if default is not None:
+            return default
+        node = (config.get("metadata") or {}).get("langgraph_node")
+        raise LookupError(
+            f"node {node!r} has no router metadata; add metadata={{'router': {{...}}}} or pass routed_model(role=...)"
+        )
+    if binding.plan.fallback and role not in binding.plan.assignments:
+        return binding.routing.chat_model(binding.routing.router.default_model)
+    return binding.chat_model(role)
+
+
+# --- routing state of one compiled graph ----------------------------------------------------------------------------
+@dataclass
+class _RunSetup:
+    plan: Plan | None
+    target: CompiledStateGraph | None  # None: run the full graph itself
+    config: RunnableConfig
+    pruned: tuple[str, ...] = ()
+
+
+@dataclass
+class GraphRouting:
+    """The routing state of one routed compiled graph; lives on its class so ``with_config()`` / ``copy()`` keep it."""
+
+    router: Router
+    query: QueryFn
+    template: GraphTemplate
+    plan_kwargs: Mapping[str, Any]
+    route_unannotated: bool = False
+    cache_size: int = 32
+    framework: str = "langchain"
+    node_roles: dict[str, str] = field(init=False)
+    roles: tuple[Role, ...] = field(init=False)
+    forced_required: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._variants: OrderedDict[Any, CompiledStateGraph] = OrderedDict()
+        self._models: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self.node_roles, self.roles, self.forced_required = self._read_roles()
+
+    # -- roles from node metadata ------------------------------------------------------------------------------------
+    def _read_roles(self) -> tuple[dict[str, str], tuple[Role, ...], dict[str, str]]:
+        decls: dict[str, dict[str, Any]] = {}
+        for node in self.template.node_names:
+            meta = (self.template.spec(node).metadata or {}).get(METADATA_KEY)
+            if meta is None and not self.route_unannotated:
+                continue
+            decl = {"role": node} if meta in (None, True) else dict(meta)
+            unknown = set(decl) - _ROLE_FIELDS
+            if unknown:
+                raise ConfigError(f"node {node!r}: unknown router metadata key(s) {sorted(unknown)}; allowed: {sorted(_ROLE_FIELDS)}")
+            decl.setdefault("role", node)
+            decls[node] = decl
+        optional = [n for n, d in decls.items() if d.get("optional")]
+        blockers = prune_blockers(self.template, optional)
+        by_role: dict[str, list[str]] = {}
+        for node, decl in decls.items():
+            by_role.setdefault(decl["role"], []).append(node)
+        roles = []
+        for name, nodes in by_role.items():
+            first = decls[nodes[0]]
+            for n in nodes[1:]:
+                for key in ("models", "description", "lift", "prompt_tokens", "output_tokens"):
+                    if key in decls[n] and decls[n][key] != first.get(key, decls[n][key]):
+                        raise ConfigError(f"nodes {nodes} share role {name!r} but disagree on {key!r}")
+            can_prune = all(decls[n].get("optional") and n not in blockers for n in nodes)
+            kwargs = {k: v for k, v in first.items() if k in _ROLE_FIELDS - {"role", "optional"}}
+            roles.append(Role(name, optional=can_prune, **kwargs))
+        for node, why in blockers.items():
+            log.info("router_plugins: node %r is optional but kept required: %s", node, why)
+        return {n: d["role"] for n, d in decls.items()}, tuple(roles), blockers
+
+    # -- models ------------------------------------------------------------------------------------------------------
+    def chat_model(self, name: str) -> Any:
+        """The client of one pool model, built once through the router's ``make_chat_model`` hook."""
+        model = self._models.get(name)
+        if model is None:
+            model = self.router.chat_model(name, self.framework)
+            with self._lock:
+                model = self._models.setdefault(name, model)
+        return model
+
+    # -- variants ----------------------------------------------------------------------------------------------------
+    def pruned_nodes(self, plan: Plan) -> tuple[str, ...]:
+        """The graph nodes whose role the plan prunes."""
+        assigned = plan.assignments
+        return tuple(n for n, r in self.node_roles.items() if r in assigned and assigned[r] is None)
+
+    def variant(self, graph: CompiledStateGraph, pruned: Sequence[str]) -> CompiledStateGraph:
+        """The compiled graph without ``pruned`` (cached per pruned set and compile settings, bounded LRU)."""
+        before = _interrupts(graph.interrupt_before_nodes, pruned)
+        after = _interrupts(graph.interrupt_after_nodes, pruned)
+        key = (frozenset(pruned), id(graph.checkpointer), id(graph.store), id(graph.cache), str(before), str(after))
+        with self._lock:
+            hit = self._variants.get(key)
+            if hit is not None:
+                self._variants.move_to_end(key)
+                return hit
+        compiled = build_variant(self.template, pruned).compile(
+            checkpointer=graph.checkpointer,
+            store=graph.store,
+            cache=graph.cache,
+            interrupt_before=before,
+            interrupt_after=after,
+            debug=graph.debug,
+            name=graph.name,
+            transformers=list(graph.stream_transformers) or None,
+        )
+        compiled.step_timeout = graph.step_timeout
+        compiled.retry_policy = graph.retry_policy
+        with self._lock:
+            self._variants[key] = compiled
+            while len(self._variants) > self.cache_size:
+                self._variants.popitem(last=False)
+        return compiled
+
+    @property
+    def cached_variants(self) -> int:
+        """How many compiled variants the LRU holds."""
+        return len(self._variants)
+
+    # -- planning ----------------------------------------------------------------------------------------------------
+    def fallback(self, reason: str) -> Plan:
+        """Every role on the router's default model: the unrouted graph runs (fail-open)."""
+        model = self.router.default_model
+        return Plan(
+            mode="fallback",
+            roles=tuple(RoleAssignment(r.name, model, "fallback") for r in self.roles),
+            fallback=True,
+            reason=reason,
+            lam=self.router.lam,
+            budget_usd=self.router.budget_usd,
+        )
+
+    def _finish(self, graph: CompiledStateGraph, plan: Plan, config: RunnableConfig | None) -> _RunSetup:
+        pruned = self.pruned_nodes(plan)
+        target = None
+        if pruned:
+            try:
+                target = self.variant(graph, pruned)
+            except Exception as exc:  # a joint contraction can fail where each node alone could be pruned
+                if not self.router.fail_open:
+                    raise
+                reason = f"could not rewrite the graph without {list(pruned)}: {type(exc).__name__}: {exc}"
+                log.warning("router_plugins: %s; running the unrouted graph", reason)
+                plan, pruned = self.fallback(reason), ()
+        elif plan.fallback:
+            log.warning("router_plugins: planning failed, running the unrouted graph: %s", plan.reason)
+        if target is not None:
+            config = _merge(graph.config, config)
+        return _RunSetup(plan, target, self._run_config(plan, pruned, config), pruned)
+
+    def _run_config(self, plan: Plan, pruned: Sequence[str], config: RunnableConfig | None) -> RunnableConfig:
+        cfg: dict[str, Any] = dict(config or {})
+        binding = RouteBinding(plan, dict(self.node_roles), self)
+        cfg["configurable"] = {**(cfg.get("configurable") or {}), BINDING_KEY: binding}
+        meta = {
+            PLAN_KEY: plan.to_json(),
+            "router_plan_signature": plan.signature,
+            "router_pruned": ",".join(pruned),
+            "router_models": json.dumps({n: plan.assignments.get(r) for n, r in self.node_roles.items()}),
+            "router_fallback": plan.fallback,
+        }
+        if plan.fallback:
+            meta["router_fallback_reason"] = plan.reason
+        if self.forced_required:
+            meta["router_kept_required"] = json.dumps(self.forced_required)
+        cfg["metadata"] = {**(cfg.get("metadata") or {}), **meta}
+        tags = ["router_plugins", f"router_plan:{plan.signature}"] + (["router_fallback"] if plan.fallback else [])
+        cfg["tags"] = [*(cfg.get("tags") or []), *tags]
+        return cfg
+
+    def _query(self, input: Any) -> Query | str:
+        return self.query(input)
+
+    def prepare(self, graph: CompiledStateGraph, input: Any, config: RunnableConfig | None) -> _RunSetup:
+        """Plan one input (or reuse a resumed thread's plan) and pick the graph variant that runs it."""
+        if not self.roles:
+            return _RunSetup(None, None, dict(config or {}))
+        plan = self._stored_plan(graph, input, config)
+        if plan is None:
+            plan = self.router.plan(self._query(input), roles=self.roles, **self.plan_kwargs)
+        return self._finish(graph, plan, config)
+
+    async def aprepare(self, graph: CompiledStateGraph, input: Any, config: RunnableConfig | None) -> _RunSetup:
+        """``prepare`` without blocking the event loop."""
+        if not self.roles:
+            return _RunSetup(None, None, dict(config or {}))
+        plan = await self._astored_plan(graph, input, config)
+        if plan is None:
+            plan = await self.router.aplan(self._query(input), roles=self.roles, **self.plan_kwargs)
+        return self._finish(graph, plan, config)
+
+    # -- resume ------------------------------------------------------------------------------------------------------
+    def _resume_lookup(self, graph: CompiledStateGraph, input: Any, config: RunnableConfig | None) -> tuple[Any, Any]:
+        if input is not None and not isinstance(input, Command):
+            return None, None
+        conf = (config or {}).get("configurable") or {}
+        saver = graph.checkpointer
+        if saver in (None, True, False):
+            saver = conf.get("__pregel_checkpointer")
+        if saver in (None, True, False) or "thread_id" not in conf:
+            return None, None
+        keys = ("thread_id", "checkpoint_ns", "checkpoint_id")
+        return saver, {"configurable": {k: conf[k] for k in keys if k in conf}}
+
+    def _plan_from(self, saved: Any) -> Plan:
+        text = (saved.metadata or {}).get(PLAN_KEY) if saved is not None else None
+        if not text:
+            return self.fallback("resumed a thread that has no stored plan: running the unrouted graph")
+        return Plan.from_json(text)
+
+    def _stored_plan(self, graph: CompiledStateGraph, input: Any, config: RunnableConfig | None) -> Plan | None:
+        saver, key = self._resume_lookup(graph, input, config)
+        return None if saver is None else self._plan_from(saver.get_tuple(key))
+
+    async def _astored_plan(self, graph: CompiledStateGraph, input: Any, config: RunnableConfig | None) -> Plan | None:
+        saver, key = self._resume_lookup(graph, input, config)
+        return None if saver is None else self._plan_from(await saver.aget_tuple(key))
+
+
+def _interrupts(nodes: Any, pruned: Sequence[str]) -> Any:
+    if nodes == "*" or not nodes:
+        return nodes or None
+    return [n for n in nodes if n not in pruned] or None
+
+
+def _merge(*configs: RunnableConfig | None) -> RunnableConfig:
+    from langgraph._internal._config import merge_configs
+
+    return merge_configs(*configs)
+
+
+def _filter_call_interrupts(kwargs: dict[str, Any], pruned: Sequence[str]) -> dict[str, Any]:
+    for key in ("interrupt_before", "interrupt_after"):
+        if pruned and kwargs.get(key) not in (None, "*"):
+            kwargs[key] = [n for n in kwargs[key] if n not in pruned]
+    return kwargs
+
+
+# --- the compiled graph -----------------------------------------------------------------------------------------------
+class RoutedCompiledStateGraph(CompiledStateGraph):
+    """A ``CompiledStateGraph`` that plans each input; its routing state is a class attribute of a per-graph subclass,
+    because LangGraph's ``with_config()`` / ``copy()`` rebuild instances from ``__dict__`` and drop extra attributes."""
+
+    _routing: ClassVar[GraphRouting]
+
+    @property
+    def routing(self) -> GraphRouting:
+        """The router, roles and variant cache of this graph."""
+        return type(self)._routing
+
+    def plan_for(self, input: Any, config: RunnableConfig | None = None) -> Plan | None:
+        """The plan an ``invoke(input, config)`` would run (None when no node is routed); runs nothing."""
+        return self.routing.prepare(self, input, config).plan
+
+    def stream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Iterator[Any]:
+        """Plan the input, then stream the graph variant of the plan (covers invoke and batch)."""
+        setup = self.routing.prepare(self, input, config)
+        if setup.target is None:
+            return super().stream(input, setup.config, **kwargs)
+        return setup.target.stream(input, setup.config, **_filter_call_interrupts(kwargs, setup.pruned))
+
+    async def astream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> AsyncIterator[Any]:
+        """Plan the input without blocking, then stream the plan's variant (covers ainvoke and abatch)."""
+        setup = await self.routing.aprepare(self, input, config)
+        if setup.target is None:
+            stream = super().astream(input, setup.config, **kwargs)
+        else:
+            stream = setup.target.astream(input, setup.config, **_filter_call_interrupts(kwargs, setup.pruned))
+        async for chunk in stream:
+            yield chunk
+
+
+# --- the builder --------------------------------------------------------------------------------------------------
+class RoutedStateGraph(StateGraph):
+    """A copy of the user's builder whose ``compile()`` returns a :class:`RoutedCompiledStateGraph`."""
+
+    _route_options: dict[str, Any]
+
+    def compile(self, checkpointer: Any = None, **kwargs: Any) -> RoutedCompiledStateGraph:  # type: ignore[override]
+        """Compile like ``StateGraph.compile``; the result plans every run."""
+        template = snapshot(self)
+        routing = GraphRouting(template=template, **self._route_options)
+        compiled = build_variant(template, ()).compile(checkpointer, **kwargs)
+        cls = type("RoutedCompiledStateGraph", (RoutedCompiledStateGraph,), {"_routing": routing, "__module__": __name__})
+        compiled.__class__ = cls
+        return compiled  # type: ignore[return-value]
+
+
+def _route_builder(builder: Any, options: dict[str, Any]) -> RoutedStateGraph:
+    if isinstance(builder, CompiledStateGraph):
+        builder = builder.builder
+    if not isinstance(builder, StateGraph):
+        raise ConfigError(f"routed() needs a StateGraph builder, got {type(builder).__name__}")
+    graph = build_variant(snapshot(builder), (), cls=RoutedStateGraph)
+    graph._route_options = options
+    return graph  # type: ignore[return-value]
+
+
+def routed(
+    target: Any = None,
+    /,
+    *,
+    router: Router | None = None,
+    query: QueryFn | None = None,
+    lam: float | None = None,
+    budget_usd: float | None = None,
+    modes: Sequence[str] | None = None,
+    route_unannotated: bool = False,
+    cache_size: int = 32,
+    framework: str = "langchain",
+) -> Any:
+    """Route a LangGraph app: ``routed(builder, router=r, query=f)`` or ``@routed(r, query=f)`` on a builder factory.
+
+    Nodes without router metadata run unrouted unless ``route_unannotated`` (then they are required roles).
+    ``lam`` / ``budget_usd`` / ``modes`` override the router's for this graph; ``cache_size`` bounds the compiled
+    variants kept.
+    """
+    if isinstance(target, Router):
+        if router is not None:
+            raise ConfigError("routed(): the router was given twice")
+        router, target = target, None
+    if router is None:
+        raise ConfigError("routed() needs a Router: routed(builder, router=r) or @routed(r)")
+    if cache_size < 1:
+        raise ConfigError(f"cache_size must be ≥ 1, got {cache_size}")
+    plan_kwargs = {k: v for k, v in (("lam", lam), ("budget_usd", budget_usd), ("modes", modes)) if v is not None}
+    options = dict(
+        router=router,
+        query=query or default_query,
+        plan_kwargs=plan_kwargs,
+        route_unannotated=route_unannotated,
+        cache_size=cache_size,
+        framework=framework,
+    )
+    if target is not None:
+        return _route_builder(target, options)
+
+    def decorate(factory: Callable[..., Any]) -> Callable[..., RoutedStateGraph]:
+        @functools.wraps(factory)
+        def build(*args: Any, **kwargs: Any) -> RoutedStateGraph:
+            return _route_builder(factory(*args, **kwargs), options)
+
+        return build
+
+    return decorate
