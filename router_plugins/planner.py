@@ -74,20 +74,20 @@ def _feasible(d: Draft, budget: float | None, max_latency: float | None) -> bool
     return (budget is None or d.cost <= budget + eps) and (max_latency is None or d.latency <= max_latency + eps)
 
 
-def pareto_front(cands: Sequence[Candidate]) -> list[Candidate]:
-    """Candidates not dominated in (quality ↑, cost ↓, latency ↓); the first of exact duplicates is kept."""
+def pareto_front(cands: Sequence[Candidate], *, with_latency: bool = True) -> list[Candidate]:
+    """Candidates not dominated in (quality ↑, cost ↓, latency ↓ when it is constrained); first of equals kept."""
+
+    def point(c: Candidate) -> tuple[float, float, float]:
+        return (c.quality, c.cost, c.latency if with_latency else 0.0)
+
     front: list[Candidate] = []
     for c in cands:
+        q, cost, lat = point(c)
         dominated = any(
-            o is not c
-            and o.quality >= c.quality
-            and o.cost <= c.cost
-            and o.latency <= c.latency
-            and (o.quality, -o.cost, -o.latency) != (c.quality, -c.cost, -c.latency)
-            for o in cands
+            oq >= q and oc <= cost and ol <= lat and (oq, oc, ol) != (q, cost, lat)
+            for oq, oc, ol in map(point, cands)
         )
-        duplicate = any((o.quality, o.cost, o.latency) == (c.quality, c.cost, c.latency) for o in front)
-        if not dominated and not duplicate:
+        if not dominated and all(point(o) != (q, cost, lat) for o in front):
             front.append(c)
     return front
 
@@ -116,7 +116,7 @@ def optimise(
             match = [c for c in candidates[r.name] if c.model == pinned]
             options.append([None] if pinned is None else match[:1] or [None])
             continue
-        opts: list[Candidate | None] = list(pareto_front(candidates[r.name]))
+        opts: list[Candidate | None] = list(pareto_front(candidates[r.name], with_latency=max_latency is not None))
         if r.optional and r.name not in keep:
             opts = opts + [None] if mode.keep_optional else [None]
         options.append(opts)
@@ -128,6 +128,8 @@ def optimise(
         # a plan runs at least one role
         return any(c is not None for c in choice)
 
+    if budget is None and max_latency is None:
+        return _separable_best(roles, options, mode, lam)
     total = math.prod(len(o) for o in options)
     best: Draft | None = None
     if total <= EXHAUSTIVE_LIMIT:
@@ -161,6 +163,40 @@ def optimise(
                 d = draft_of(trial)
                 if _feasible(d, budget, max_latency) and d.key() > best.key():
                     best, current, improved = d, trial, True
+    return best
+
+
+def _separable_best(
+    roles: Sequence[Role], options: Sequence[Sequence[Candidate | None]], mode: Mode, lam: float
+) -> Draft | None:
+    """Exact optimum without constraints, enumerating only the roles that can be pruned or are optional.
+
+    Quality is 1 − P + P·mean(T(q_required)) with P the optional roles' product, so once the optional choices are
+    fixed each required role's best model is independent of the others: argmax (P/n)·T(q) − λ·samples·cost.
+    """
+    free = [i for i, (r, o) in enumerate(zip(roles, options)) if not r.optional and None not in o and len(o) > 1]
+    n_required = sum(1 for r in roles if not r.optional)
+    best: Draft | None = None
+    for choice in itertools.product(*(o if i not in free else [None] for i, o in enumerate(options))):
+        chosen = {r.name: c for r, c in zip(roles, choice) if c is not None}
+        product = 1.0
+        for r in roles:
+            if r.optional and r.name in chosen:
+                product *= 1.0 - r.lift * mode.transform(chosen[r.name].quality)
+        weight = product / n_required if n_required else 0.0
+        for i in free:
+            chosen[roles[i].name] = max(
+                (c for c in options[i] if c is not None),
+                key=lambda c: (
+                    round(weight * mode.transform(c.quality) - lam * mode.samples * c.cost, 12),
+                    c.quality, -c.output_cost, -c.input_cost, -c.latency,
+                ),
+            )
+        if not chosen:
+            continue
+        d = _evaluate(roles, chosen, mode, lam)
+        if best is None or d.key() > best.key():
+            best = d
     return best
 
 

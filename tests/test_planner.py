@@ -38,7 +38,7 @@ def test_optimise_matches_brute_force() -> None:
     roles = [Role("a"), Role("b", optional=True), Role("c", optional=True, lift=0.4)]
     cands = [Candidate("x", 0.5, 0.001, 1), Candidate("y", 0.7, 0.004, 1), Candidate("z", 0.9, 0.02, 1)]
     options = {r.name: cands for r in roles}
-    for lam, budget in [(0.0, None), (10.0, 0.01), (50.0, 0.03), (0.0, 0.006)]:
+    for lam, budget in [(0.0, None), (10.0, None), (50.0, None), (10.0, 0.01), (50.0, 0.03), (0.0, 0.006)]:
         best = optimise(roles, options, FULL, lam=lam, budget=budget)
         assert best is not None
         brute = []
