@@ -243,18 +243,19 @@ def run_team_demo(
 def format_team_demo(result: dict[str, Any]) -> str:
     """The demo result as plain text: one row per configuration, then which model each node got."""
     me = next(r for r in result["results"] if r["kind"] == "most_expensive")
+    width = max(len(r["label"]) for r in result["results"]) + 2
     lines = [
         f"LangGraph team (planner → 3 solvers → verifier → vote) replayed on {result['dataset']}: "
         f"{result['n_queries']} test queries ({', '.join(result['tasks'])})",
         *[f"  note: {n}" for n in result["notes"]],
         "",
-        f"{'configuration':<58} {'quality [low, high]':>20} {'exact':>6} {'$/query':>10} {'vs most exp.':>12} "
+        f"{'configuration':<{width}} {'quality [low, high]':>20} {'exact':>6} {'$/query':>10} {'vs most exp.':>12} "
         f"{'calls':>5}",
     ]
     for r in result["results"]:
         q = f"{r['quality_low'] * 100:5.1f}–{r['quality_high'] * 100:5.1f}%"
         rel = f"{r['cost_usd'] / me['cost_usd']:.2f}×" if me["cost_usd"] else "n/a"
-        lines.append(f"{r['label']:<58} {q:>20} {r['exact_share'] * 100:5.0f}% {r['cost_usd']:>10.2e} {rel:>12} "
+        lines.append(f"{r['label']:<{width}} {q:>20} {r['exact_share'] * 100:5.0f}% {r['cost_usd']:>10.2e} {rel:>12} "
                      f"{r['calls_per_query']:>5.2f}")
     lines.append("")
     for r in result["results"]:

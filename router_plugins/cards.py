@@ -177,8 +177,8 @@ class ModelPool:
         return ModelPool([*self._cards, *cards])
 
     def most_expensive(self) -> ModelCard:
-        """The card with the highest price for a typical call (input and output priced alike)."""
-        return max(self._cards, key=lambda c: (c.cost_usd(1000), c.output_price, c.input_price))
+        """The card with the highest price for a typical call; among equal prices, the best prior quality."""
+        return max(self._cards, key=lambda c: (c.cost_usd(1000), c.output_price, c.input_price, c.prior_quality() or 0))
 
     def cheapest(self) -> ModelCard:
         """The card with the lowest price for a typical call."""

@@ -14,13 +14,29 @@ from router_plugins.query import Role
 @click.command()
 @click.option("--data", type=click.Path(path_type=Path), default=None, help="outcome data (default: embedded)")
 @click.option("--lam", "lambdas", type=float, multiple=True, help="λ values (repeatable; default 0, 100, 1000)")
+@click.option("--team-queries", type=int, default=100, show_default=True, help="queries for the multi-agent part")
+@click.option("--no-team", is_flag=True, help="skip the multi-agent LangGraph part")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
-def demo(data: Path | None, lambdas: tuple[float, ...], as_json: bool) -> None:
-    """Route every test query of the embedded data and compare with the baselines (offline replay)."""
+def demo(data: Path | None, lambdas: tuple[float, ...], team_queries: int, no_team: bool, as_json: bool) -> None:
+    """Offline replay on embedded data: route every test query, then run a routed multi-agent LangGraph team."""
     from router_plugins.demo import DEFAULT_LAMBDAS, format_demo, run_demo
 
-    result = run_demo(data, lambdas or DEFAULT_LAMBDAS)
-    click.echo(json.dumps(result, indent=2) if as_json else format_demo(result))
+    result: dict[str, object] = {"routing": run_demo(data, lambdas or DEFAULT_LAMBDAS)}
+    if not as_json:
+        click.echo(format_demo(result["routing"]))  # type: ignore[arg-type]
+    if not no_team:
+        try:
+            from router_plugins.adapters.team_demo import format_team_demo, run_team_demo
+        except ImportError as exc:  # the core install has no LangGraph
+            result["team"] = None
+            if not as_json:
+                click.echo(f"\n(multi-agent part skipped: {exc}; install router-plugins[langgraph])")
+        else:
+            result["team"] = run_team_demo(n_queries=team_queries, data=data)
+            if not as_json:
+                click.echo("\n" + format_team_demo(result["team"]))  # type: ignore[arg-type]
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
 
 
 @click.command("plan")
