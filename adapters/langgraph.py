@@ -61,7 +61,7 @@ BINDING_KEY = "__router_plugins_route__"
 #: Run-metadata key of the plan JSON; LangGraph copies string run metadata into every checkpoint's metadata.
 PLAN_KEY = "router_plan"
 
-_ROLE_FIELDS = {"role", "optional", "models", "description", "lift", "prompt_tokens", "output_tokens"}
+_ROLE_FIELDS = {"role", "optional", "models", "description", "lift", "prompt_tokens", "output_tokens", "group"}
 _QUERY_KEYS = ("question", "query", "input", "task", "prompt")
 
 QueryFn = Callable[[Any], "Query | str"]
@@ -201,7 +201,7 @@ class GraphRouting:
         for name, nodes in by_role.items():
             first = decls[nodes[0]]
             for n in nodes[1:]:
-                for key in ("models", "description", "lift", "prompt_tokens", "output_tokens"):
+                for key in ("models", "description", "lift", "prompt_tokens", "output_tokens", "group"):
                     if key in decls[n] and decls[n][key] != first.get(key, decls[n][key]):
                         raise ConfigError(f"nodes {nodes} share role {name!r} but disagree on {key!r}")
             can_prune = all(decls[n].get("optional") and n not in blockers for n in nodes)

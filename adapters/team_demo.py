@@ -119,14 +119,15 @@ def build_team_graph(app_model: Any, models: Sequence[str] | None = None) -> Any
     """The team as a plain LangGraph builder; ``app_model`` is what nodes use when the graph runs unrouted."""
     from langgraph.graph import END, START, StateGraph
 
-    def meta(role: str, optional: bool, description: str) -> dict[str, Any]:
-        decl: dict[str, Any] = {"role": role, "optional": optional, "description": description}
+    def meta(role: str, optional: bool, description: str, group: str | None = "answer") -> dict[str, Any]:
+        # solvers and the verifier all answer the question: a second one on the same model adds nothing
+        decl: dict[str, Any] = {"role": role, "optional": optional, "description": description, "group": group}
         if models:
             decl["models"] = list(models)
         return {"router": decl}
 
     g = StateGraph(TeamState)
-    g.add_node("planner", _call_node("planner", app_model), metadata=meta("planner", False, "plans the solution"))
+    g.add_node("planner", _call_node("planner", app_model), metadata=meta("planner", False, "plans the solution", None))
     g.add_node("solver_1", _call_node("solver_1", app_model), metadata=meta("solver_1", False, "main solver"))
     for s in SOLVERS[1:]:
         g.add_node(s, _call_node(s, app_model), metadata=meta(s, True, "extra solver for the vote"))

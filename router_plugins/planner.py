@@ -52,13 +52,28 @@ class Draft:
 
 
 def plan_quality(roles: Sequence[Role], chosen: Mapping[str, Candidate], mode: Mode) -> float:
-    """Predicted quality of a plan under the lift model (see module docstring)."""
+    """Predicted quality of a plan under the lift model (see module docstring).
+
+    An optional role adds no lift when a role of the same ``group`` already runs the same model (required roles
+    first, then optional ones in order): it would only repeat that model's answer.
+    """
     required = [mode.transform(chosen[r.name].quality) for r in roles if not r.optional and r.name in chosen]
     base = sum(required) / len(required) if required else 0.0
     remaining = 1.0 - base
+    answering: dict[str, set[str]] = {}
     for r in roles:
-        if r.optional and r.name in chosen:
-            remaining *= 1.0 - r.lift * mode.transform(chosen[r.name].quality)
+        if r.group is not None and not r.optional and r.name in chosen:
+            answering.setdefault(r.group, set()).add(chosen[r.name].model)
+    for r in roles:
+        c = chosen.get(r.name)
+        if not r.optional or c is None:
+            continue
+        if r.group is not None:
+            models = answering.setdefault(r.group, set())
+            if c.model in models:
+                continue
+            models.add(c.model)
+        remaining *= 1.0 - r.lift * mode.transform(c.quality)
     return min(1.0, max(0.0, 1.0 - remaining))
 
 
@@ -173,8 +188,14 @@ def _separable_best(
 
     Quality is 1 − P + P·mean(T(q_required)) with P the optional roles' product, so once the optional choices are
     fixed each required role's best model is independent of the others: argmax (P/n)·T(q) − λ·samples·cost.
+    Required roles that share a group with optional ones change P and are enumerated too.
     """
-    free = [i for i, (r, o) in enumerate(zip(roles, options)) if not r.optional and None not in o and len(o) > 1]
+    grouped = {r.group for r in roles if r.optional and r.group is not None}
+    free = [
+        i
+        for i, (r, o) in enumerate(zip(roles, options))
+        if not r.optional and r.group not in grouped and None not in o and len(o) > 1
+    ]
     n_required = sum(1 for r in roles if not r.optional)
     best: Draft | None = None
     for choice in itertools.product(*(o if i not in free else [None] for i, o in enumerate(options))):

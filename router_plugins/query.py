@@ -51,6 +51,8 @@ class Role:
     ``optional`` roles may be pruned by the planner; required ones never are. ``models`` restricts the
     candidates (None = the whole pool). ``lift`` is the prior fraction of the remaining error an optional
     role removes when it runs at full quality; ``prompt_tokens`` / ``output_tokens`` refine cost estimates.
+    ``group`` names roles that do the same job (voters, re-solvers): an optional member on a model that another
+    member of its group already runs adds no lift, since it would repeat the same answer.
     """
 
     name: str
@@ -60,6 +62,7 @@ class Role:
     lift: float = 0.2
     prompt_tokens: int = 0
     output_tokens: int | None = None
+    group: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():

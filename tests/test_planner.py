@@ -127,3 +127,15 @@ def test_plans_never_break_budget_or_prune_required_roles(
     assert plan.kept, "a plan runs at least one role"
     again = router.plan(text, roles=role_objs, modes=sorted(modes))
     assert again == plan and again.signature == plan.signature
+
+
+def test_group_members_on_the_same_model_add_no_lift() -> None:
+    roles = [Role("s1", group="vote"), Role("s2", optional=True, lift=0.5, group="vote")]
+    a, b = Candidate("a", 0.8, 0.01, 1), Candidate("b", 0.6, 0.01, 1)
+    assert plan_quality(roles, {"s1": a, "s2": a}, FULL) == pytest.approx(0.8)
+    assert plan_quality(roles, {"s1": a, "s2": b}, FULL) == pytest.approx(1 - 0.2 * (1 - 0.5 * 0.6))
+    best = optimise(roles, {"s1": [a, b], "s2": [a, b]}, FULL, lam=1.0)
+    assert best is not None and best.kept["s1"].model == "a" and best.kept["s2"].model == "b"
+    # without the group the same model is (wrongly, for replayed answers) counted as new evidence
+    free = [Role("s1"), Role("s2", optional=True, lift=0.5)]
+    assert plan_quality(free, {"s1": a, "s2": a}, FULL) > 0.8
