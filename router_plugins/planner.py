@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ from router_plugins.modes import Mode
 from router_plugins.query import Role
 
 #: Above this many joint assignments the optimiser switches from exhaustive search to coordinate ascent.
-EXHAUSTIVE_LIMIT = 4096
+EXHAUSTIVE_LIMIT = 1024
 
 
 @dataclass(frozen=True)
@@ -52,18 +53,23 @@ class Draft:
 
 
 def plan_quality(roles: Sequence[Role], chosen: Mapping[str, Candidate], mode: Mode) -> float:
-    """Predicted quality of a plan under the lift model (see module docstring).
+    """Predicted quality of a plan under the lift model (see module docstring): 1 − (1 − base) · lift product."""
+    required = [mode.transform(chosen[r.name].quality) for r in roles if not r.optional and r.name in chosen]
+    base = sum(required) / len(required) if required else 0.0
+    return min(1.0, max(0.0, 1.0 - (1.0 - base) * lift_product(roles, chosen, mode)))
+
+
+def lift_product(roles: Sequence[Role], chosen: Mapping[str, Candidate], mode: Mode) -> float:
+    """Π (1 − lift · T(q)) over the kept optional roles: the share of the base error they leave.
 
     An optional role adds no lift when a role of the same ``group`` already runs the same model (required roles
     first, then optional ones in order): it would only repeat that model's answer.
     """
-    required = [mode.transform(chosen[r.name].quality) for r in roles if not r.optional and r.name in chosen]
-    base = sum(required) / len(required) if required else 0.0
-    remaining = 1.0 - base
     answering: dict[str, set[str]] = {}
     for r in roles:
         if r.group is not None and not r.optional and r.name in chosen:
             answering.setdefault(r.group, set()).add(chosen[r.name].model)
+    product = 1.0
     for r in roles:
         c = chosen.get(r.name)
         if not r.optional or c is None:
@@ -73,8 +79,8 @@ def plan_quality(roles: Sequence[Role], chosen: Mapping[str, Candidate], mode: M
             if c.model in models:
                 continue
             models.add(c.model)
-        remaining *= 1.0 - r.lift * mode.transform(c.quality)
-    return min(1.0, max(0.0, 1.0 - remaining))
+        product *= 1.0 - r.lift * mode.transform(c.quality)
+    return product
 
 
 def _evaluate(roles: Sequence[Role], chosen: Mapping[str, Candidate], mode: Mode, lam: float) -> Draft:
@@ -89,8 +95,12 @@ def _feasible(d: Draft, budget: float | None, max_latency: float | None) -> bool
     return (budget is None or d.cost <= budget + eps) and (max_latency is None or d.latency <= max_latency + eps)
 
 
-def pareto_front(cands: Sequence[Candidate], *, with_latency: bool = True) -> list[Candidate]:
-    """Candidates not dominated in (quality ↑, cost ↓, latency ↓ when it is constrained); first of equals kept."""
+def pareto_front(cands: Sequence[Candidate], *, with_latency: bool = True, slack: int = 0) -> list[Candidate]:
+    """Candidates dominated by at most ``slack`` others in (quality ↑, cost ↓, latency ↓ when it is constrained).
+
+    ``slack`` > 0 serves group members: a dominated model is still needed when its dominators may all be taken by
+    other members of the group. Exact duplicates keep their first copy.
+    """
 
     def point(c: Candidate) -> tuple[float, float, float]:
         return (c.quality, c.cost, c.latency if with_latency else 0.0)
@@ -98,13 +108,15 @@ def pareto_front(cands: Sequence[Candidate], *, with_latency: bool = True) -> li
     front: list[Candidate] = []
     for c in cands:
         q, cost, lat = point(c)
-        dominated = any(
-            oq >= q and oc <= cost and ol <= lat and (oq, oc, ol) != (q, cost, lat)
-            for oq, oc, ol in map(point, cands)
+        dominators = sum(
+            1 for oq, oc, ol in map(point, cands) if oq >= q and oc <= cost and ol <= lat and (oq, oc, ol) != (q, cost, lat)
         )
-        if not dominated and all(point(o) != (q, cost, lat) for o in front):
+        if dominators <= slack and all(point(o) != (q, cost, lat) for o in front):
             front.append(c)
     return front
+
+
+Choice = Sequence["Candidate | None"]
 
 
 def optimise(
@@ -121,9 +133,10 @@ def optimise(
     """Best feasible draft for ``mode``, or None when even the cheapest choice breaks a constraint.
 
     ``fixed`` pins roles (model name, or None = pruned) chosen by an earlier stage or a plugin; optional roles
-    in ``keep`` may not be pruned.
+    in ``keep`` may not be pruned. Small searches are exact; above EXHAUSTIVE_LIMIT, coordinate ascent.
     """
     fixed = fixed or {}
+    group_size = Counter(r.group for r in roles if r.group is not None)
     options: list[list[Candidate | None]] = []
     for r in roles:
         if r.name in fixed:
@@ -131,93 +144,107 @@ def optimise(
             match = [c for c in candidates[r.name] if c.model == pinned]
             options.append([None] if pinned is None else match[:1] or [None])
             continue
-        opts: list[Candidate | None] = list(pareto_front(candidates[r.name], with_latency=max_latency is not None))
+        slack = group_size[r.group] - 1 if r.group is not None else 0
+        opts: list[Candidate | None] = list(
+            pareto_front(candidates[r.name], with_latency=max_latency is not None, slack=slack)
+        )
         if r.optional and r.name not in keep:
             opts = opts + [None] if mode.keep_optional else [None]
         options.append(opts)
 
-    def draft_of(choice: Sequence[Candidate | None]) -> Draft:
-        return _evaluate(roles, {r.name: c for r, c in zip(roles, choice) if c is not None}, mode, lam)
-
-    def valid(choice: Sequence[Candidate | None]) -> bool:
-        # a plan runs at least one role
-        return any(c is not None for c in choice)
-
-    if budget is None and max_latency is None:
-        return _separable_best(roles, options, mode, lam)
-    total = math.prod(len(o) for o in options)
-    best: Draft | None = None
-    if total <= EXHAUSTIVE_LIMIT:
-        for choice in itertools.product(*options):
-            if not valid(choice):
-                continue
-            d = draft_of(choice)
-            if _feasible(d, budget, max_latency) and (best is None or d.key() > best.key()):
-                best = d
-        return best
-
-    # Coordinate ascent from the cheapest feasible start: every accepted move keeps the plan feasible.
-    start = [min(o, key=lambda c: (0.0, 0.0) if c is None else (c.cost, c.latency)) for o in options]
-    if not valid(start):
-        i = next(i for i, o in enumerate(options) if any(c is not None for c in o))
-        start[i] = min((c for c in options[i] if c is not None), key=lambda c: (c.cost, c.latency))
-    current = list(start)
-    best = draft_of(current)
-    if not _feasible(best, budget, max_latency):
-        return None
-    improved = True
-    while improved:
-        improved = False
-        for i, opts in enumerate(options):
-            for c in opts:
-                if c is current[i]:
-                    continue
-                trial = current[:i] + [c] + current[i + 1 :]
-                if not valid(trial):
-                    continue
-                d = draft_of(trial)
-                if _feasible(d, budget, max_latency) and d.key() > best.key():
-                    best, current, improved = d, trial, True
-    return best
+    free = _separable(roles, options) if budget is None and max_latency is None else []
+    if math.prod(len(o) for i, o in enumerate(options) if i not in free) <= EXHAUSTIVE_LIMIT:
+        return _enumerate(roles, options, free, mode, lam, budget, max_latency)
+    return _coordinate_ascent(roles, options, mode, lam, budget, max_latency)
 
 
-def _separable_best(
-    roles: Sequence[Role], options: Sequence[Sequence[Candidate | None]], mode: Mode, lam: float
-) -> Draft | None:
-    """Exact optimum without constraints, enumerating only the roles that can be pruned or are optional.
+def _separable(roles: Sequence[Role], options: Sequence[Sequence[Candidate | None]]) -> list[int]:
+    """Required roles whose best model does not depend on the others' once optional choices are fixed.
 
-    Quality is 1 − P + P·mean(T(q_required)) with P the optional roles' product, so once the optional choices are
-    fixed each required role's best model is independent of the others: argmax (P/n)·T(q) − λ·samples·cost.
-    Required roles that share a group with optional ones change P and are enumerated too.
+    Quality is 1 − P + P·mean(T(q_required)) with P the optional roles' product, so each such role maximises
+    (P/n)·T(q) − λ·samples·cost on its own. Required roles sharing a group with optional ones change P: not free.
     """
     grouped = {r.group for r in roles if r.optional and r.group is not None}
-    free = [
+    return [
         i
         for i, (r, o) in enumerate(zip(roles, options))
         if not r.optional and r.group not in grouped and None not in o and len(o) > 1
     ]
+
+
+def _enumerate(
+    roles: Sequence[Role],
+    options: Sequence[Sequence[Candidate | None]],
+    free: Sequence[int],
+    mode: Mode,
+    lam: float,
+    budget: float | None,
+    max_latency: float | None,
+) -> Draft | None:
+    """Exact search: every combination of the non-free roles, each free role at its own best (unconstrained only)."""
     n_required = sum(1 for r in roles if not r.optional)
     best: Draft | None = None
-    for choice in itertools.product(*(o if i not in free else [None] for i, o in enumerate(options))):
+    for choice in itertools.product(*([None] if i in free else o for i, o in enumerate(options))):
         chosen = {r.name: c for r, c in zip(roles, choice) if c is not None}
-        product = 1.0
-        for r in roles:
-            if r.optional and r.name in chosen:
-                product *= 1.0 - r.lift * mode.transform(chosen[r.name].quality)
-        weight = product / n_required if n_required else 0.0
-        for i in free:
-            chosen[roles[i].name] = max(
-                (c for c in options[i] if c is not None),
-                key=lambda c: (
-                    round(weight * mode.transform(c.quality) - lam * mode.samples * c.cost, 12),
-                    c.quality, -c.output_cost, -c.input_cost, -c.latency,
-                ),
-            )
+        if free:
+            weight = lift_product(roles, chosen, mode) / n_required
+            for i in free:
+                chosen[roles[i].name] = max(
+                    (c for c in options[i] if c is not None),
+                    key=lambda c: (
+                        round(weight * mode.transform(c.quality) - lam * mode.samples * c.cost, 12),
+                        c.quality, -c.output_cost, -c.input_cost, -c.latency,
+                    ),
+                )
         if not chosen:
-            continue
+            continue  # a plan runs at least one role
         d = _evaluate(roles, chosen, mode, lam)
-        if best is None or d.key() > best.key():
+        if _feasible(d, budget, max_latency) and (best is None or d.key() > best.key()):
             best = d
+    return best
+
+
+def _coordinate_ascent(
+    roles: Sequence[Role],
+    options: Sequence[Sequence[Candidate | None]],
+    mode: Mode,
+    lam: float,
+    budget: float | None,
+    max_latency: float | None,
+) -> Draft | None:
+    """Improve one role at a time from the cheapest feasible plan and from each role's own best; keep the better."""
+
+    def draft_of(choice: Choice) -> Draft | None:
+        chosen = {r.name: c for r, c in zip(roles, choice) if c is not None}
+        if not chosen:
+            return None
+        d = _evaluate(roles, chosen, mode, lam)
+        return d if _feasible(d, budget, max_latency) else None
+
+    def own_best(o: Sequence[Candidate | None]) -> Candidate | None:
+        return max(o, key=lambda c: -math.inf if c is None else mode.transform(c.quality) - lam * mode.samples * c.cost)
+
+    cheapest = [min(o, key=lambda c: (0.0, 0.0) if c is None else (c.cost, c.latency)) for o in options]
+    if all(c is None for c in cheapest):
+        i = next(i for i, o in enumerate(options) if any(c is not None for c in o))
+        cheapest[i] = min((c for c in options[i] if c is not None), key=lambda c: (c.cost, c.latency))
+    best: Draft | None = None
+    for start in (cheapest, [own_best(o) for o in options]):
+        current = list(start)
+        here = draft_of(current)
+        if here is None:
+            continue
+        improved = True
+        while improved:
+            improved = False
+            for i, opts in enumerate(options):
+                for c in opts:
+                    trial = current[:i] + [c] + current[i + 1 :]
+                    d = draft_of(trial)
+                    if d is not None and d.key() > here.key():
+                        here, current, improved = d, trial, True
+        if best is None or here.key() > best.key():
+            best = here
     return best
 
 
