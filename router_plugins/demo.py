@@ -61,31 +61,43 @@ def route_rows(router: Router, table: OutcomeTable, lam: float) -> np.ndarray:
     return np.array([index[p.assignments["default"]] for p in plans], dtype=np.int64)
 
 
+#: The scorers the demo compares: the shipped trained checkpoint (built-in default) and the card prior alone.
+SCORERS: dict[str, tuple[str, ...]] = {
+    "trained": (),
+    "prior": ("router_plugins.default_plugins.trained_scorer",),
+}
+SCORER_LABELS = {
+    "trained": "trained scorer (shipped checkpoint, train splits of MIT/Apache data)",
+    "prior": "card prior per task (train-split means)",
+}
+
+
 def run_demo(
     data: str | Path | None = None,
     lambdas: Iterable[float] = DEFAULT_LAMBDAS,
     plugins: Sequence[Any] = (),
 ) -> dict[str, Any]:
-    """Route the test split at each λ and collect routed vs baseline quality and cost (a JSON-able dict)."""
+    """Route the test split at each λ with each scorer; collect routed vs baseline quality and cost (JSON-able)."""
     from router_plugins.evaluation import baselines, evaluate_choices
     from router_plugins.loaders import load_outcomes
 
     table = load_outcomes(data or embedded_data_path())
     train, test = table.split("train"), table.split("test")
     pool = task_prior_pool(table, train)
-    router = Router(pool, plugins=plugins, load_entrypoints=False, fail_open=False)
     routed = []
-    for lam in lambdas:
-        choices = route_rows(router, test, lam)
-        quality, cost = evaluate_choices(test, choices)
-        share = {m: float(np.mean(choices == j)) for j, m in enumerate(test.models) if np.any(choices == j)}
-        routed.append({"lambda": lam, "quality": quality, "cost": cost, "share": share})
+    for scorer, disabled in SCORERS.items():
+        router = Router(pool, plugins=plugins, load_entrypoints=False, fail_open=False, disable_plugins=disabled)
+        for lam in lambdas:
+            choices = route_rows(router, test, lam)
+            quality, cost = evaluate_choices(test, choices)
+            share = {m: float(np.mean(choices == j)) for j, m in enumerate(test.models) if np.any(choices == j)}
+            routed.append({"scorer": scorer, "lambda": lam, "quality": quality, "cost": cost, "share": share})
     return {
         "dataset": table.name,
         "split": "test",
         "n": len(test),
         "cost_estimated": table.cost_estimated,
-        "scorer": "card prior per task (train split)" if not plugins else ", ".join(type(p).__name__ for p in plugins),
+        "scorers": {k: SCORER_LABELS[k] for k in SCORERS},
         "routed": routed,
         "baselines": baselines(test),
         "models": list(test.models),
@@ -96,8 +108,9 @@ def format_demo(result: dict[str, Any]) -> str:
     """A plain-text table of the demo result."""
     est = " (estimated: tokens × list prices)" if result["cost_estimated"] else ""
     lines = [
-        f"Replay on {result['dataset']} {result['split']} split, {result['n']} queries; scorer: {result['scorer']}",
+        f"Replay on {result['dataset']} {result['split']} split, {result['n']} queries (single-role routing)",
         f"quality = mean recorded score; cost = mean USD per query{est}",
+        *[f"  {key}: {label}" for key, label in result["scorers"].items()],
         "",
     ]
     base = result["baselines"]
@@ -111,7 +124,7 @@ def format_demo(result: dict[str, Any]) -> str:
         return f"{label:<{width}} {q * 100:>7.1f}% {cost:>12} {rel:>8}"
 
     for r in result["routed"]:
-        lines.append(row(f"routed λ={r['lambda']:g}", r["quality"], r["cost"]))
+        lines.append(row(f"routed ({r['scorer']}) λ={r['lambda']:g}", r["quality"], r["cost"]))
     lines.append("")
     lines.append(row(f"best single ({best['name']})", best["quality"], best["cost"]))
     if base.get("most_expensive"):

@@ -24,11 +24,13 @@ ENTRY_POINT_GROUP = "router_plugins"
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "router_plugins.default_plugins.modes",
     "router_plugins.default_plugins.prior_scorer",
+    "router_plugins.default_plugins.trained_scorer",
     "router_plugins.default_plugins.token_cost",
     "router_plugins.default_plugins.cascade",
     "router_plugins.default_plugins.length_guard",
     "router_plugins.default_plugins.chat_models",
     "router_plugins.default_plugins.commands",
+    "router_plugins.scorer.plugin",
 )
 
 _entrypoint_plugins: list[tuple[str, Any]] | None = None
@@ -58,15 +60,23 @@ def reset_installed_plugins() -> None:
     _entrypoint_plugins = None
 
 
-def make_plugin_manager(extra: Iterable[Any] = (), *, load_entrypoints: bool = True) -> pluggy.PluginManager:
-    """A manager with the built-in plugins, the installed ones (optional) and ``extra`` plugin objects."""
+def make_plugin_manager(
+    extra: Iterable[Any] = (), *, load_entrypoints: bool = True, disable: Iterable[str] = ()
+) -> pluggy.PluginManager:
+    """A manager with the built-in plugins, the installed ones (optional) and ``extra`` plugin objects.
+
+    ``disable`` names plugins (built-in module names or entry-point names) that must not run.
+    """
     pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
     pm.add_hookspecs(hookspecs)
+    for name in disable:
+        pm.set_blocked(name)
     for module_name in DEFAULT_PLUGINS:
-        pm.register(importlib.import_module(module_name), name=module_name)
+        if not pm.is_blocked(module_name):
+            pm.register(importlib.import_module(module_name), name=module_name)
     if load_entrypoints:
         for name, plugin in installed_plugins():
-            if pm.is_registered(plugin):
+            if pm.is_registered(plugin) or pm.is_blocked(name):
                 continue
             pm.register(plugin, name=name)
     for plugin in extra:

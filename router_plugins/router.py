@@ -53,6 +53,8 @@ def _check_positive(name: str, value: float | None) -> float | None:
 class Router:
     """Plans which roles run and which model each uses, under a cost budget, for one query at a time.
 
+    ``plugins`` adds plugin objects; ``disable_plugins`` names built-in or installed plugins to leave out (e.g.
+    ``"router_plugins.default_plugins.trained_scorer"`` to route on card priors only).
     ``fail_open``: when planning fails at run time (scorer error, NaN scores, timeout, no feasible plan), return a
     fallback plan that puts every role on ``default_model`` and says why, instead of raising. Bad input (empty
     query, unknown model, malformed roles) always raises.
@@ -71,8 +73,9 @@ class Router:
         timeout_s: float | None = None,
         plugins: Iterable[Any] = (),
         load_entrypoints: bool = True,
+        disable_plugins: Iterable[str] = (),
     ) -> None:
-        self.pm = make_plugin_manager(plugins, load_entrypoints=load_entrypoints)
+        self.pm = make_plugin_manager(plugins, load_entrypoints=load_entrypoints, disable=disable_plugins)
         cards: list[ModelCard] = []
         if isinstance(pool, (str, Path)):
             cards = list(ModelPool.from_file(pool))

@@ -81,14 +81,16 @@ def test_demo_runs_on_embedded_data() -> None:
     data = json.loads(result.stdout)
     routing, team = data["routing"], data["team"]
     assert routing["dataset"] == "llmrouter_nim9" and routing["n"] == 500 and routing["cost_estimated"]
-    assert [r["lambda"] for r in routing["routed"]] == [0.0, 100.0, 1000.0]
+    assert [(r["scorer"], r["lambda"]) for r in routing["routed"]] == [
+        (s, lam) for s in ("trained", "prior") for lam in (0.0, 100.0, 1000.0)
+    ]
     assert team["n_queries"] == 20 and {r["kind"] for r in team["results"]} == {"routed", "most_expensive", "single"}
 
 
 def test_demo_text_shows_both_parts() -> None:
     result = cli("demo", "--team-queries", "10")
     assert result.returncode == 0, result.stderr
-    assert "routed λ=100" in result.stdout and "LangGraph team" in result.stdout and "pruned" in result.stdout
+    assert "routed (trained) λ=100" in result.stdout and "LangGraph team" in result.stdout and "pruned" in result.stdout
 
 
 def test_plugins_lists_builtins() -> None:

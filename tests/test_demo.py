@@ -11,16 +11,18 @@ from router_plugins.loaders import load_outcomes
 def test_demo_routes_better_than_baselines_and_trades_cost() -> None:
     result = run_demo(lambdas=(0.0, 100.0, 1000.0, 1e6))
     base = result["baselines"]
-    routed = result["routed"]
-    costs = [r["cost"] for r in routed]
-    qualities = [r["quality"] for r in routed]
-    assert all(a >= b - 1e-12 for a, b in zip(costs, costs[1:])), "cost must not rise with λ"
-    assert qualities[0] > base["random"]["quality"]
-    assert qualities[0] <= base["oracle"]["quality"]
     cheapest = min(base[m]["cost"] for m in result["models"])
-    assert costs[-1] == np.float64(cheapest) or abs(costs[-1] - cheapest) < 1e-12
+    for scorer in ("trained", "prior"):
+        routed = [r for r in result["routed"] if r["scorer"] == scorer]
+        costs = [r["cost"] for r in routed]
+        qualities = [r["quality"] for r in routed]
+        assert len(routed) == 4
+        assert all(a >= b - 1e-12 for a, b in zip(costs, costs[1:])), f"{scorer}: cost must not rise with λ"
+        assert qualities[0] > base["random"]["quality"]
+        assert qualities[0] <= base["oracle"]["quality"]
+        assert abs(costs[-1] - cheapest) < 1e-12, "a huge λ routes everything to the cheapest model"
     text = format_demo(result)
-    assert "estimated" in text and "oracle" in text and "routed λ=100" in text
+    assert "estimated" in text and "oracle" in text and "routed (trained) λ=100" in text
 
 
 def test_task_prior_comes_from_train_only() -> None:

@@ -1,0 +1,155 @@
+"""CLI commands of the scorer: ``train``, ``eval`` and ``onboard`` (click; added to the CLI by scorer/plugin.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from router_plugins.scorer.predictors import KINDS
+
+ENCODER_HELP = "query encoder: 'minilm' (default, all-MiniLM-L6-v2), 'fast' (static, distilled from it) or a folder"
+
+
+def _fail(exc: Exception) -> None:
+    raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _load(data: str) -> Any:
+    from router_plugins.loaders import load_outcomes
+
+    return load_outcomes(data)
+
+
+@click.command("train")
+@click.option("--data", required=True, type=click.Path(exists=True), help="outcome folder or CSV (its train split)")
+@click.option("--out", required=True, type=click.Path(), help="checkpoint folder to write")
+@click.option("--scorer", "kind", type=click.Choice(KINDS), default="dc", show_default=True)
+@click.option("--encoder", default="minilm", show_default=True, help=ENCODER_HELP)
+@click.option("--use-task/--no-use-task", default=False, show_default=True,
+              help="also feed the query's task name (trained with task dropout so text alone still works)")
+@click.option("--epochs", type=int, default=None, help="maximum epochs (dc/mf; early stopping on a validation slice)")
+@click.option("--seed", type=int, default=0, show_default=True)
+def train_command(data: str, out: str, kind: str, encoder: str, use_task: bool, epochs: int | None, seed: int) -> None:
+    """Train a router on the train split of DATA; writes safetensors + config.json to OUT."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from router_plugins.errors import RouterError
+    from router_plugins.scorer.pipeline import train_scorer
+    from router_plugins.scorer.training import TrainConfig
+
+    try:
+        train = _load(data).split("train")
+        cfg = TrainConfig(kind=kind, use_task=use_task, seed=seed, **({"epochs": epochs} if epochs else {}))
+        scorer, info = train_scorer(train, kind=kind, encoder_spec=encoder, config=cfg)
+        path = scorer.save(out)
+    except RouterError as exc:
+        _fail(exc)
+    click.echo(f"trained {kind} on {train.name} train ({len(train)} queries, {len(train.models)} models) in "
+               f"{info['seconds']:.1f}s (+{info['embed_seconds']:.1f}s embedding) → {path}")
+
+
+@click.command("eval")
+@click.option("--data", required=True, type=click.Path(exists=True), help="outcome folder or CSV")
+@click.option("--checkpoint", "checkpoints", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="checkpoint(s) to evaluate; without one, every router kind is trained on DATA's train split first")
+@click.option("--split", default="test", show_default=True)
+@click.option("--out", required=True, type=click.Path(), help="folder for report.json and cost_quality.png")
+@click.option("--scorers", default=",".join(KINDS), show_default=True, help="kinds to train when no checkpoint")
+@click.option("--encoder", default="minilm", show_default=True, help=ENCODER_HELP)
+@click.option("--use-task/--no-use-task", default=False, show_default=True, help="dc uses the query's task name")
+def eval_command(data: str, checkpoints: tuple[str, ...], split: str, out: str, scorers: str, encoder: str,
+                 use_task: bool) -> None:
+    """Replay routers on SPLIT of DATA next to random, best single, most expensive and oracle; print a table."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from router_plugins.errors import RouterError
+    from router_plugins.scorer.encoders import CachedEncoder, make_encoder
+    from router_plugins.scorer.pipeline import evaluate_scorers, train_scorer
+    from router_plugins.scorer.report import format_table, plot_cost_quality
+    from router_plugins.scorer.trained_scorer import TrainedScorer
+    from router_plugins.scorer.training import TrainConfig
+
+    try:
+        table = _load(data)
+        rows = table.split(split)
+        routers: dict[str, TrainedScorer] = {}
+        seconds: dict[str, float] = {}
+        if checkpoints:
+            for ckpt in checkpoints:
+                scorer = TrainedScorer.load(ckpt)
+                name = scorer.predictor.kind if scorer.predictor.kind not in routers else Path(ckpt).name
+                routers[name] = scorer
+        else:
+            train = table.split("train")
+            enc = CachedEncoder(make_encoder(encoder))
+            for kind in [k.strip() for k in scorers.split(",") if k.strip()]:
+                if kind not in KINDS:
+                    raise click.BadParameter(f"unknown scorer {kind!r}; choose from {KINDS}", param_hint="--scorers")
+                t0 = time.perf_counter()
+                routers[kind], _ = train_scorer(train, kind=kind, encoder=enc, encoder_spec=encoder,
+                                                config=TrainConfig(kind=kind, use_task=use_task))
+                seconds[kind] = time.perf_counter() - t0
+        text_only = [n for n, s in routers.items() if s.predictor.config.get("use_task")]
+        report = evaluate_scorers(rows, routers, split=split, text_only=text_only,
+                                  extra={"train_seconds": seconds or None,
+                                         "checkpoints": list(checkpoints) or None, "encoder": encoder})
+    except RouterError as exc:
+        _fail(exc)
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.json").write_text(json.dumps(report, indent=2))
+    plot_cost_quality(report, folder / "cost_quality.png")
+    click.echo(format_table(report))
+    click.echo(f"wrote {folder / 'report.json'} and {folder / 'cost_quality.png'}")
+
+
+@click.command("onboard")
+@click.option("--checkpoint", required=True, type=click.Path(exists=True, file_okay=False), help="dc/mf checkpoint")
+@click.option("--out", required=True, type=click.Path(), help="checkpoint folder to write (the input is unchanged)")
+@click.option("--name", required=True, help="name of the new model")
+@click.option("--data", type=click.Path(exists=True), default=None,
+              help="outcome folder or CSV with a column for the new model (labelled onboarding); omit for zero-shot")
+@click.option("--column", default=None, help="the model's column in DATA (default: --name)")
+@click.option("--limit", type=int, default=200, show_default=True, help="labelled train queries to use")
+@click.option("--input-price", type=float, default=0.0, help="USD per 1M input tokens (card)")
+@click.option("--output-price", type=float, default=0.0, help="USD per 1M output tokens (card)")
+@click.option("--size-b", type=float, default=None, help="parameters in billions (card)")
+@click.option("--description", default="", help="free-text card description")
+def onboard_command(checkpoint: str, out: str, name: str, data: str | None, column: str | None, limit: int,
+                    input_price: float, output_price: float, size_b: float | None, description: str) -> None:
+    """Add a model to a trained scorer without retraining (≤ LIMIT labelled queries, or zero-shot from its card)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import numpy as np
+
+    from router_plugins.cards import ModelCard
+    from router_plugins.errors import RouterError
+    from router_plugins.query import Query
+    from router_plugins.scorer.onboarding import onboard_labelled, onboard_zero_shot
+    from router_plugins.scorer.report import mean_cost_per_query
+    from router_plugins.scorer.trained_scorer import TrainedScorer
+
+    try:
+        scorer = TrainedScorer.load(checkpoint)
+        card = ModelCard(name=name, input_price=input_price, output_price=output_price, size_b=size_b,
+                         description=description)
+        t0 = time.perf_counter()
+        if data is None:
+            new = onboard_zero_shot(scorer, card)
+            how = "zero-shot from its card"
+        else:
+            table = _load(data)
+            rows = table.split("train") if "train" in set(table.splits.tolist()) else table
+            j = rows.model_index(column or name)
+            rng = np.random.default_rng(0)
+            pick = rng.permutation(np.flatnonzero(np.isfinite(rows.quality[:, j])))[:limit]
+            cost = mean_cost_per_query(rows.select(pick)).get(rows.models[j])
+            queries = [Query(text=rows.texts[i], task=str(rows.tasks[i])) for i in pick]
+            new = onboard_labelled(scorer, card, queries, rows.quality[pick, j], cost_per_query=cost)
+            how = f"from {len(pick)} labelled queries"
+        path = new.save(out)
+    except RouterError as exc:
+        _fail(exc)
+    click.echo(f"onboarded {name!r} {how} in {time.perf_counter() - t0:.2f}s → {path}")

@@ -1,0 +1,99 @@
+"""Embedding cache keyed by a hash of (encoder id, text): in memory, and on disk under the router-plugins cache dir.
+
+The disk cache lives under ``$ROUTER_PLUGINS_CACHE`` if set, else ``$XDG_CACHE_HOME/router-plugins``, else
+``~/.cache/router-plugins`` — never inside the repository. Shards are ``.npz`` files read with ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+CACHE_ENV = "ROUTER_PLUGINS_CACHE"
+
+
+def cache_dir() -> Path:
+    """Root of router-plugins' on-disk caches (env ``ROUTER_PLUGINS_CACHE``, then XDG, then ``~/.cache``)."""
+    explicit = os.environ.get(CACHE_ENV)
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "router-plugins"
+
+
+def text_key(encoder_id: str, text: str) -> bytes:
+    """The cache key of one text under one encoder: sha256 of both (32 raw bytes)."""
+    return hashlib.sha256(encoder_id.encode("utf-8") + b"\x00" + text.encode("utf-8")).digest()
+
+
+class EmbeddingCache:
+    """Embeddings of one encoder: an in-memory LRU dict in front of optional ``.npz`` shards on disk."""
+
+    def __init__(self, encoder_id: str, *, directory: Path | None = None, persist: bool = True,
+                 memory_items: int = 200_000) -> None:
+        self.encoder_id = encoder_id
+        self.persist = persist
+        self.memory_items = memory_items
+        safe = hashlib.sha256(encoder_id.encode("utf-8")).hexdigest()[:16]
+        self.directory = (directory or cache_dir() / "embeddings") / safe
+        self._memory: OrderedDict[bytes, NDArray[np.float32]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._loaded = False
+
+    def _load_disk(self) -> None:
+        if self._loaded or not self.persist:
+            self._loaded = True
+            return
+        self._loaded = True
+        if not self.directory.is_dir():
+            return
+        for shard in sorted(self.directory.glob("shard-*.npz")):
+            try:
+                with np.load(shard, allow_pickle=False) as data:
+                    keys, vectors = data["keys"], data["vectors"]
+            except Exception:  # noqa: BLE001 - a corrupt shard is skipped (and recomputed), never fatal
+                continue
+            for k, v in zip(keys, vectors):
+                self._memory[bytes(k)] = v
+
+    def get_many(self, texts: Sequence[str]) -> tuple[list[NDArray[np.float32] | None], list[bytes]]:
+        """Cached vectors (None where missing) and the keys of all texts."""
+        with self._lock:
+            self._load_disk()
+            keys = [text_key(self.encoder_id, t) for t in texts]
+            out: list[NDArray[np.float32] | None] = []
+            for k in keys:
+                v = self._memory.get(k)
+                if v is not None:
+                    self._memory.move_to_end(k)
+                out.append(v)
+            return out, keys
+
+    def put_many(self, keys: Sequence[bytes], vectors: NDArray[np.float32]) -> None:
+        """Remember vectors in memory and, when persisting, in a new disk shard (written atomically)."""
+        if not len(keys):
+            return
+        with self._lock:
+            for k, v in zip(keys, vectors):
+                self._memory[k] = v
+                self._memory.move_to_end(k)
+            while len(self._memory) > self.memory_items:
+                self._memory.popitem(last=False)
+            if not self.persist:
+                return
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+            os.close(fd)
+            with open(tmp, "wb") as fh:
+                np.savez(fh, keys=np.frombuffer(b"".join(keys), dtype="S32"), vectors=np.asarray(vectors, np.float32))
+            name = hashlib.sha256(b"".join(keys)).hexdigest()[:20]
+            os.replace(tmp, self.directory / f"shard-{name}.npz")

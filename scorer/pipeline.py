@@ -1,0 +1,97 @@
+"""Train-then-evaluate flows shared by the CLI and the benchmarks: one encoder pass (cached), every router kind on
+the same train split, all evaluated on the same test rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from router_plugins.errors import CheckpointError, DataError
+from router_plugins.outcome_table import OutcomeTable
+from router_plugins.query import Query
+from router_plugins.scorer.cards_features import card_features, parse_size_b
+from router_plugins.scorer.encoders import CachedEncoder, Encoder, make_encoder
+from router_plugins.scorer.report import build_report, mean_cost_per_query
+from router_plugins.scorer.trained_scorer import TrainedScorer
+from router_plugins.scorer.training import TrainConfig, train_router
+
+log = logging.getLogger("router_plugins.scorer")
+
+
+def table_meta(train: OutcomeTable) -> dict[str, Any]:
+    """What a checkpoint keeps about its training data: cost per query, card features, mean input tokens."""
+    costs = mean_cost_per_query(train)
+    features = {}
+    for m in train.models:
+        size = parse_size_b(m, train.descriptions.get(m), str(train.meta.get("sizes", {}).get(m, "")))
+        features[m] = card_features(costs.get(m), size)
+    mean_in = float(np.mean(train.input_tokens)) if train.input_tokens is not None else None
+    return {"trained_on": train.name, "n_train": len(train), "cost_per_query": costs, "model_features": features,
+            "mean_input_tokens": mean_in, "metric": train.metric}
+
+
+def embed_table(table: OutcomeTable, encoder: Encoder, *, progress: bool = True) -> np.ndarray:
+    """Embeddings of every query of a table (disk-cached), with a progress bar."""
+    from tqdm import tqdm
+
+    enc = encoder if isinstance(encoder, CachedEncoder) else CachedEncoder(encoder)
+    with tqdm(total=len(table), desc=f"embed {table.name}", disable=not progress, leave=False) as bar:
+        return enc.encode(list(table.texts), progress=bar.update)
+
+
+def train_scorer(train: OutcomeTable, *, kind: str = "dc", encoder_spec: str | None = "minilm",
+                 encoder: Encoder | None = None, config: TrainConfig | None = None,
+                 progress: bool = True) -> tuple[TrainedScorer, dict[str, Any]]:
+    """Train one router kind on a train table; returns the scorer and {seconds, info}."""
+    enc = encoder or make_encoder(encoder_spec)
+    cached = enc if isinstance(enc, CachedEncoder) else CachedEncoder(enc)
+    t0 = time.perf_counter()
+    x = embed_table(train, cached, progress=progress)
+    embed_s = time.perf_counter() - t0
+    cfg = replace(config or TrainConfig(), kind=kind, progress=progress)
+    result = train_router(x, train.quality, train.models, cfg, tasks=[str(t) for t in train.tasks], clusters=train.clusters)
+    meta = table_meta(train)
+    meta.update({"train_seconds": result.seconds, "train_info": result.info})
+    scorer = TrainedScorer(result.predictor, cached, meta=meta, encoder_spec=encoder_spec)
+    return scorer, {"seconds": result.seconds, "embed_seconds": embed_s, "info": result.info}
+
+
+def predictions(scorer: TrainedScorer, table: OutcomeTable, *, use_task: bool = True) -> np.ndarray:
+    """Predicted quality for the table's queries × the table's models (CheckpointError on unknown models)."""
+    missing = [m for m in table.models if m not in scorer.models]
+    if missing:
+        raise CheckpointError(f"the checkpoint does not know model(s) {missing} of {table.name}; it knows "
+                              f"{scorer.models}. Train on this data or onboard them")
+    queries = [Query(text=t, task=str(k) if use_task else None) for t, k in zip(table.texts, table.tasks)]
+    known = scorer.predict_known(queries)
+    cols = [scorer.models.index(m) for m in table.models]
+    return known[:, cols]
+
+
+def cost_vector(scorer: TrainedScorer, table: OutcomeTable) -> np.ndarray | None:
+    """Per-model cost estimate used for routing: the checkpoint's train cost per query, else the table's mean."""
+    costs = scorer.cost_per_query or mean_cost_per_query(table)
+    if table.cost is None or not all(m in costs for m in table.models):
+        return None
+    return np.array([costs[m] for m in table.models], dtype=np.float64)
+
+
+def evaluate_scorers(table: OutcomeTable, scorers: Mapping[str, TrainedScorer], *, split: str,
+                     text_only: Sequence[str] = (), extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Replay every scorer on the same rows; ``text_only`` names scorers also evaluated without the query's task."""
+    if not scorers:
+        raise DataError("no scorer to evaluate")
+    preds = {}
+    for name, scorer in scorers.items():
+        preds[name] = predictions(scorer, table)
+        if name in text_only:
+            preds[f"{name} (text only)"] = predictions(scorer, table, use_task=False)
+    first = next(iter(scorers.values()))
+    costs = cost_vector(first, table)
+    return build_report(table.name, split, table, preds, costs, extra=extra)

@@ -1,0 +1,148 @@
+"""Numpy inference for every trained router kind (dc, mf, mlp, knn): routing never needs torch at run time.
+
+A predictor maps query embeddings (and, optionally, task names) to expected quality in [0, 1] per known model,
+and is fully described by a JSON-able ``config`` plus named float32 ``tensors`` (what a checkpoint stores).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from router_plugins.errors import CheckpointError
+
+KINDS = ("dc", "mf", "mlp", "knn")
+Array = NDArray[np.float32]
+
+
+def gelu_tanh(x: Array) -> Array:
+    """GELU, tanh approximation (the same as ``torch.nn.GELU(approximate='tanh')``)."""
+    return 0.5 * x * (1.0 + np.tanh(0.7978845608028654 * (x + 0.044715 * x ** 3)))
+
+
+def sigmoid(x: Array) -> Array:
+    """Numerically safe logistic function."""
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+@dataclass
+class Predictor:
+    """A trained router head: ``kind``, the models it scores (columns), its config and its tensors."""
+
+    kind: str
+    models: list[str]
+    config: dict[str, Any]
+    tensors: dict[str, Array]
+    tasks: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise CheckpointError(f"unknown router kind {self.kind!r}; expected one of {KINDS}")
+        self.tensors = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in self.tensors.items()}
+        self._task_index = {t: i for i, t in enumerate(self.tasks)}
+
+    # -- features -----------------------------------------------------------------------------------------------------
+    def task_features(self, n: int, tasks: Sequence[str | None] | None) -> Array:
+        """One-hot task columns (all zero for an unknown or absent task), for heads trained with ``use_task``."""
+        out = np.zeros((n, len(self.tasks)), dtype=np.float32)
+        if tasks is not None:
+            for i, t in enumerate(tasks):
+                j = self._task_index.get(t) if t is not None else None
+                if j is not None:
+                    out[i, j] = 1.0
+        return out
+
+    def hidden(self, x: Array, tasks: Sequence[str | None] | None = None) -> Array:
+        """The query representation a dc/mf head compares with model embeddings."""
+        t = self.tensors
+        if "input_mean" in t:  # standardised inputs: frozen sentence embeddings share a large common component
+            x = (x - t["input_mean"]) / t["input_std"]
+        if self.config.get("use_task") and self.tasks:
+            x = np.concatenate([x, self.task_features(len(x), tasks)], axis=1)
+        h = x @ t["proj.0.weight"].T + t["proj.0.bias"]
+        if "proj.2.weight" in t:
+            h = gelu_tanh(h) @ t["proj.2.weight"].T + t["proj.2.bias"]
+        return h.astype(np.float32)
+
+    def logits(self, x: Array, tasks: Sequence[str | None] | None = None) -> Array:
+        """Calibrated logits of a dc/mf head: Platt scale ``a·(h·e_j + b_j) + c`` per model."""
+        t = self.tensors
+        raw = self.hidden(x, tasks) @ t["model_embeddings"].T + t["model_bias"]
+        return raw * t["platt_a"] + t["platt_c"]
+
+    # -- prediction ---------------------------------------------------------------------------------------------------
+    def predict(self, x: Array, tasks: Sequence[str | None] | None = None) -> Array:
+        """Expected quality in [0, 1], shape (n_queries, n_models)."""
+        x = np.asarray(x, dtype=np.float32)
+        if x.ndim != 2:
+            raise ValueError(f"embeddings must be 2-D, got shape {x.shape}")
+        if self.kind in ("dc", "mf"):
+            return sigmoid(self.logits(x, tasks)).astype(np.float32)
+        if self.kind == "mlp":
+            return self._predict_mlp(x)
+        return self._predict_knn(x)
+
+    def _predict_mlp(self, x: Array) -> Array:
+        n_layers = int(self.config["n_layers"])
+        h = x
+        for i in range(n_layers):
+            h = h @ self.tensors[f"coef_{i}"] + self.tensors[f"intercept_{i}"]
+            if i < n_layers - 1:
+                h = np.maximum(h, 0.0)
+        return np.clip(h, 0.0, 1.0).astype(np.float32)
+
+    def _predict_knn(self, x: Array) -> Array:
+        ref, y = self.tensors["train_embeddings"], self.tensors["train_quality"]
+        k = min(int(self.config["k"]), len(ref))
+        sims = x @ ref.T
+        idx = np.argpartition(-sims, k - 1, axis=1)[:, :k] if k < len(ref) else np.tile(np.arange(len(ref)), (len(x), 1))
+        neigh = y[idx]  # (n, k, m)
+        counts = (~np.isnan(neigh)).sum(axis=1)
+        sums = np.nansum(neigh, axis=1)
+        prior = self.tensors["model_mean"]
+        # Shrink towards the model's mean quality where few neighbours have a recorded outcome.
+        return ((sums + prior) / (counts + 1.0)).astype(np.float32)
+
+    # -- growth (onboarding) ------------------------------------------------------------------------------------------
+    def with_model(self, name: str, embedding: Array, bias: float) -> Predictor:
+        """A copy that also scores ``name`` with the given model embedding and bias (dc/mf heads only)."""
+        if self.kind not in ("dc", "mf"):
+            raise CheckpointError(f"onboarding needs a dc or mf checkpoint (model embeddings); this one is {self.kind!r}")
+        t = dict(self.tensors)
+        models = [m for m in self.models if m != name]
+        keep = [self.models.index(m) for m in models]
+        for key in ("model_embeddings", "model_bias", "platt_a", "platt_c"):
+            t[key] = t[key][keep]
+        t["model_embeddings"] = np.vstack([t["model_embeddings"], np.asarray(embedding, np.float32)[None, :]])
+        t["model_bias"] = np.append(t["model_bias"], np.float32(bias))
+        t["platt_a"] = np.append(t["platt_a"], np.float32(1.0))
+        t["platt_c"] = np.append(t["platt_c"], np.float32(0.0))
+        return Predictor(self.kind, [*models, name], dict(self.config), t, list(self.tasks))
+
+    def expected_shapes(self, dim: int) -> dict[str, tuple[int, ...]]:
+        """Tensor shapes implied by the config (what a checkpoint's tensors must match)."""
+        m, c = len(self.models), self.config
+        if self.kind in ("dc", "mf"):
+            d_in = dim + (len(self.tasks) if c.get("use_task") else 0)
+            hid, k = int(c["hidden"]), int(c["embed_dim"])
+            shapes: dict[str, tuple[int, ...]] = {"model_embeddings": (m, k), "model_bias": (m,), "platt_a": (m,),
+                                                  "platt_c": (m,), "input_mean": (dim,), "input_std": (dim,)}
+            if hid > 0:
+                shapes.update({"proj.0.weight": (hid, d_in), "proj.0.bias": (hid,), "proj.2.weight": (k, hid),
+                               "proj.2.bias": (k,)})
+            else:
+                shapes.update({"proj.0.weight": (k, d_in), "proj.0.bias": (k,)})
+            return shapes
+        if self.kind == "knn":
+            n = int(c["n_train"])
+            return {"train_embeddings": (n, dim), "train_quality": (n, m), "model_mean": (m,)}
+        sizes = [dim, *[int(s) for s in c["hidden_layer_sizes"]], m]
+        shapes = {}
+        for i in range(len(sizes) - 1):
+            shapes[f"coef_{i}"] = (sizes[i], sizes[i + 1])
+            shapes[f"intercept_{i}"] = (sizes[i + 1],)
+        return shapes

@@ -1,0 +1,166 @@
+"""The Scorer the router uses: an encoder plus a trained predictor, scoring any pool.
+
+Models the predictor does not know are scored by their card's own ``quality`` prior when it has one, else estimated
+zero-shot as a blend of the known models' predictions weighted by card-feature similarity (price per query, size);
+``unknown="error"`` raises ScorerError naming them instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from router_plugins.cards import ModelCard, ModelPool
+from router_plugins.errors import CheckpointError, ConfigError, ScorerError
+from router_plugins.query import Query
+from router_plugins.scorer.cards_features import blend_weights, card_features, parse_size_b
+from router_plugins.scorer.encoders import CachedEncoder, Encoder, make_encoder
+from router_plugins.scorer.predictors import Predictor
+
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "default"
+
+
+class TrainedScorer:
+    """``predict(queries, pool) -> array[n_queries, n_models]`` of expected quality in [0, 1] (the Scorer protocol)."""
+
+    def __init__(self, predictor: Predictor, encoder: Encoder, *, meta: dict[str, Any] | None = None,
+                 unknown: str = "zero-shot", encoder_spec: str | None = None) -> None:
+        if unknown not in ("zero-shot", "error"):
+            raise ConfigError(f"unknown= must be 'zero-shot' or 'error', got {unknown!r}")
+        self.predictor = predictor
+        self.encoder = encoder if isinstance(encoder, CachedEncoder) else CachedEncoder(encoder, persist=False)
+        self.meta = dict(meta or {})
+        self.unknown = unknown
+        self.encoder_spec = encoder_spec or self.meta.get("encoder", {}).get("spec")
+        self._column_cache: dict[tuple[str, ...], tuple[list[int | None], dict[int, Any]]] = {}
+
+    # -- construction ---------------------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | Path, *, encoder: Encoder | None = None, unknown: str = "zero-shot") -> TrainedScorer:
+        """Load a checkpoint folder and the encoder it names (a relative encoder path is inside the folder)."""
+        from router_plugins.scorer.checkpoint import load_checkpoint, read_config
+
+        folder = Path(path)
+        cfg = read_config(folder)
+        if encoder is None:
+            spec = cfg["encoder"].get("spec")
+            if spec not in (None, "minilm", "default", "fast") and not Path(spec).is_absolute():
+                spec = str(folder / spec)
+            encoder = make_encoder(spec)
+        predictor, cfg = load_checkpoint(folder, encoder_id=encoder.id)
+        return cls(predictor, encoder, meta=cfg, unknown=unknown)
+
+    def save(self, path: str | Path, *, extra: dict[str, Any] | None = None) -> Path:
+        """Write the checkpoint (weights + config with sha256, encoder, per-model cost and card features)."""
+        from router_plugins.scorer.checkpoint import save_checkpoint
+
+        keep = {k: v for k, v in self.meta.items() if k not in
+                ("format", "format_version", "kind", "models", "tasks", "config", "encoder", "tensors", "weights_sha256")}
+        keep.update(extra or {})
+        enc = {"spec": self.encoder_spec, "id": self.encoder.id, "dim": int(self._dim())}
+        return save_checkpoint(self.predictor, path, encoder=enc, extra=keep)
+
+    def _dim(self) -> int:
+        t = self.predictor.tensors
+        if "train_embeddings" in t:
+            return int(t["train_embeddings"].shape[1])
+        if "coef_0" in t:
+            return int(t["coef_0"].shape[0])
+        return int(t["proj.0.weight"].shape[1]) - (len(self.predictor.tasks) if self.predictor.config.get("use_task") else 0)
+
+    # -- what it knows ---------------------------------------------------------------------------------------------
+    @property
+    def models(self) -> list[str]:
+        """The models this scorer was trained (or onboarded) on."""
+        return list(self.predictor.models)
+
+    @property
+    def cost_per_query(self) -> dict[str, float]:
+        """Mean USD cost per query of each known model on its training data (empty when the data had no cost)."""
+        return dict(self.meta.get("cost_per_query") or {})
+
+    def model_features(self) -> dict[str, dict[str, float | None]]:
+        """Card features of the known models (stored at training time)."""
+        return dict(self.meta.get("model_features") or {})
+
+    # -- scoring ---------------------------------------------------------------------------------------------------
+    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """Query embeddings (cached in memory by text hash)."""
+        return self.encoder.encode(list(texts))
+
+    def predict_known(self, queries: Sequence[Query | str]) -> NDArray[np.float32]:
+        """Expected quality of every known model, (n_queries, n_known)."""
+        qs = [Query.coerce(q) for q in queries]
+        x = self.embed([q.text for q in qs])
+        return self.predictor.predict(x, [q.task for q in qs])
+
+    def predict(self, queries: Sequence[Query | str], pool: ModelPool | Sequence[str] | None = None) -> NDArray[np.float32]:
+        """Expected quality in [0, 1] for each query × pool model (pool order); all known models when pool is None."""
+        known = self.predict_known(queries)
+        if pool is None:
+            return known
+        cards = list(pool.cards) if isinstance(pool, ModelPool) else [ModelCard(name=n) for n in pool]
+        cols, extra = self._columns(cards)
+        out = np.empty((len(known), len(cards)), dtype=np.float32)
+        for j, col in enumerate(cols):
+            if col is not None:
+                out[:, j] = known[:, col]
+            elif isinstance(extra[j], float):
+                out[:, j] = extra[j]
+            else:
+                out[:, j] = known @ extra[j]
+        return np.clip(out, 0.0, 1.0)
+
+    def _columns(self, cards: list[ModelCard]) -> tuple[list[int | None], dict[int, Any]]:
+        key = tuple(c.name for c in cards)
+        if key in self._column_cache:
+            return self._column_cache[key]
+        index = {m: i for i, m in enumerate(self.predictor.models)}
+        unknown = [c.name for c in cards if c.name not in index and c.prior_quality() is None]
+        if unknown and self.unknown == "error":
+            raise ScorerError(f"the scorer does not know model(s) {unknown}; it knows {self.predictor.models}. "
+                              "Onboard them (`router-plugins onboard`) or use unknown='zero-shot'")
+        cols: list[int | None] = []
+        extra: dict[int, Any] = {}
+        for j, card in enumerate(cards):
+            if card.name in index:
+                cols.append(index[card.name])
+                continue
+            cols.append(None)
+            prior = card.prior_quality()
+            extra[j] = float(prior) if prior is not None else self.zero_shot_weights(card)
+        self._column_cache[key] = (cols, extra)
+        return cols, extra
+
+    def card_cost_per_query(self, card: ModelCard) -> float | None:
+        """A card's USD per query at the training data's mean input tokens and the card's typical output tokens."""
+        if card.input_price == 0 and card.output_price == 0:
+            return None
+        tokens_in = float(self.meta.get("mean_input_tokens") or 200.0)
+        return card.cost_usd(tokens_in)
+
+    def zero_shot_weights(self, card: ModelCard) -> NDArray[np.float32]:
+        """Blend weights over known models for an unknown card (nearest models by price per query and size)."""
+        known = self.model_features()
+        feats = card_features(self.card_cost_per_query(card), card.size_b or parse_size_b(card.name, card.description))
+        if not known:
+            return np.full(len(self.predictor.models), 1.0 / len(self.predictor.models), dtype=np.float32)
+        names, w = blend_weights(feats, {m: known.get(m, {}) for m in self.predictor.models})
+        return np.asarray([w[names.index(m)] for m in self.predictor.models], dtype=np.float32)
+
+    def with_predictor(self, predictor: Predictor, meta_update: dict[str, Any] | None = None) -> TrainedScorer:
+        """A copy with another predictor (after onboarding), sharing the encoder and its cache."""
+        meta = dict(self.meta)
+        meta.update(meta_update or {})
+        return TrainedScorer(predictor, self.encoder, meta=meta, unknown=self.unknown, encoder_spec=self.encoder_spec)
+
+
+def load_default_scorer(*, unknown: str = "zero-shot") -> TrainedScorer:
+    """The checkpoint shipped in the package (fast static encoder; trained on MIT / Apache-2.0 data only)."""
+    if not (DEFAULT_CHECKPOINT / "config.json").is_file():
+        raise CheckpointError(f"no default checkpoint at {DEFAULT_CHECKPOINT}; reinstall router-plugins")
+    return TrainedScorer.load(DEFAULT_CHECKPOINT, unknown=unknown)

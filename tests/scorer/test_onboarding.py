@@ -1,0 +1,80 @@
+"""Onboarding adds a model without retraining, and a Router using the onboarded scorer picks it when it is best."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from router_plugins import ModelCard, Router
+from router_plugins.errors import ScorerError
+from router_plugins.query import Query
+from router_plugins.scorer.onboarding import onboard_labelled, onboard_zero_shot
+from router_plugins.scorer.pipeline import train_scorer
+from router_plugins.scorer.plugin import ScorerPlugin
+from router_plugins.scorer.training import TrainConfig
+
+from .conftest import COST, make_table
+
+NEW = "new-poet"
+
+
+@pytest.fixture
+def base_scorer(tiny_encoder: object) -> object:
+    table = make_table(n_per_topic=40)
+    train = table.split("train").select(np.ones(int((table.splits == "train").sum()), dtype=bool))
+    # Train on the first two models only; the third is replaced by a new, better poem model below.
+    from dataclasses import replace as _r  # noqa: F401
+
+    sub = type(train)(name=train.name, texts=train.texts, tasks=train.tasks, splits=train.splits,
+                      models=train.models[:2], quality=train.quality[:, :2], cost=train.cost[:, :2])
+    scorer, _ = train_scorer(sub, kind="dc", encoder=tiny_encoder, encoder_spec=None,
+                             config=TrainConfig(epochs=40, progress=False), progress=False)
+    return scorer
+
+
+def _pool() -> list[ModelCard]:
+    return [ModelCard(name="cheap-math", input_price=0.1, output_price=0.1),
+            ModelCard(name="mid-code", input_price=0.5, output_price=0.5),
+            ModelCard(name=NEW, input_price=1.0, output_price=1.0, size_b=70)]
+
+
+def test_labelled_onboarding_is_used_by_the_router(base_scorer: object) -> None:
+    table = make_table(n_per_topic=40, seed=5)
+    poem = table.tasks == "poem"
+    labels = np.where(poem, 1.0, 0.1)  # the new model is excellent at poems only
+    start = time.perf_counter()
+    scorer = onboard_labelled(base_scorer, ModelCard(name=NEW, input_price=1.0, output_price=1.0),
+                              list(table.texts[:150]), labels[:150], cost_per_query=2e-3)
+    assert time.perf_counter() - start < 60
+    assert scorer.models == ["cheap-math", "mid-code", NEW]
+    assert scorer.meta["onboarded"][NEW]["method"] == "labelled"
+    router = Router(_pool(), plugins=[ScorerPlugin(scorer)], load_entrypoints=False)
+    plan = router.plan("write a poem rhyme verse about the moon")
+    assert plan.roles[0].model == NEW
+    plan = router.plan("add subtract sum number equation")
+    assert plan.roles[0].model != NEW
+    plans = router.plan_batch(["write poem sonnet haiku", "python function loop bug"])
+    assert plans[0].roles[0].model == NEW
+
+
+def test_zero_shot_onboarding_and_unknown_models(base_scorer: object) -> None:
+    card = ModelCard(name=NEW, input_price=1.0, output_price=1.0)
+    scorer = onboard_zero_shot(base_scorer, card)
+    assert NEW in scorer.models and scorer.meta["onboarded"][NEW]["labels"] == 0
+    pred = scorer.predict([Query("write a poem")], [c.name for c in _pool()])
+    assert pred.shape == (1, 3) and np.isfinite(pred).all()
+    # Unknown pool models: zero-shot blend by default, ScorerError on request.
+    plugin = ScorerPlugin(base_scorer)
+    scores = plugin.score_models(query=Query("write a poem"), pool=Router(_pool(), load_entrypoints=False).pool)
+    assert len(scores) == 3 and all(0 <= s <= 1 for s in scores)
+    base_scorer.unknown = "error"
+    base_scorer._column_cache.clear()
+    with pytest.raises(ScorerError, match=NEW):
+        base_scorer.predict(["write a poem"], Router(_pool(), load_entrypoints=False).pool)
+
+
+def test_cost_per_query_recorded_for_new_model(base_scorer: object) -> None:
+    scorer = onboard_zero_shot(base_scorer, ModelCard(name=NEW, input_price=1.0, output_price=1.0), cost_per_query=COST["big-poem"])
+    assert scorer.cost_per_query[NEW] == pytest.approx(COST["big-poem"])
