@@ -15,6 +15,7 @@ Python aggregator that takes a majority vote. Every model call is a :class:`Repl
 
 from __future__ import annotations
 
+import itertools
 import operator
 import time
 from collections import Counter
@@ -119,18 +120,18 @@ def build_team_graph(app_model: Any, models: Sequence[str] | None = None) -> Any
     """The team as a plain LangGraph builder; ``app_model`` is what nodes use when the graph runs unrouted."""
     from langgraph.graph import END, START, StateGraph
 
-    def meta(role: str, optional: bool, description: str, group: str | None = "answer") -> dict[str, Any]:
-        # solvers and the verifier all answer the question: a second one on the same model adds nothing
+    def meta(role: str, optional: bool, description: str, group: str | None = None) -> dict[str, Any]:
+        # the solvers' answers are combined by majority vote: the planner predicts the vote, not a sum of parts
         decl: dict[str, Any] = {"role": role, "optional": optional, "description": description, "group": group}
         if models:
             decl["models"] = list(models)
         return {"router": decl}
 
     g = StateGraph(TeamState)
-    g.add_node("planner", _call_node("planner", app_model), metadata=meta("planner", False, "plans the solution", None))
-    g.add_node("solver_1", _call_node("solver_1", app_model), metadata=meta("solver_1", False, "main solver"))
+    g.add_node("planner", _call_node("planner", app_model), metadata=meta("planner", False, "plans the solution"))
+    g.add_node("solver_1", _call_node("solver_1", app_model), metadata=meta("solver_1", False, "main solver", "vote"))
     for s in SOLVERS[1:]:
-        g.add_node(s, _call_node(s, app_model), metadata=meta(s, True, "extra solver for the vote"))
+        g.add_node(s, _call_node(s, app_model), metadata=meta(s, True, "extra solver for the vote", "vote"))
     g.add_node("verifier", _call_node("verifier", app_model), metadata=meta("verifier", True, "tie-breaking checker"))
     g.add_node("aggregator", _aggregate)  # no router metadata: plain code, never routed or pruned
     g.add_edge(START, "planner")
@@ -192,6 +193,7 @@ def run_team_demo(
     """Run the team routed at each λ and unrouted (every node on the most expensive / on each model); a JSON-able dict."""
     from router_plugins.adapters.langgraph import routed
     from router_plugins.adapters.replay_chat import ReplayChatModel, ReplayChatModels
+    from router_plugins.demo import SCORERS
     from router_plugins.replay import ReplayBook
     from router_plugins.router import Router
 
@@ -206,11 +208,12 @@ def run_team_demo(
     results = []
     examples: list[dict[str, Any]] = []
     default = ReplayChatModel(book=book, model=pool.most_expensive().name)
-    for lam in lambdas:
-        router = Router(pool, lam=lam, plugins=[ReplayChatModels(book)], load_entrypoints=False)
+    for (scorer, disabled), lam in itertools.product(SCORERS.items(), lambdas):
+        router = Router(pool, lam=lam, plugins=[ReplayChatModels(book)], load_entrypoints=False,
+                        disable_plugins=disabled)
         app = routed(build_team_graph(default), router=router, query=query).compile()
         outs = app.batch(inputs, config={"max_concurrency": 1})
-        results.append(_summarise(f"routed λ={lam:g}", outs, "routed") | {"lambda": lam})
+        results.append(_summarise(f"routed ({scorer}) λ={lam:g}", outs, "routed") | {"lambda": lam, "scorer": scorer})
         if not examples:
             for inp, out in list(zip(inputs, outs))[:3]:
                 examples.append({"task": inp["task"], "question": inp["question"][:70],

@@ -1,7 +1,9 @@
 """Closed-form cascade optimiser: pick kept roles and a model per role to maximise quality − λ·cost.
 
-Plan quality model (a prior that needs no training data): required roles set a base quality, the mean of their
-mode-transformed qualities; every kept optional role removes ``lift × its quality`` of the remaining error.
+Plan quality model (a prior that needs no training data): the kept roles form units — a role on its own, or the
+kept members of one ``group`` voting by majority (independent voters; members on the same model cast that model's
+one answer with their combined weight). Units with a required role set a base quality, the mean of their
+mode-transformed qualities; every other kept unit removes ``lift × its quality`` of the remaining error.
 Cost and latency add up over kept roles (sequential upper bound), times the mode's samples per role.
 Constraints (budget, latency bound) are hard; ties go to higher quality, then lower output cost, lower input
 cost, lower latency (RouteMoA's order).
@@ -52,34 +54,59 @@ class Draft:
         return (round(self.objective, 12), round(self.quality, 12), -out, -inp, -self.latency)
 
 
-def plan_quality(roles: Sequence[Role], chosen: Mapping[str, Candidate], mode: Mode) -> float:
-    """Predicted quality of a plan under the lift model (see module docstring): 1 − (1 − base) · lift product."""
-    required = [mode.transform(chosen[r.name].quality) for r in roles if not r.optional and r.name in chosen]
-    base = sum(required) / len(required) if required else 0.0
-    return min(1.0, max(0.0, 1.0 - (1.0 - base) * lift_product(roles, chosen, mode)))
+def vote_quality(voters: Sequence[tuple[str, float]]) -> float:
+    """P(the majority answer is right) for (model, quality) voters, assumed independent across distinct models.
 
-
-def lift_product(roles: Sequence[Role], chosen: Mapping[str, Candidate], mode: Mode) -> float:
-    """Π (1 − lift · T(q)) over the kept optional roles: the share of the base error they leave.
-
-    An optional role adds no lift when a role of the same ``group`` already runs the same model (required roles
-    first, then optional ones in order): it would only repeat that model's answer.
+    Voters on one model repeat its answer, so a model votes once with the weight of its voters; a tie counts half.
     """
-    answering: dict[str, set[str]] = {}
+    weights: dict[str, int] = {}
+    quality: dict[str, float] = {}
+    for model, q in voters:
+        weights[model] = weights.get(model, 0) + 1
+        quality[model] = q
+    total = sum(weights.values())
+    dist = [1.0] + [0.0] * total  # dist[w]: P(the right answer has weight w)
+    for model, w in weights.items():
+        q = quality[model]
+        dist = [(dist[i] * (1 - q) if i < len(dist) else 0.0) + (dist[i - w] * q if i >= w else 0.0)
+                for i in range(total + 1)]
+    return sum(p for w, p in enumerate(dist) if 2 * w > total) + 0.5 * sum(p for w, p in enumerate(dist) if 2 * w == total)
+
+
+def _units(roles: Sequence[Role], chosen: Mapping[str, Candidate], mode: Mode) -> list[tuple[bool, float, float]]:
+    """(required, quality, lift) of each kept unit: an ungrouped role, or the kept members of a group."""
+    units: list[tuple[bool, float, float]] = []
+    groups: dict[str, list[Role]] = {}
     for r in roles:
-        if r.group is not None and not r.optional and r.name in chosen:
-            answering.setdefault(r.group, set()).add(chosen[r.name].model)
-    product = 1.0
-    for r in roles:
-        c = chosen.get(r.name)
-        if not r.optional or c is None:
+        if r.name not in chosen:
             continue
-        if r.group is not None:
-            models = answering.setdefault(r.group, set())
-            if c.model in models:
-                continue
-            models.add(c.model)
-        product *= 1.0 - r.lift * mode.transform(c.quality)
+        if r.group is None:
+            units.append((not r.optional, mode.transform(chosen[r.name].quality), r.lift))
+        else:
+            groups.setdefault(r.group, []).append(r)
+    for members in groups.values():
+        voters = [(chosen[r.name].model, mode.transform(chosen[r.name].quality)) for r in members]
+        units.append((any(not r.optional for r in members), vote_quality(voters), members[0].lift))
+    return units
+
+
+def plan_quality(roles: Sequence[Role], chosen: Mapping[str, Candidate], mode: Mode) -> float:
+    """Predicted quality of a plan (see module docstring): 1 − (1 − base) · lift product."""
+    units = _units(roles, chosen, mode)
+    required = [q for req, q, _ in units if req]
+    base = sum(required) / len(required) if required else 0.0
+    return min(1.0, max(0.0, 1.0 - (1.0 - base) * lift_product(roles, chosen, mode, units)))
+
+
+def lift_product(
+    roles: Sequence[Role], chosen: Mapping[str, Candidate], mode: Mode,
+    units: Sequence[tuple[bool, float, float]] | None = None,
+) -> float:
+    """Π (1 − lift · quality) over the kept units without a required role: the share of the base error they leave."""
+    product = 1.0
+    for required, q, lift in units if units is not None else _units(roles, chosen, mode):
+        if not required:
+            product *= 1.0 - lift * q
     return product
 
 
@@ -99,7 +126,7 @@ def pareto_front(cands: Sequence[Candidate], *, with_latency: bool = True, slack
     """Candidates dominated by at most ``slack`` others in (quality ↑, cost ↓, latency ↓ when it is constrained).
 
     ``slack`` > 0 serves group members: a dominated model is still needed when its dominators may all be taken by
-    other members of the group. Exact duplicates keep their first copy.
+    other members of the group. Without slack, exact duplicates keep their first copy.
     """
 
     def point(c: Candidate) -> tuple[float, float, float]:
@@ -111,7 +138,8 @@ def pareto_front(cands: Sequence[Candidate], *, with_latency: bool = True, slack
         dominators = sum(
             1 for oq, oc, ol in map(point, cands) if oq >= q and oc <= cost and ol <= lat and (oq, oc, ol) != (q, cost, lat)
         )
-        if dominators <= slack and all(point(o) != (q, cost, lat) for o in front):
+        # equal points are interchangeable for one role, but distinct voters for a group
+        if dominators <= slack and (slack or all(point(o) != (q, cost, lat) for o in front)):
             front.append(c)
     return front
 
@@ -162,13 +190,12 @@ def _separable(roles: Sequence[Role], options: Sequence[Sequence[Candidate | Non
     """Required roles whose best model does not depend on the others' once optional choices are fixed.
 
     Quality is 1 − P + P·mean(T(q_required)) with P the optional roles' product, so each such role maximises
-    (P/n)·T(q) − λ·samples·cost on its own. Required roles sharing a group with optional ones change P: not free.
+    (P/n)·T(q) − λ·samples·cost on its own (n = units with a required role). Group members vote: never free.
     """
-    grouped = {r.group for r in roles if r.optional and r.group is not None}
     return [
         i
         for i, (r, o) in enumerate(zip(roles, options))
-        if not r.optional and r.group not in grouped and None not in o and len(o) > 1
+        if not r.optional and r.group is None and None not in o and len(o) > 1
     ]
 
 
@@ -182,7 +209,9 @@ def _enumerate(
     max_latency: float | None,
 ) -> Draft | None:
     """Exact search: every combination of the non-free roles, each free role at its own best (unconstrained only)."""
-    n_required = sum(1 for r in roles if not r.optional)
+    n_required = sum(1 for r in roles if not r.optional and r.group is None) + len(
+        {r.group for r in roles if not r.optional and r.group is not None}
+    )
     best: Draft | None = None
     for choice in itertools.product(*([None] if i in free else o for i, o in enumerate(options))):
         chosen = {r.name: c for r, c in zip(roles, choice) if c is not None}

@@ -51,8 +51,8 @@ class Role:
     ``optional`` roles may be pruned by the planner; required ones never are. ``models`` restricts the
     candidates (None = the whole pool). ``lift`` is the prior fraction of the remaining error an optional
     role removes when it runs at full quality; ``prompt_tokens`` / ``output_tokens`` refine cost estimates.
-    ``group`` names roles that do the same job (voters, re-solvers): an optional member on a model that another
-    member of its group already runs adds no lift, since it would repeat the same answer.
+    ``group`` names roles whose answers are combined by majority vote (solvers, voters): the planner predicts the
+    vote's quality, so a weak or repeated voter can lower it rather than add to it.
     """
 
     name: str

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from router_plugins import BudgetError, ModelCard, ModelPool, Role, Router
 from router_plugins.modes import FULL, SINGLE, VOTE_3, majority_of
-from router_plugins.planner import Candidate, optimise, pareto_front, plan_quality
+from router_plugins.planner import Candidate, optimise, pareto_front, plan_quality, vote_quality
 
 
 def test_majority_formula() -> None:
@@ -129,13 +129,29 @@ def test_plans_never_break_budget_or_prune_required_roles(
     assert again == plan and again.signature == plan.signature
 
 
-def test_group_members_on_the_same_model_add_no_lift() -> None:
-    roles = [Role("s1", group="vote"), Role("s2", optional=True, lift=0.5, group="vote")]
-    a, b = Candidate("a", 0.8, 0.01, 1), Candidate("b", 0.6, 0.01, 1)
+def test_vote_quality_matches_enumeration() -> None:
+    voters = [("a", 0.8), ("b", 0.7), ("c", 0.6), ("a", 0.8)]
+    weights = {"a": 2, "b": 1, "c": 1}
+    q = {"a": 0.8, "b": 0.7, "c": 0.6}
+    expected = 0.0
+    for outcome in itertools.product([0, 1], repeat=3):
+        p, right = 1.0, 0
+        for (m, w), ok in zip(weights.items(), outcome):
+            p *= q[m] if ok else 1 - q[m]
+            right += w * ok
+        expected += p * (1.0 if 2 * right > 4 else 0.5 if 2 * right == 4 else 0.0)
+    assert vote_quality(voters) == pytest.approx(expected)
+    assert vote_quality([("a", 0.8), ("a", 0.8)]) == pytest.approx(0.8)  # one model, one answer
+
+
+def test_group_votes_weak_or_repeated_members_do_not_help() -> None:
+    roles = [Role("s1", group="vote"), Role("s2", optional=True, group="vote"), Role("s3", optional=True, group="vote")]
+    a, b, c = Candidate("a", 0.8, 0.01, 1), Candidate("b", 0.7, 0.01, 1), Candidate("c", 0.7, 0.01, 1)
     assert plan_quality(roles, {"s1": a, "s2": a}, FULL) == pytest.approx(0.8)
-    assert plan_quality(roles, {"s1": a, "s2": b}, FULL) == pytest.approx(1 - 0.2 * (1 - 0.5 * 0.6))
-    best = optimise(roles, {"s1": [a, b], "s2": [a, b]}, FULL, lam=1.0)
-    assert best is not None and best.kept["s1"].model == "a" and best.kept["s2"].model == "b"
-    # without the group the same model is (wrongly, for replayed answers) counted as new evidence
-    free = [Role("s1"), Role("s2", optional=True, lift=0.5)]
-    assert plan_quality(free, {"s1": a, "s2": a}, FULL) > 0.8
+    assert plan_quality(roles, {"s1": a, "s2": b}, FULL) < 0.8  # a 1–1 tie half the time
+    three = plan_quality(roles, {"s1": a, "s2": b, "s3": c}, FULL)
+    assert three == pytest.approx(0.8 * 0.7 * 0.7 + 2 * 0.8 * 0.7 * 0.3 + 0.2 * 0.7 * 0.7)
+    best = optimise(roles, {r.name: [a, b, c] for r in roles}, FULL, lam=1.0)
+    assert best is not None and {x.model for x in best.kept.values()} == {"a", "b", "c"}
+    cheap = optimise(roles, {r.name: [a, b, c] for r in roles}, FULL, lam=3.0)
+    assert cheap is not None and set(cheap.kept) == {"s1"}

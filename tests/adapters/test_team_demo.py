@@ -78,11 +78,12 @@ def test_vote_bounds_match_brute_force(n: int) -> None:
 
 def test_run_team_demo_small() -> None:
     result = run_team_demo(n_queries=10, lambdas=[0.0, 1e5], single_models=False)
-    kinds = [r["kind"] for r in result["results"]]
-    assert kinds == ["routed", "routed", "most_expensive"]
-    cheap = result["results"][1]
-    assert cheap["node_runs"]["solver_2"] == 0 and cheap["calls_per_query"] == 2  # λ large: optional nodes pruned
-    assert result["results"][0]["cost_usd"] > cheap["cost_usd"] > 0
+    kinds = [(r["kind"], r.get("scorer")) for r in result["results"]]
+    assert kinds == [("routed", "trained"), ("routed", "trained"), ("routed", "prior"), ("routed", "prior"),
+                     ("most_expensive", None)]
+    for free, cheap in (result["results"][0:2], result["results"][2:4]):
+        assert cheap["node_runs"]["solver_2"] == 0 and cheap["calls_per_query"] == 2  # λ large: optional nodes pruned
+        assert free["cost_usd"] > cheap["cost_usd"] > 0
     for r in result["results"]:
         assert 0 <= r["quality_low"] <= r["quality_high"] <= 1
     text = format_team_demo(result)
