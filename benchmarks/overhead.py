@@ -1,8 +1,9 @@
-"""Routing overhead of the planner alone (no encoder): ms per plan at batch 1, plans/s batched, import time, RSS.
+"""Routing overhead: ms per plan at batch 1, plans/s batched, import time, RSS — planner alone and default router.
 
 Run: ``python benchmarks/overhead.py [--n 2000]``. Prints one JSON object. Pool: the embedded demo's nine
-models with per-task priors; queries: the embedded test split. Both a one-role plan (classic routing) and a
-three-role plan (planner, solver, optional critic) are timed in the same run.
+models with per-task priors; queries: the embedded test split. In the same run: the planner alone (card priors,
+the trained scorer disabled) with a one-role plan (classic routing) and a three-role plan (planner, solver,
+optional critic), and the default router, whose shipped trained scorer (fast static encoder) knows these models.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from router_plugins.demo import embedded_data_path, task_prior_pool
 from router_plugins.loaders import load_outcomes
 
 ROLES = [Role("planner"), Role("solver"), Role("critic", optional=True)]
+TRAINED = "router_plugins.default_plugins.trained_scorer"
 
 
 def import_seconds(repeats: int = 5) -> float:
@@ -45,6 +47,13 @@ def per_plan_ms(router: Router, queries: list[Query], roles: list[Role] | None) 
     return times
 
 
+def batched_rate(router: Router, queries: list[Query]) -> float:
+    """Plans per second through ``plan_batch`` (one scoring pass for the whole batch)."""
+    start = time.perf_counter()
+    router.plan_batch(queries)
+    return len(queries) / (time.perf_counter() - start)
+
+
 def percentile(values: list[float], p: float) -> float:
     """The p-th percentile (nearest rank)."""
     ordered = sorted(values)
@@ -59,15 +68,20 @@ def main() -> None:
     table = load_outcomes(embedded_data_path())
     test = table.split("test")
     pool = task_prior_pool(table, table.split("train"))
-    router = Router(pool, lam=100.0, load_entrypoints=False)
-    queries = [Query(text=test.texts[i % len(test)], task=str(test.tasks[i % len(test)])) for i in range(args.n)]
+    router = Router(pool, lam=100.0, load_entrypoints=False, disable_plugins=[TRAINED])
+    default = Router(pool, lam=100.0, load_entrypoints=False)
+    # distinct texts (suffixes) so the scorer's embedding cache never answers
+    queries = [
+        Query(text=f"{test.texts[i % len(test)]} [{i}]", task=str(test.tasks[i % len(test)])) for i in range(args.n)
+    ]
 
     per_plan_ms(router, queries[:200], None)  # warm-up
+    per_plan_ms(default, queries[:200], None)
     one = per_plan_ms(router, queries, None)
     three = per_plan_ms(router, queries, ROLES)
-    start = time.perf_counter()
-    router.plan_batch(queries)
-    batched = args.n / (time.perf_counter() - start)
+    trained = per_plan_ms(default, queries, None)
+    batched = batched_rate(router, queries)
+    trained_batched = batched_rate(default, [Query(text=q.text + "*", task=q.task) for q in queries])
 
     result = {
         "pool_models": len(pool),
@@ -77,6 +91,9 @@ def main() -> None:
         "plan3_p50_ms": round(percentile(three, 50), 4),
         "plan3_p99_ms": round(percentile(three, 99), 4),
         "plans_per_s": round(batched, 1),
+        "default_p50_ms": round(percentile(trained, 50), 4),
+        "default_p99_ms": round(percentile(trained, 99), 4),
+        "default_plans_per_s": round(trained_batched, 1),
         "import_s": round(import_seconds(), 4),
         "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
