@@ -15,7 +15,9 @@ import itertools
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from typing import Any
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
 from router_plugins.modes import Mode
 from router_plugins.query import Role
@@ -47,7 +49,8 @@ class Draft:
     latency: float
     objective: float
 
-    def key(self) -> tuple[float, float, float, float, float]:
+    @cached_property
+    def rank(self) -> tuple[float, float, float, float, float]:
         """Sort key, larger is better: objective, quality, then lower output cost, input cost, latency."""
         out = sum(c.output_cost for c in self.kept.values()) * self.mode.samples
         inp = sum(c.input_cost for c in self.kept.values()) * self.mode.samples
@@ -59,6 +62,12 @@ def vote_quality(voters: Sequence[tuple[str, float]]) -> float:
 
     Voters on one model repeat its answer, so a model votes once with the weight of its voters; a tie counts half.
     """
+    return _vote_quality(tuple(sorted(voters)))
+
+
+@lru_cache(maxsize=65536)
+def _vote_quality(voters: tuple[tuple[str, float], ...]) -> float:
+    # the search evaluates the same vote many times (once per choice of the other roles): cache it
     weights: dict[str, int] = {}
     quality: dict[str, float] = {}
     for model, q in voters:
@@ -181,8 +190,10 @@ def optimise(
         options.append(opts)
 
     free = _separable(roles, options) if budget is None and max_latency is None else []
-    if math.prod(len(o) for i, o in enumerate(options) if i not in free) <= EXHAUSTIVE_LIMIT:
-        return _enumerate(roles, options, free, mode, lam, budget, max_latency)
+    classes = _interchangeable(roles, options, free)
+    size = math.prod(math.comb(len(options[c[0]]) + len(c) - 1, len(c)) for c in classes)
+    if size <= EXHAUSTIVE_LIMIT:
+        return _enumerate(roles, options, free, classes, mode, lam, budget, max_latency)
     return _coordinate_ascent(roles, options, mode, lam, budget, max_latency)
 
 
@@ -199,21 +210,46 @@ def _separable(roles: Sequence[Role], options: Sequence[Sequence[Candidate | Non
     ]
 
 
+def _interchangeable(
+    roles: Sequence[Role], options: Sequence[Sequence[Candidate | None]], free: Sequence[int]
+) -> list[list[int]]:
+    """The non-free roles in classes of interchangeable ones (same flags, group, lift and options)."""
+
+    def point(c: Candidate | None) -> tuple[Any, ...] | None:
+        return None if c is None else (c.model, c.quality, c.cost, c.latency, c.input_cost, c.output_cost)
+
+    classes: dict[tuple[Any, ...], list[int]] = {}
+    for i, (r, o) in enumerate(zip(roles, options)):
+        if i not in free:
+            key = (r.optional, r.group, r.lift, tuple(map(point, o))) if r.group or r.optional else (i,)
+            classes.setdefault(key, []).append(i)
+    return list(classes.values())
+
+
 def _enumerate(
     roles: Sequence[Role],
     options: Sequence[Sequence[Candidate | None]],
     free: Sequence[int],
+    classes: Sequence[Sequence[int]],
     mode: Mode,
     lam: float,
     budget: float | None,
     max_latency: float | None,
 ) -> Draft | None:
-    """Exact search: every combination of the non-free roles, each free role at its own best (unconstrained only)."""
+    """Exact search: every combination of the non-free roles, each free role at its own best (unconstrained only).
+
+    Interchangeable roles (``classes``) take each multiset of options once, in role order.
+    """
     n_required = sum(1 for r in roles if not r.optional and r.group is None) + len(
         {r.group for r in roles if not r.optional and r.group is not None}
     )
     best: Draft | None = None
-    for choice in itertools.product(*([None] if i in free else o for i, o in enumerate(options))):
+    per_class = [list(itertools.combinations_with_replacement(range(len(options[c[0]])), len(c))) for c in classes]
+    for combo in itertools.product(*per_class):
+        choice: list[Candidate | None] = [None] * len(roles)
+        for members, picks in zip(classes, combo):
+            for i, k in zip(members, picks):
+                choice[i] = options[i][k]
         chosen = {r.name: c for r, c in zip(roles, choice) if c is not None}
         if free:
             weight = lift_product(roles, chosen, mode) / n_required
@@ -228,7 +264,7 @@ def _enumerate(
         if not chosen:
             continue  # a plan runs at least one role
         d = _evaluate(roles, chosen, mode, lam)
-        if _feasible(d, budget, max_latency) and (best is None or d.key() > best.key()):
+        if _feasible(d, budget, max_latency) and (best is None or d.rank > best.rank):
             best = d
     return best
 
@@ -270,9 +306,9 @@ def _coordinate_ascent(
                 for c in opts:
                     trial = current[:i] + [c] + current[i + 1 :]
                     d = draft_of(trial)
-                    if d is not None and d.key() > here.key():
+                    if d is not None and d.rank > here.rank:
                         here, current, improved = d, trial, True
-        if best is None or here.key() > best.key():
+        if best is None or here.rank > best.rank:
             best = here
     return best
 

@@ -60,7 +60,7 @@ def select_mode(modes: Sequence[Mode], context: PlanContext) -> str:
     drafts = [d for d in (_draft(context, m) for m in modes) if d is not None]
     if not drafts:
         raise _infeasible(context, modes)
-    return max(drafts, key=Draft.key).mode.name
+    return max(drafts, key=lambda d: d.rank).mode.name
 
 
 @hookimpl(trylast=True)
