@@ -308,6 +308,12 @@ def _text_tokens(texts: Sequence[str], m: int, extra: NDArray[np.int64] | int = 
     return np.repeat(tok[:, None], m, axis=1)
 
 
+def _task_tokens(tasks: Sequence[str], table: dict[str, int], m: int) -> NDArray[np.int64]:
+    """Output tokens per row from a per-task table (``a|b`` rows use task a), repeated for the m models."""
+    per_row = np.array([table.get(str(t).split("|")[0], DEFAULT_OUTPUT_TOKENS) for t in tasks], dtype=np.int64)
+    return np.repeat(per_row[:, None], m, axis=1)
+
+
 def _response_tokens(responses: NDArray[np.object_], fallback: NDArray[np.int64]) -> NDArray[np.int64]:
     lengths = np.vectorize(lambda r: len(r) if isinstance(r, str) else -1, otypes=[np.int64])(responses)
     return np.where(lengths >= 0, _token_counts(np.maximum(lengths, 0)), fallback)
@@ -453,8 +459,7 @@ def _load_routerdc(p: Path, *, name: str, prices: Prices) -> OutcomeTable:
     tasks = df["task"].astype(str).to_numpy()
     n, m = quality.shape
     tin = _text_tokens(texts, m)
-    out_per_row = np.array([ROUTERDC_OUTPUT_TOKENS.get(t, DEFAULT_OUTPUT_TOKENS) for t in tasks], dtype=np.int64)
-    tout = np.repeat(out_per_row[:, None], m, axis=1)
+    tout = _task_tokens(tasks, ROUTERDC_OUTPUT_TOKENS, m)
     _require_prices(model_cols, prices, p)
     cost = _price_cost(model_cols, prices, tin, tout) if prices else None
     if cost is not None:
@@ -604,10 +609,7 @@ def _load_llmrouter(p: Path, *, name: str, prices: Prices) -> OutcomeTable:
     tasks = df["task_name"].fillna("default").astype(str).to_numpy()
     n, m = len(df), len(model_cols)
     tin = _text_tokens(texts, m)
-    out_per_row = np.array(
-        [LLMROUTER_OUTPUT_TOKENS.get(t.split("|")[0], DEFAULT_OUTPUT_TOKENS) for t in tasks], dtype=np.int64
-    )
-    tout = np.repeat(out_per_row[:, None], m, axis=1)
+    tout = _task_tokens(tasks, LLMROUTER_OUTPUT_TOKENS, m)
     cost = _price_cost(model_cols, all_prices, tin, tout)
     return _build(
         p,
