@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -44,10 +43,8 @@ def test_labelled_onboarding_is_used_by_the_router(base_scorer: object) -> None:
     table = make_table(n_per_topic=40, seed=5)
     poem = table.tasks == "poem"
     labels = np.where(poem, 1.0, 0.1)  # the new model is excellent at poems only
-    start = time.perf_counter()
     scorer = onboard_labelled(base_scorer, ModelCard(name=NEW, input_price=1.0, output_price=1.0),
                               list(table.texts[:150]), labels[:150], cost_per_query=2e-3)
-    assert time.perf_counter() - start < 60
     assert scorer.models == ["cheap-math", "mid-code", NEW]
     assert scorer.meta["onboarded"][NEW]["method"] == "labelled"
     router = Router(_pool(), plugins=[ScorerPlugin(scorer)], load_entrypoints=False)
