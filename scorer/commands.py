@@ -15,10 +15,6 @@ from router_plugins.scorer.predictors import KINDS
 ENCODER_HELP = "query encoder: 'minilm' (default, all-MiniLM-L6-v2), 'fast' (static, distilled from it) or a folder"
 
 
-def _fail(exc: Exception) -> None:
-    raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
-
-
 def _load(data: str) -> Any:
     from router_plugins.loaders import load_outcomes
 
@@ -37,17 +33,13 @@ def _load(data: str) -> Any:
 def train_command(data: str, out: str, kind: str, encoder: str, use_task: bool, epochs: int | None, seed: int) -> None:
     """Train a router on the train split of DATA; writes safetensors + config.json to OUT."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from router_plugins.errors import RouterError
     from router_plugins.scorer.pipeline import train_scorer
     from router_plugins.scorer.training import TrainConfig
 
-    try:
-        train = _load(data).split("train")
-        cfg = TrainConfig(kind=kind, use_task=use_task, seed=seed, **({"epochs": epochs} if epochs else {}))
-        scorer, info = train_scorer(train, kind=kind, encoder_spec=encoder, config=cfg)
-        path = scorer.save(out)
-    except RouterError as exc:
-        _fail(exc)
+    train = _load(data).split("train")
+    cfg = TrainConfig(kind=kind, use_task=use_task, seed=seed, **({"epochs": epochs} if epochs else {}))
+    scorer, info = train_scorer(train, kind=kind, encoder_spec=encoder, config=cfg)
+    path = scorer.save(out)
     click.echo(f"trained {kind} on {train.name} train ({len(train)} queries, {len(train.models)} models) in "
                f"{info['seconds']:.1f}s (+{info['embed_seconds']:.1f}s embedding) → {path}")
 
@@ -65,39 +57,35 @@ def eval_command(data: str, checkpoints: tuple[str, ...], split: str, out: str, 
                  use_task: bool) -> None:
     """Replay routers on SPLIT of DATA next to random, best single, most expensive and oracle; print a table."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from router_plugins.errors import RouterError
     from router_plugins.scorer.encoders import CachedEncoder, make_encoder
     from router_plugins.scorer.pipeline import evaluate_scorers, train_scorer
     from router_plugins.scorer.report import format_table, plot_cost_quality
     from router_plugins.scorer.trained_scorer import TrainedScorer
     from router_plugins.scorer.training import TrainConfig
 
-    try:
-        table = _load(data)
-        rows = table.split(split)
-        routers: dict[str, TrainedScorer] = {}
-        seconds: dict[str, float] = {}
-        if checkpoints:
-            for ckpt in checkpoints:
-                scorer = TrainedScorer.load(ckpt)
-                name = scorer.predictor.kind if scorer.predictor.kind not in routers else Path(ckpt).name
-                routers[name] = scorer
-        else:
-            train = table.split("train")
-            enc = CachedEncoder(make_encoder(encoder))
-            for kind in [k.strip() for k in scorers.split(",") if k.strip()]:
-                if kind not in KINDS:
-                    raise click.BadParameter(f"unknown scorer {kind!r}; choose from {KINDS}", param_hint="--scorers")
-                t0 = time.perf_counter()
-                routers[kind], _ = train_scorer(train, kind=kind, encoder=enc, encoder_spec=encoder,
-                                                config=TrainConfig(kind=kind, use_task=use_task))
-                seconds[kind] = time.perf_counter() - t0
-        text_only = [n for n, s in routers.items() if s.predictor.config.get("use_task")]
-        report = evaluate_scorers(rows, routers, split=split, text_only=text_only,
-                                  extra={"train_seconds": seconds or None,
-                                         "checkpoints": list(checkpoints) or None, "encoder": encoder})
-    except RouterError as exc:
-        _fail(exc)
+    table = _load(data)
+    rows = table.split(split)
+    routers: dict[str, TrainedScorer] = {}
+    seconds: dict[str, float] = {}
+    if checkpoints:
+        for ckpt in checkpoints:
+            scorer = TrainedScorer.load(ckpt)
+            name = scorer.predictor.kind if scorer.predictor.kind not in routers else Path(ckpt).name
+            routers[name] = scorer
+    else:
+        train = table.split("train")
+        enc = CachedEncoder(make_encoder(encoder))
+        for kind in [k.strip() for k in scorers.split(",") if k.strip()]:
+            if kind not in KINDS:
+                raise click.BadParameter(f"unknown scorer {kind!r}; choose from {KINDS}", param_hint="--scorers")
+            t0 = time.perf_counter()
+            routers[kind], _ = train_scorer(train, kind=kind, encoder=enc, encoder_spec=encoder,
+                                            config=TrainConfig(kind=kind, use_task=use_task))
+            seconds[kind] = time.perf_counter() - t0
+    text_only = [n for n, s in routers.items() if s.predictor.config.get("use_task")]
+    report = evaluate_scorers(rows, routers, split=split, text_only=text_only,
+                              extra={"train_seconds": seconds or None,
+                                     "checkpoints": list(checkpoints) or None, "encoder": encoder})
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "report.json").write_text(json.dumps(report, indent=2))
@@ -125,31 +113,27 @@ def onboard_command(checkpoint: str, out: str, name: str, data: str | None, colu
     import numpy as np
 
     from router_plugins.cards import ModelCard
-    from router_plugins.errors import RouterError
     from router_plugins.query import Query
     from router_plugins.scorer.onboarding import onboard_labelled, onboard_zero_shot
     from router_plugins.scorer.report import mean_cost_per_query
     from router_plugins.scorer.trained_scorer import TrainedScorer
 
-    try:
-        scorer = TrainedScorer.load(checkpoint)
-        card = ModelCard(name=name, input_price=input_price, output_price=output_price, size_b=size_b,
-                         description=description)
-        t0 = time.perf_counter()
-        if data is None:
-            new = onboard_zero_shot(scorer, card)
-            how = "zero-shot from its card"
-        else:
-            table = _load(data)
-            rows = table.split("train") if "train" in set(table.splits.tolist()) else table
-            j = rows.model_index(column or name)
-            rng = np.random.default_rng(0)
-            pick = rng.permutation(np.flatnonzero(np.isfinite(rows.quality[:, j])))[:limit]
-            cost = mean_cost_per_query(rows.select(pick)).get(rows.models[j])
-            queries = [Query(text=rows.texts[i], task=str(rows.tasks[i])) for i in pick]
-            new = onboard_labelled(scorer, card, queries, rows.quality[pick, j], cost_per_query=cost)
-            how = f"from {len(pick)} labelled queries"
-        path = new.save(out)
-    except RouterError as exc:
-        _fail(exc)
+    scorer = TrainedScorer.load(checkpoint)
+    card = ModelCard(name=name, input_price=input_price, output_price=output_price, size_b=size_b,
+                     description=description)
+    t0 = time.perf_counter()
+    if data is None:
+        new = onboard_zero_shot(scorer, card)
+        how = "zero-shot from its card"
+    else:
+        table = _load(data)
+        rows = table.split("train") if "train" in set(table.splits.tolist()) else table
+        j = rows.model_index(column or name)
+        rng = np.random.default_rng(0)
+        pick = rng.permutation(np.flatnonzero(np.isfinite(rows.quality[:, j])))[:limit]
+        cost = mean_cost_per_query(rows.select(pick)).get(rows.models[j])
+        queries = [Query(text=rows.texts[i], task=str(rows.tasks[i])) for i in pick]
+        new = onboard_labelled(scorer, card, queries, rows.quality[pick, j], cost_per_query=cost)
+        how = f"from {len(pick)} labelled queries"
+    path = new.save(out)
     click.echo(f"onboarded {name!r} {how} in {time.perf_counter() - t0:.2f}s → {path}")
