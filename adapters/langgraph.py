@@ -28,6 +28,7 @@ from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
+from router_plugins.adapters.langgraph_handoff import guard_runnables, handoff_blocker, handoff_sources
 from router_plugins.adapters.langgraph_rewire import (
     GraphTemplate,
     RewireError,
@@ -45,8 +46,10 @@ __all__ = [
     "METADATA_KEY",
     "RewireError",
     "RouteBinding",
+    "RoutedChatModel",
     "RoutedCompiledStateGraph",
     "RoutedStateGraph",
+    "current_binding",
     "default_query",
     "routed",
     "routed_model",
@@ -119,6 +122,20 @@ class RouteBinding:
         return self.routing.chat_model(name)
 
 
+def current_binding(config: RunnableConfig | None) -> RouteBinding | None:
+    """The routed run's binding carried by ``config`` (None outside a routed run)."""
+    binding = ((config or {}).get("configurable") or {}).get(BINDING_KEY)
+    return binding if isinstance(binding, RouteBinding) else None
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RoutedChatModel":  # lazy: routed_chat imports this module
+        from router_plugins.adapters.routed_chat import RoutedChatModel
+
+        return RoutedChatModel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def routed_model(config: RunnableConfig | None = None, *, role: str | None = None, default: Any = None) -> Any:
     """The chat model the current plan chose for this node (``config`` defaults to the run's, via ``get_config``).
 
@@ -169,6 +186,7 @@ class GraphRouting:
     route_unannotated: bool = False
     cache_size: int = 32
     framework: str = "langchain"
+    declared: Mapping[str, Any] = field(default_factory=dict)
     node_roles: dict[str, str] = field(init=False)
     roles: tuple[Role, ...] = field(init=False)
     forced_required: dict[str, str] = field(init=False)
@@ -177,13 +195,39 @@ class GraphRouting:
         self._variants: OrderedDict[Any, CompiledStateGraph] = OrderedDict()
         self._models: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self.detached: frozenset[str] = frozenset()
         self.node_roles, self.roles, self.forced_required = self._read_roles()
 
     # -- roles from node metadata ------------------------------------------------------------------------------------
+    def _declaration(self, node: str) -> Any:
+        """A node's router declaration: its metadata, updated by ``routed(..., roles={node: ...})``."""
+        meta = (self.template.spec(node).metadata or {}).get(METADATA_KEY)
+        given = self.declared.get(node)
+        if given is None:
+            return meta
+        base = {} if meta in (None, True) else dict(meta)
+        return {**base, **({} if given is True else dict(given))}
+
+    def _blockers(self, optional: Sequence[str]) -> dict[str, str]:
+        """Why optional nodes must stay; hand-off targets (Command(goto) only) are checked as such."""
+        handoff = {n for n in optional if handoff_sources(self.template, n)}
+        blockers = prune_blockers(self.template, optional, detached=handoff)
+        for node in handoff - set(blockers):
+            why = handoff_blocker(self.template, node)
+            if why:
+                blockers[node] = why
+        self.detached = frozenset(handoff - set(blockers))
+        return blockers
+
     def _read_roles(self) -> tuple[dict[str, str], tuple[Role, ...], dict[str, str]]:
+        unknown_nodes = set(self.declared) - set(self.template.node_names)
+        if unknown_nodes:
+            raise ConfigError(
+                f"routed(roles=...) names unknown node(s) {sorted(unknown_nodes)}; nodes: {list(self.template.node_names)}"
+            )
         decls: dict[str, dict[str, Any]] = {}
         for node in self.template.node_names:
-            meta = (self.template.spec(node).metadata or {}).get(METADATA_KEY)
+            meta = self._declaration(node)
             if meta is None and not self.route_unannotated:
                 continue
             decl = {"role": node} if meta in (None, True) else dict(meta)
@@ -193,7 +237,7 @@ class GraphRouting:
             decl.setdefault("role", node)
             decls[node] = decl
         optional = [n for n, d in decls.items() if d.get("optional")]
-        blockers = prune_blockers(self.template, optional)
+        blockers = self._blockers(optional)
         by_role: dict[str, list[str]] = {}
         for node, decl in decls.items():
             by_role.setdefault(decl["role"], []).append(node)
@@ -237,7 +281,9 @@ class GraphRouting:
             if hit is not None:
                 self._variants.move_to_end(key)
                 return hit
-        compiled = build_variant(self.template, pruned).compile(
+        detached = [n for n in pruned if n in self.detached]
+        runnables = guard_runnables(self.template, detached) if detached else None
+        compiled = build_variant(self.template, pruned, detached=detached, runnables=runnables).compile(
             checkpointer=graph.checkpointer,
             store=graph.store,
             cache=graph.cache,
@@ -451,10 +497,13 @@ def routed(
     route_unannotated: bool = False,
     cache_size: int = 32,
     framework: str = "langchain",
+    roles: Mapping[str, Mapping[str, Any] | bool] | None = None,
 ) -> Any:
     """Route a LangGraph app: ``routed(builder, router=r, query=f)`` or ``@routed(r, query=f)`` on a builder factory.
 
     Nodes without router metadata run unrouted unless ``route_unannotated`` (then they are required roles).
+    ``roles`` maps node name → router declaration (``True`` or a dict like node metadata's, merged over it): the way
+    to route a prebuilt graph (``create_supervisor``, ``create_swarm``) whose node metadata you cannot set.
     ``lam`` / ``budget_usd`` / ``modes`` override the router's for this graph; ``cache_size`` bounds the compiled
     variants kept.
     """
@@ -474,6 +523,7 @@ def routed(
         route_unannotated=route_unannotated,
         cache_size=cache_size,
         framework=framework,
+        declared=dict(roles or {}),
     )
     if target is not None:
         return _route_builder(target, options)

@@ -4,7 +4,9 @@ LangGraph has no public remove-node or copy API, so a variant is a new ``StateGr
 original's node specs, plain edges, join (waiting) edges and conditional branches. The original builder is never
 mutated. A pruned node is *contracted*: its predecessors gain its successors (plain edges, join membership and its
 conditional branches); branches that may route to it are remapped to its successors. Anything that cannot be
-re-wired without changing the meaning of the graph raises :class:`RewireError` instead of guessing.
+re-wired without changing the meaning of the graph raises :class:`RewireError` instead of guessing. A *detached*
+node (an agent entered only through ``Command(goto=...)`` hand-offs or a conditional edge, see
+``langgraph_handoff``) is dropped instead, and removed from the other nodes' ``destinations``.
 """
 
 from __future__ import annotations
@@ -158,6 +160,36 @@ def _contract(w: _Wiring, node: str, template: GraphTemplate) -> None:
     w.resolved[node] = tuple(succs)
 
 
+def _detach(w: _Wiring, node: str) -> None:
+    """Drop a node that is entered only by Command(goto=...) or conditional edges; its own exits go with it."""
+    into = sorted(s for s, d in w.edges if d == node)
+    if into:
+        raise RewireError(f"node {node!r} is reached by static edges from {into}: it is not only a hand-off target")
+    if any(node in starts or end == node for starts, end in w.joins):
+        raise RewireError(f"node {node!r} is part of a join")
+    unknown = [src for src, bs in w.branches.items() for b in bs.values() if b.ends is None]
+    if unknown:
+        raise RewireError(f"conditional edges from {unknown} have unknown destinations and might route to {node!r}")
+    w.edges = {(s, d) for s, d in w.edges if s != node}
+    w.branches.pop(node, None)
+    w.resolved[node] = ()
+
+
+def _branch_resolver(w: _Wiring, branch: Any, src: str, detached: set[str]) -> Callable[[str], tuple[str, ...]]:
+    """Resolve a branch's destinations; a detached one is replaced by the branch's first kept destination."""
+    if branch.ends is None or not detached & {d for d in branch.ends.values()}:
+        return w.resolve
+    kept = sorted((r for d in branch.ends.values() for r in w.resolve(d)), key=lambda r: r == END)  # agents first
+    if not kept:
+        raise RewireError(f"every destination of the conditional edge from {src!r} is pruned")
+
+    def resolve(dest: str) -> tuple[str, ...]:
+        out = w.resolve(dest)
+        return out if out or dest not in detached else (kept[0],)
+
+    return resolve
+
+
 def _normalise_joins(w: _Wiring) -> None:
     """START inside a join has always happened; a join left with one start is a plain edge."""
     joins: set[Join] = set()
@@ -203,9 +235,13 @@ def _remapped_branch(branch: Any, resolve: Callable[[str], tuple[str, ...]]) -> 
     return branch._replace(path=RunnableLambda(route, afunc=aroute, name=path.name), ends=new_ends)
 
 
-def rewire(template: GraphTemplate, prune: Iterable[str]) -> _Wiring:
-    """Edges, joins and branches of the template once the ``prune`` nodes are contracted (RewireError if unsafe)."""
+def rewire(template: GraphTemplate, prune: Iterable[str], detached: Iterable[str] = ()) -> _Wiring:
+    """Edges, joins and branches of the template once the ``prune`` nodes are contracted (RewireError if unsafe).
+
+    Pruned nodes also in ``detached`` are dropped without contraction (hand-off targets; see ``_detach``).
+    """
     prune = list(dict.fromkeys(prune))
+    detached = set(detached) & set(prune)
     w = _Wiring(
         edges=set(template.edges),
         joins=set(template.joins),
@@ -216,20 +252,34 @@ def rewire(template: GraphTemplate, prune: Iterable[str]) -> _Wiring:
             raise RewireError(f"{node!r} can never be pruned")
         if node not in template.nodes or template.spec(node).is_error_handler:
             raise RewireError(f"no node named {node!r} in the graph (nodes: {list(template.node_names)})")
-        _contract(w, node, template)
+        if node in detached:
+            _detach(w, node)
+        else:
+            _contract(w, node, template)
     _normalise_joins(w)
     if prune:
         for src, bs in w.branches.items():
             for name, b in list(bs.items()):
                 if b.ends is None or any(d in w.resolved for d in b.ends.values()):
-                    bs[name] = _remapped_branch(b, w.resolve)
+                    bs[name] = _remapped_branch(b, _branch_resolver(w, b, src, detached))
     return w
 
 
-def build_variant(template: GraphTemplate, prune: Iterable[str] = (), cls: type[StateGraph] = StateGraph) -> StateGraph:
-    """A new builder of class ``cls`` with the template's structure minus the ``prune`` nodes."""
+def build_variant(
+    template: GraphTemplate,
+    prune: Iterable[str] = (),
+    cls: type[StateGraph] = StateGraph,
+    *,
+    detached: Iterable[str] = (),
+    runnables: Mapping[str, Any] | None = None,
+) -> StateGraph:
+    """A new builder of class ``cls`` with the template's structure minus the ``prune`` nodes.
+
+    ``detached``: pruned hand-off targets (dropped, and removed from other nodes' destinations); ``runnables``:
+    replacement runnables for kept nodes (e.g. subgraphs whose hand-off tools to pruned agents are removed).
+    """
     prune = tuple(prune)
-    w = rewire(template, prune)
+    w = rewire(template, prune, detached)
     dropped = set(prune)
     for node in prune:
         handler = template.spec(node).error_handler_node
@@ -244,7 +294,12 @@ def build_variant(template: GraphTemplate, prune: Iterable[str] = (), cls: type[
     for name, spec in template.nodes.items():
         if name in dropped:
             continue
-        g.nodes[name] = replace(spec)
+        changes: dict[str, Any] = {}
+        if spec.ends and dropped & set(_ends(spec.ends)):
+            changes["ends"] = _without(spec.ends, dropped)
+        if runnables and name in runnables:
+            changes["runnable"] = runnables[name]
+        g.nodes[name] = replace(spec, **changes)
         g._add_schema(spec.input_schema)
     g.edges = set(w.edges)
     g.waiting_edges = set(w.joins)
@@ -258,12 +313,24 @@ def build_variant(template: GraphTemplate, prune: Iterable[str] = (), cls: type[
     return g
 
 
-def prune_blockers(template: GraphTemplate, nodes: Iterable[str]) -> dict[str, str]:
-    """Why each of ``nodes`` cannot be pruned on its own (absent when it can)."""
+def _ends(ends: Any) -> tuple[str, ...]:
+    return tuple(ends.values()) if isinstance(ends, Mapping) else tuple(ends or ())
+
+
+def _without(ends: Any, dropped: set[str]) -> Any:
+    if isinstance(ends, Mapping):
+        return {k: v for k, v in ends.items() if v not in dropped}
+    return tuple(e for e in ends if e not in dropped)
+
+
+def prune_blockers(template: GraphTemplate, nodes: Iterable[str], detached: Iterable[str] = ()) -> dict[str, str]:
+    """Why each of ``nodes`` cannot be pruned on its own (absent when it can); ``detached`` ones are hand-off
+    targets checked as such (``Command(goto)`` targets not listed there stay blocked, the safe default)."""
+    detached = set(detached)
     blockers = {}
     for node in nodes:
         try:
-            rewire(template, [node])
+            rewire(template, [node], [node] if node in detached else ())
         except RewireError as exc:
             blockers[node] = str(exc)
     return blockers

@@ -1,0 +1,164 @@
+"""``RoutedChatModel``: a chat-model proxy for prebuilt agents (supervisor, swarm, ``create_agent`` workers).
+
+Prebuilt agents bind their tools to the model they are given when the graph is built, so per-run routing has to
+happen inside the model: pass ``RoutedChatModel(role=..., default=app_model)`` wherever a model goes. Its
+``bind_tools`` only records the tools; each call finds the current run's plan (run config, or the context variable
+LangGraph sets around a node), delegates to the model the plan gives the role with the recorded tools bound, and
+hides hand-off tools whose destination agent the plan pruned. Outside a routed run, or when the run fell back
+(fail-open), it delegates to ``default``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any
+
+from langchain_core.callbacks import (
+    AsyncCallbackManager,
+    AsyncCallbackManagerForLLMRun,
+    CallbackManager,
+    CallbackManagerForLLMRun,
+)
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import var_child_runnable_config
+from pydantic import ConfigDict, Field
+
+from router_plugins.adapters.langgraph import RouteBinding, current_binding
+from router_plugins.adapters.langgraph_handoff import handoff_destination
+
+__all__ = ["RoutedChatModel"]
+
+log = logging.getLogger("router_plugins")
+
+_NOSTREAM = "nostream"  # LangGraph's tag for model runs kept out of stream_mode="messages"
+
+
+class RoutedChatModel(BaseChatModel):
+    """A chat model that runs, per call, on the model the current plan gives ``role`` (``default`` when unrouted).
+
+    ``role=None`` uses the role of the graph node it runs under (its own, or the enclosing subgraph node's).
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    role: str | None = None
+    default: Any = None
+    bound_tools: tuple[Any, ...] = Field(default=(), exclude=True)
+    tool_kwargs: dict[str, Any] = Field(default_factory=dict, exclude=True)
+
+    def __init__(self, role: str | None = None, /, **kwargs: Any) -> None:
+        super().__init__(**({"role": role} if role is not None else {}), **kwargs)
+
+    @property
+    def _llm_type(self) -> str:
+        return "router-plugins-routed"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"role": self.role}
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> RoutedChatModel:  # type: ignore[override]
+        """A copy that records ``tools`` (and bind options such as ``tool_choice``); they are bound per call."""
+        return self.model_copy(update={"bound_tools": tuple(tools), "tool_kwargs": dict(kwargs)})
+
+    # -- resolution ----------------------------------------------------------------------------------------------
+    def resolve(self, config: RunnableConfig | None = None) -> Any:
+        """The model this call runs on, with the recorded tools bound minus hand-offs to pruned agents."""
+        config = config if config is not None else var_child_runnable_config.get()
+        binding = current_binding(config)
+        model = self._target(binding, config)
+        tools = list(self.bound_tools)
+        if binding is not None and not binding.plan.fallback and tools:
+            pruned = set(binding.routing.pruned_nodes(binding.plan))
+            tools = [t for t in tools if handoff_destination(t) not in pruned]
+        if not tools:
+            return model
+        return model.bind_tools(tools, **self.tool_kwargs)
+
+    def _target(self, binding: RouteBinding | None, config: RunnableConfig | None) -> Any:
+        if binding is None or binding.plan.fallback:
+            return self._need_default("outside a routed run" if binding is None else "the run fell back")
+        role = self.role or (binding.role_of(config) if config is not None else None)
+        if role is None:
+            return self._need_default("no role given and the node it runs in is not routed")
+        if role not in binding.plan.assignments:
+            if self.default is None:
+                raise LookupError(f"role {role!r} is not in the plan (roles: {sorted(binding.plan.assignments)})")
+            log.debug("router_plugins: role %r is not routed; using the default model", role)
+            return self.default
+        return binding.chat_model(role)
+
+    def _need_default(self, why: str) -> Any:
+        if self.default is None:
+            raise LookupError(f"RoutedChatModel(role={self.role!r}) has no default model to use {why}")
+        return self.default
+
+    # -- calls -----------------------------------------------------------------------------------------------------
+    @staticmethod
+    def _child(run_manager: Any) -> RunnableConfig:
+        """Config of the delegate call: a child run of this one (traces nest), kept out of LangGraph's message
+        stream ("nostream") because this model's own run already streams the same reply."""
+        if run_manager is None:
+            return {"tags": [_NOSTREAM]}
+        is_async = isinstance(run_manager, AsyncCallbackManagerForLLMRun)
+        child = (AsyncCallbackManager if is_async else CallbackManager)(handlers=[], parent_run_id=run_manager.run_id)
+        child.set_handlers(run_manager.inheritable_handlers)
+        child.add_tags(run_manager.inheritable_tags)
+        child.add_metadata(run_manager.inheritable_metadata)
+        return {"callbacks": child, "tags": [_NOSTREAM]}
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        reply = self.resolve().invoke(messages, self._child(run_manager), stop=stop, **kwargs)
+        return ChatResult(generations=[ChatGeneration(message=_as_message(reply))])
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        reply = await self.resolve().ainvoke(messages, self._child(run_manager), stop=stop, **kwargs)
+        return ChatResult(generations=[ChatGeneration(message=_as_message(reply))])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        for chunk in self.resolve().stream(messages, self._child(run_manager), stop=stop, **kwargs):
+            yield ChatGenerationChunk(message=_as_chunk(chunk))
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        async for chunk in self.resolve().astream(messages, self._child(run_manager), stop=stop, **kwargs):
+            yield ChatGenerationChunk(message=_as_chunk(chunk))
+
+
+def _as_message(reply: Any) -> BaseMessage:
+    return reply if isinstance(reply, BaseMessage) else AIMessage(content=str(reply))
+
+
+def _as_chunk(chunk: Any) -> AIMessageChunk:
+    if isinstance(chunk, AIMessageChunk):
+        return chunk
+    if isinstance(chunk, AIMessage):
+        return AIMessageChunk(**chunk.model_dump(exclude={"type"}))
+    return AIMessageChunk(content=str(chunk))
