@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,8 +19,8 @@ from router_plugins.evaluation import (
 )
 from router_plugins.loaders import load_outcomes
 from router_plugins.outcome_table import OutcomeTable
+from shared_data import shared
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def table3(*, cost: bool = True) -> OutcomeTable:
@@ -120,10 +119,7 @@ def test_baselines_without_cost() -> None:
     ["routerbench_via_routerdc", "routerdc_7llm", "routellm_gpt4_mixtral", "llmrouter_nim9", "routerarena_sub10"],
 )
 def test_oracle_is_at_least_best_single_on_every_test_split(folder: str) -> None:
-    path = DATA / folder
-    if not path.is_dir():
-        pytest.skip(f"shared data folder {path} not available")
-    b = baselines(load_outcomes(path).split("test"))
+    b = baselines(load_outcomes(shared(folder)).split("test"))
     assert b["oracle"]["quality"] >= b["best_single"]["quality"]  # type: ignore[index]
     assert b["best_single"]["quality"] >= b["random"]["quality"]  # type: ignore[index]
 

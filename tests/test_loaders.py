@@ -20,16 +20,8 @@ from router_plugins.loaders import (
     train_fraction_split,
 )
 from router_plugins.outcome_table import OutcomeTable
+from shared_data import shared
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
-def shared(folder: str) -> Path:
-    """A shared/data folder, or skip the test when the shared data is not available."""
-    path = DATA / folder
-    if not path.is_dir():
-        pytest.skip(f"shared data folder {path} not available")
-    return path
 
 
 def mean_pct(table: OutcomeTable, model: str) -> float:

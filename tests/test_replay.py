@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,17 +9,9 @@ import pytest
 from router_plugins.errors import DataError
 from router_plugins.loaders import DEFAULT_OUTPUT_TOKENS, estimate_tokens, load_outcomes
 from router_plugins.outcome_table import OutcomeTable
+from shared_data import shared
 from router_plugins.replay import ReplayBook, ReplayRecord
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
-def shared(folder: str) -> Path:
-    """A shared/data folder, or skip the test when the shared data is not available."""
-    path = DATA / folder
-    if not path.is_dir():
-        pytest.skip(f"shared data folder {path} not available")
-    return path
 
 
 def make_table(*, with_tokens: bool = True, with_cost: bool = True) -> OutcomeTable:
