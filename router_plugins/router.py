@@ -275,10 +275,10 @@ class Router:
             names = [ctx.guard.model]
         else:
             names = role.models or self.pool.names
+        tokens_in = _tokens(ctx.query.text) + role.prompt_tokens
         cands = []
         for name in names:
             card = self.pool[name]
-            tokens_in = ctx.memo.setdefault("tokens_in", _tokens(ctx.query.text)) + role.prompt_tokens
             tokens_out = role.output_tokens or card.output_tokens
             cands.append(
                 Candidate(

@@ -36,12 +36,19 @@ def known_models() -> frozenset[str]:
         return frozenset()
 
 
-@cache
-def _plugin() -> Any:
-    from router_plugins.scorer.plugin import ScorerPlugin
+_loaded: Any = None
 
-    with _lock:
-        return ScorerPlugin.default()
+
+def _plugin() -> Any:
+    """The shipped scorer, loaded once even when several threads plan at the same time."""
+    global _loaded
+    if _loaded is None:
+        with _lock:
+            if _loaded is None:
+                from router_plugins.scorer.plugin import ScorerPlugin
+
+                _loaded = ScorerPlugin.default()
+    return _loaded
 
 
 def _applies(pool: ModelPool) -> bool:
