@@ -1,6 +1,6 @@
 """Routing quality of the trained scorer vs baselines on the shared outcome data (replay, test split only).
 
-For each dataset every router (dc, knn, mlp, mf) is trained on the train split with the same frozen embeddings and
+For each dataset every router (dc, knn, mlp, mf, the per-task prior and the stack of prior + dc + knn + mlp) is trained on the train split with the same frozen embeddings and
 evaluated side by side with random / best single / most expensive / oracle. The dc operating points reported as
 "val-chosen" pick λ on dc's 10% validation slice of train (never test). Writes
 benchmarks/results/scorer/<dataset>/{report.json,cost_quality.png} and prints markdown rows.
@@ -31,7 +31,7 @@ from router_plugins.scorer.report import format_table, plot_cost_quality, route,
 from router_plugins.scorer.trained_scorer import TrainedScorer  # noqa: E402
 from router_plugins.scorer.training import TrainConfig, validation_mask  # noqa: E402
 
-KINDS = ("dc", "knn", "mlp", "mf")
+KINDS = ("dc", "knn", "mlp", "mf", "prior", "stack")
 USE_TASK = {"llmrouter_nim9": True}
 ROOT = Path(__file__).resolve().parent
 
@@ -86,10 +86,10 @@ def run(dataset: str, root: Path, encoder_spec: str, out_root: Path) -> dict[str
         results[split] = report
         if dataset == "routellm_gpt4_mixtral":
             for task in ("gsm8k", "mmlu"):
-                sub = rows.select(rows.tasks == task)
+                sub = rows.select(np.char.startswith(rows.tasks.astype(str), task))
                 rep = evaluate_scorers(sub, scorers, split=f"{split}:{task}", extra={"encoder": encoder_spec})
-                rep["dc_val_operating_points"] = val_operating_points(scorers["dc"], train.select(train.tasks == task),
-                                                                      sub)
+                in_family = np.char.startswith(train.tasks.astype(str), task)
+                rep["dc_val_operating_points"] = val_operating_points(scorers["dc"], train.select(in_family), sub)
                 sub_folder = out_root / dataset / f"{split}_{task}"
                 sub_folder.mkdir(parents=True, exist_ok=True)
                 (sub_folder / "report.json").write_text(json.dumps(rep, indent=2))

@@ -512,10 +512,12 @@ def _load_routellm(files: list[Path], *, name: str, prices: Prices) -> OutcomeTa
             raise DataError(f"{where}: {f.name} has models {cols}, other files have {model_cols}")
         # MMLU files carry the subject; the GSM8K file carries the responses instead.
         has_responses = any(str(c).endswith("_response") for c in df.columns)
-        task = "mmlu" if "subject" in df.columns else ("gsm8k" if has_responses or "gsm8k" in f.name else _stem(f))
+        # MMLU rows are tasked "mmlu/<subject>": routers back off to "mmlu" where a subject is unknown to them.
+        family = "mmlu" if "subject" in df.columns else ("gsm8k" if has_responses or "gsm8k" in f.name else _stem(f))
         contaminated = df["contaminated_in_routellm_train"].astype(bool)
-        dropped[task] = dropped.get(task, 0) + int(contaminated.sum())
-        frames.append(df[~contaminated].assign(_task=task))
+        dropped[family] = dropped.get(family, 0) + int(contaminated.sum())
+        task = "mmlu/" + df["subject"].astype(str) if family == "mmlu" else family
+        frames.append(df.assign(_task=task)[~contaminated])
     if not model_cols:
         raise DataError(f"{where}: routellm layout without model columns")
     df = pd.concat(frames, ignore_index=True)
@@ -531,18 +533,13 @@ def _load_routellm(files: list[Path], *, name: str, prices: Prices) -> OutcomeTa
             if f"{mo}_response" in df.columns:
                 responses[:, j] = [v if isinstance(v, str) else None for v in df[f"{mo}_response"].tolist()]
 
-    is_mmlu = tasks == "mmlu"
+    is_mmlu = np.char.startswith(tasks.astype(str), "mmlu")
     tin = _text_tokens(texts, m, np.where(is_mmlu, ROUTELLM_MMLU_FEWSHOT_TOKENS, 0).astype(np.int64))
     fallback = np.full((n, m), ROUTELLM_MMLU_OUTPUT_TOKENS, dtype=np.int64)
     tout = fallback if responses is None else _response_tokens(responses, fallback)
     tout = np.where(is_mmlu[:, None], ROUTELLM_MMLU_OUTPUT_TOKENS, tout)
     all_prices = {**ROUTELLM_PRICES, **prices}
     cost = _price_cost(model_cols, all_prices, tin, tout)
-    subjects: dict[str, str] = {}
-    if "subject" in df.columns:
-        for text, subject in zip(texts, df["subject"].tolist()):
-            if isinstance(subject, str):
-                subjects.setdefault(text, subject)
     return _build(
         where,
         name=name,
@@ -569,7 +566,6 @@ def _load_routellm(files: list[Path], *, name: str, prices: Prices) -> OutcomeTa
             "tokens_note": "estimated (see cost_note)",
             "split_note": "train where sha1(prompt) % 10 < 7, else test (DATASHEET suggestion)",
             "dropped_contaminated": dropped,
-            "mmlu_subject_by_text": subjects,
             "ignored": "MT-Bench judgements (1-10 judge scores of multi-turn chats, not per-query outcomes)",
         },
         input_tokens=tin,

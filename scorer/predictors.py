@@ -1,4 +1,5 @@
-"""Numpy inference for every trained router kind (dc, mf, mlp, knn): routing never needs torch at run time.
+"""Numpy inference for every trained router kind (dc, mf, mlp, knn, the per-task prior and a stack of them): routing
+never needs torch at run time.
 
 A predictor maps query embeddings (and, optionally, task names) to expected quality in [0, 1] per known model,
 and is fully described by a JSON-able ``config`` plus named float32 ``tensors`` (what a checkpoint stores).
@@ -15,7 +16,7 @@ from numpy.typing import NDArray
 
 from router_plugins.errors import CheckpointError
 
-KINDS = ("dc", "mf", "mlp", "knn")
+KINDS = ("dc", "mf", "mlp", "knn", "prior", "stack")
 Array = NDArray[np.float32]
 
 
@@ -44,6 +45,61 @@ class Predictor:
             raise CheckpointError(f"unknown router kind {self.kind!r}; expected one of {KINDS}")
         self.tensors = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in self.tensors.items()}
         self._task_index = {t: i for i, t in enumerate(self.tasks)}
+        self._members = self._build_members() if self.kind == "stack" else []
+
+    def _build_members(self) -> list[tuple[float, Predictor]]:
+        """A stack's weighted members, rebuilt from its config and its '<member>/<tensor>' tensors."""
+        members = []
+        for spec, w in zip(self.config.get("members", []), self.config.get("weights", [])):
+            prefix = f"{spec['name']}/"
+            tensors = {k[len(prefix):]: v for k, v in self.tensors.items() if k.startswith(prefix)}
+            members.append((float(w), Predictor(spec["kind"], self.models, dict(spec["config"]), tensors,
+                                                list(spec.get("tasks", [])))))
+        if not members:
+            raise CheckpointError("a stack predictor needs 'members' and 'weights' in its config")
+        return members
+
+    @classmethod
+    def stack(cls, members: Sequence[tuple[str, float, Predictor]]) -> Predictor:
+        """A weighted average of predictors over the same models (weights sum to 1)."""
+        models = members[0][2].models
+        config: dict[str, Any] = {"members": [], "weights": []}
+        tensors: dict[str, Array] = {}
+        for name, w, p in members:
+            if p.models != models:
+                raise CheckpointError(f"stack member {name!r} scores {p.models}, the others {models}")
+            config["members"].append({"name": name, "kind": p.kind, "config": p.config, "tasks": p.tasks})
+            config["weights"].append(float(w))
+            tensors.update({f"{name}/{k}": v for k, v in p.tensors.items()})
+        return cls("stack", list(models), config, tensors)
+
+    def input_dim(self) -> int | None:
+        """Dimension of the query embeddings this predictor reads (None: it reads only the task)."""
+        t = self.tensors
+        if self.kind == "stack":
+            dims = [p.input_dim() for _, p in self._members]
+            return next((d for d in dims if d is not None), None)
+        if "train_embeddings" in t:
+            return int(t["train_embeddings"].shape[1])
+        if "coef_0" in t:
+            return int(t["coef_0"].shape[0])
+        if "proj.0.weight" in t:
+            return int(t["proj.0.weight"].shape[1]) - (len(self.tasks) if self.config.get("use_task") else 0)
+        return None
+
+    def task_rows(self, tasks: Sequence[str | None] | None, n: int) -> NDArray[np.int64]:
+        """Row of a prior's table per query: its task, else the nearest known parent ("mmlu/astronomy" → "mmlu"),
+        else the global row (the last)."""
+        names = list(self.config.get("prior_tasks", []))
+        index = {t: i for i, t in enumerate(names)}
+        rows = np.full(n, len(names), dtype=np.int64)
+        for i, t in enumerate(tasks if tasks is not None else [None] * n):
+            while t:
+                if t in index:
+                    rows[i] = index[t]
+                    break
+                t = t.rpartition("/")[0]
+        return rows
 
     # -- features -----------------------------------------------------------------------------------------------------
     def task_features(self, n: int, tasks: Sequence[str | None] | None) -> Array:
@@ -84,6 +140,11 @@ class Predictor:
             return sigmoid(self.logits(x, tasks)).astype(np.float32)
         if self.kind == "mlp":
             return self._predict_mlp(x)
+        if self.kind == "prior":
+            return self.tensors["task_prior"][self.task_rows(tasks, len(x))]
+        if self.kind == "stack":
+            return sum((w * p.predict(x, tasks) for w, p in self._members), np.zeros((len(x), len(self.models)),
+                                                                                   np.float32)).astype(np.float32)
         return self._predict_knn(x)
 
     def _predict_mlp(self, x: Array) -> Array:
@@ -126,6 +187,11 @@ class Predictor:
     def expected_shapes(self, dim: int) -> dict[str, tuple[int, ...]]:
         """Tensor shapes implied by the config (what a checkpoint's tensors must match)."""
         m, c = len(self.models), self.config
+        if self.kind == "prior":
+            return {"task_prior": (len(c.get("prior_tasks", [])) + 1, m)}
+        if self.kind == "stack":
+            return {f"{spec['name']}/{k}": v for spec, (_, p) in zip(c["members"], self._members)
+                    for k, v in p.expected_shapes(dim).items()}
         if self.kind in ("dc", "mf"):
             d_in = dim + (len(self.tasks) if c.get("use_task") else 0)
             hid, k = int(c["hidden"]), int(c["embed_dim"])

@@ -65,12 +65,8 @@ class TrainedScorer:
         return save_checkpoint(self.predictor, path, encoder=enc, extra=keep)
 
     def _dim(self) -> int:
-        t = self.predictor.tensors
-        if "train_embeddings" in t:
-            return int(t["train_embeddings"].shape[1])
-        if "coef_0" in t:
-            return int(t["coef_0"].shape[0])
-        return int(t["proj.0.weight"].shape[1]) - (len(self.predictor.tasks) if self.predictor.config.get("use_task") else 0)
+        dim = self.predictor.input_dim()
+        return int(dim if dim is not None else self.encoder.dim)
 
     # -- what it knows ---------------------------------------------------------------------------------------------
     @property

@@ -1,6 +1,7 @@
-"""Training of every router kind on frozen query embeddings: the dual-contrastive scorer (dc) and the kNN, MLP and
-matrix-factorisation (mf) baselines. A validation slice of train (never test) drives early stopping, kNN's k and the
-post-hoc Platt calibration of the dc/mf heads.
+"""Training of every router kind on frozen query embeddings: the dual-contrastive scorer (dc); the kNN, MLP and
+matrix-factorisation (mf) baselines; the per-task prior (a lookup of train means per task); and a stack, the
+validation-weighted average of the prior and the learned routers. A validation slice of train (never test) drives
+early stopping, kNN's k, the post-hoc Platt calibration of the dc/mf heads and the stack's weights.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ class TrainConfig:
     seed: int = 0
     knn_ks: tuple[int, ...] = (5, 10, 20, 40, 80)
     mlp_hidden: tuple[int, ...] = (256,)
+    prior_strength: float = 20.0
+    stack_members: tuple[str, ...] = ("prior", "dc", "knn", "mlp")
+    stack_step: float = 0.1
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -52,7 +56,7 @@ class TrainConfig:
     def as_dict(self) -> dict[str, Any]:
         """JSON-able copy (stored in checkpoints)."""
         d = asdict(self)
-        d["knn_ks"], d["mlp_hidden"] = list(self.knn_ks), list(self.mlp_hidden)
+        d["knn_ks"], d["mlp_hidden"], d["stack_members"] = list(self.knn_ks), list(self.mlp_hidden), list(self.stack_members)
         return d
 
 
@@ -100,7 +104,11 @@ def train_router(x: NDArray[np.float32], y: NDArray[np.float64], models: Sequenc
     if y.shape != (len(x), len(models)):
         raise ConfigError(f"quality has shape {y.shape}, expected ({len(x)}, {len(models)})")
     start = time.perf_counter()
-    if cfg.kind == "knn":
+    if cfg.kind == "stack":
+        result = _train_stack(x, y, list(models), cfg, tasks=tasks, clusters=clusters)
+    elif cfg.kind == "prior":
+        result = _train_prior(y, list(models), cfg, tasks)
+    elif cfg.kind == "knn":
         result = _train_knn(x, y, list(models), cfg)
     elif cfg.kind == "mlp":
         result = _train_mlp(x, y, list(models), cfg)
@@ -108,6 +116,78 @@ def train_router(x: NDArray[np.float32], y: NDArray[np.float64], models: Sequenc
         result = _train_embedding_head(x, y, list(models), cfg, tasks=tasks, clusters=clusters)
     result.seconds = time.perf_counter() - start
     return result
+
+
+# -- per-task prior and the stack --------------------------------------------------------------------------------------
+
+def task_prior(y: NDArray[np.float64], tasks: Sequence[str] | None, strength: float) -> tuple[list[str], NDArray]:
+    """Each model's mean quality per task and per parent task ("a/b" → "a"), each shrunk towards its parent's (the
+    global mean at the top) with ``strength`` pseudo-rows; the last row is the global mean (unknown tasks)."""
+    glob = np.nan_to_num(np.nanmean(y, axis=0), nan=0.5) if len(y) else np.full(y.shape[1], 0.5)
+    labels = [str(t) for t in tasks] if tasks is not None else []
+    names = sorted({t.rsplit("/", k)[0] for t in set(labels) if t for k in range(t.count("/") + 1)},
+                   key=lambda t: (t.count("/"), t))
+    levels: dict[str, NDArray[np.float64]] = {}
+    for name in names:  # parents first: a child shrinks towards its parent
+        parent = levels.get(name.rpartition("/")[0], glob)
+        sub = y[np.array([t == name or t.startswith(name + "/") for t in labels], dtype=bool)]
+        count = (~np.isnan(sub)).sum(axis=0)
+        levels[name] = (np.nansum(sub, axis=0) + strength * parent) / (count + strength)
+    return names, np.vstack([*(levels[n] for n in names), glob[None, :]]).astype(np.float32)
+
+
+def _train_prior(y: NDArray[np.float64], models: list[str], cfg: TrainConfig, tasks: Sequence[str] | None) -> TrainResult:
+    names, table = task_prior(y, tasks, cfg.prior_strength)
+    return TrainResult(Predictor("prior", models, {"prior_tasks": names}, {"task_prior": table}), 0.0,
+                       {"n_tasks": len(names)})
+
+
+def simplex_weights(preds: Sequence[NDArray[np.float32]], y: NDArray[np.float64], step: float) -> tuple[list[float], float]:
+    """Weights on the simplex grid (``step``) minimising the Brier score of the weighted average on recorded cells."""
+    import itertools
+
+    ok = np.isfinite(y)
+    cells = [p[ok].astype(np.float64) for p in preds]
+    target = y[ok]
+    units = int(round(1.0 / step))
+    best: tuple[float, list[float]] | None = None
+    for combo in itertools.product(range(units + 1), repeat=len(preds) - 1):
+        if sum(combo) > units:
+            continue
+        w = [c / units for c in combo] + [(units - sum(combo)) / units]
+        brier = float(np.mean((sum(wi * c for wi, c in zip(w, cells)) - target) ** 2))
+        if best is None or brier < best[0] - 1e-12:
+            best = (brier, w)
+    assert best is not None
+    return best[1], best[0]
+
+
+def _train_stack(x: NDArray[np.float32], y: NDArray[np.float64], models: list[str], cfg: TrainConfig, *,
+                 tasks: Sequence[str] | None, clusters: NDArray[np.int64] | None) -> TrainResult:
+    """Members trained on train minus a held-out slice pick the weights there; then each is retrained on all of train."""
+    from dataclasses import replace
+
+    members = [k for k in cfg.stack_members if k in KINDS and k != "stack"]
+    if not members:
+        raise ConfigError(f"stack_members {cfg.stack_members} names no router kind")
+    hold = validation_mask(len(x), max(cfg.val_fraction, 0.1), cfg.seed + 1)
+    fit = np.flatnonzero(~hold)
+    sub_tasks = [tasks[i] for i in fit] if tasks is not None else None
+    held_tasks = [tasks[i] for i in np.flatnonzero(hold)] if tasks is not None else None
+    sub_clusters = clusters[fit] if clusters is not None and len(clusters) == len(x) else None
+    held_preds = []
+    for kind in members:
+        sub = train_router(x[fit], y[fit], models, replace(cfg, kind=kind, progress=False), tasks=sub_tasks,
+                           clusters=sub_clusters)
+        held_preds.append(sub.predictor.predict(x[hold], held_tasks))
+    weights, brier = simplex_weights(held_preds, y[hold], cfg.stack_step)
+    parts, info = [], {"weights": dict(zip(members, weights)), "held_out_brier": brier}
+    for kind, w in zip(members, weights):
+        if w > 0:
+            full = train_router(x, y, models, replace(cfg, kind=kind), tasks=tasks, clusters=clusters)
+            parts.append((kind, w, full.predictor))
+            info[kind] = full.info
+    return TrainResult(Predictor.stack(parts), 0.0, info)
 
 
 # -- kNN ---------------------------------------------------------------------------------------------------------------
