@@ -280,10 +280,13 @@ def test_routellm_folder_matches_datasheet_and_estimates_cost() -> None:
     table = load_outcomes(shared("routellm_gpt4_mixtral"))
     assert len(table) == 14042 - 5 + 1319 - 12  # contaminated prompts dropped
     assert table.meta["dropped_contaminated"] == {"mmlu": 5, "gsm8k": 12}
-    assert len(table.models) == 2 and set(table.tasks.tolist()) == {"mmlu", "gsm8k"}
+    families = np.array([t.split("/")[0] for t in table.tasks.tolist()])
+    assert len(table.models) == 2 and set(families.tolist()) == {"mmlu", "gsm8k"}
+    subjects = {t for t in table.tasks.tolist() if t.startswith("mmlu/")}
+    assert len(subjects) == 57 and "mmlu/high_school_physics" in subjects  # MMLU rows are tasked by subject
     assert set(table.splits.tolist()) == {"train", "test"}
     assert 0.67 < (table.splits == "train").mean() < 0.73
-    mmlu = table.select(table.tasks == "mmlu")
+    mmlu = table.select(families == "mmlu")
     assert mean_pct(mmlu, "gpt-4-1106-preview") == pytest.approx(80.58, abs=0.1)
     assert mean_pct(mmlu, "mistralai/Mixtral-8x7B-Instruct-v0.1") == pytest.approx(68.08, abs=0.1)
     gsm = table.select(table.tasks == "gsm8k")
@@ -292,7 +295,7 @@ def test_routellm_folder_matches_datasheet_and_estimates_cost() -> None:
     assert table.prices == ROUTELLM_PRICES
     assert table.input_tokens is not None
     j = table.model_index("gpt-4-1106-preview")
-    row = int(np.flatnonzero(table.tasks == "mmlu")[0])
+    row = int(np.flatnonzero(families == "mmlu")[0])
     assert table.input_tokens[row, j] == estimate_tokens(table.texts[row]) + ROUTELLM_MMLU_FEWSHOT_TOKENS
     assert (table.cost[:, j] > table.cost[:, 1 - j]).all()  # GPT-4 is dearer on every query
     assert gsm.responses is not None and all(isinstance(r, str) for r in gsm.responses.ravel())

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from router_plugins.errors import CheckpointError
+from router_plugins.query import Query
 from router_plugins.scorer.checkpoint import load_checkpoint
 from router_plugins.scorer.pipeline import train_scorer
 from router_plugins.scorer.trained_scorer import TrainedScorer
@@ -25,7 +26,7 @@ def saved(tmp_path: Path, tiny_encoder: object) -> tuple[Path, TrainedScorer]:
     return scorer.save(tmp_path / "ckpt"), scorer
 
 
-@pytest.mark.parametrize("kind", ["dc", "knn", "mlp", "mf"])
+@pytest.mark.parametrize("kind", ["dc", "knn", "mlp", "mf", "prior", "stack"])
 def test_round_trip(kind: str, tmp_path: Path, tiny_encoder: object) -> None:
     train = make_table(n_per_topic=30).split("train")
     scorer, _ = train_scorer(train, kind=kind, encoder=tiny_encoder, encoder_spec=None,
@@ -35,6 +36,8 @@ def test_round_trip(kind: str, tmp_path: Path, tiny_encoder: object) -> None:
     loaded = TrainedScorer.load(path, encoder=tiny_encoder)
     texts = ["add the numbers please", "write a poem about the moon"]
     np.testing.assert_allclose(loaded.predict(texts), scorer.predict(texts), rtol=1e-5, atol=1e-6)
+    tasked = [Query(text=t, task=k) for t, k in zip(texts, ("math", "poem"))]
+    np.testing.assert_allclose(loaded.predict_known(tasked), scorer.predict_known(tasked), rtol=1e-5, atol=1e-6)
     assert loaded.cost_per_query == pytest.approx(scorer.cost_per_query)
 
 
@@ -84,3 +87,23 @@ def test_model_names_and_encoder_checked(saved: tuple[Path, TrainedScorer]) -> N
         load_checkpoint(path, encoder_id="some-other-encoder")
     predictor, _ = load_checkpoint(path, expected_models=list(scorer.models), encoder_id=scorer.encoder.id)
     assert predictor.models == scorer.models
+
+
+def test_stack_member_tensor_missing_rejected(tmp_path: Path, tiny_encoder: object) -> None:
+    from safetensors.numpy import load_file, save_file
+
+    train = make_table(n_per_topic=30).split("train")
+    scorer, _ = train_scorer(train, kind="stack", encoder=tiny_encoder, encoder_spec=None,
+                             config=TrainConfig(epochs=3, progress=False, stack_members=("prior", "knn")), progress=False)
+    path = scorer.save(tmp_path / "stack")
+    weights = load_file(str(path / "weights.safetensors"))
+    member = next(k for k in weights if "/" in k)
+    del weights[member]
+    save_file(weights, str(path / "weights.safetensors"))
+    cfg = json.loads((path / "config.json").read_text())
+    from router_plugins.scorer.checkpoint import _sha256
+
+    cfg["weights_sha256"] = _sha256(path / "weights.safetensors")  # a consistent but incomplete checkpoint
+    (path / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointError, match="does not match the config"):
+        load_checkpoint(path)

@@ -8,12 +8,12 @@ import pytest
 from router_plugins.evaluation import baselines, evaluate_choices
 from router_plugins.scorer.pipeline import predictions, train_scorer
 from router_plugins.scorer.report import route
-from router_plugins.scorer.training import TrainConfig
+from router_plugins.scorer.training import TrainConfig, simplex_weights, task_prior
 
 from .conftest import make_table
 
 
-@pytest.mark.parametrize("kind", ["dc", "knn", "mlp", "mf"])
+@pytest.mark.parametrize("kind", ["dc", "knn", "mlp", "mf", "prior", "stack"])
 def test_trained_router_beats_random(kind: str, tiny_encoder: object) -> None:
     table = make_table()
     train, test = table.split("train"), table.split("test")
@@ -84,3 +84,31 @@ def test_sample_llm_loss_is_cross_entropy_on_raw_logits() -> None:
     loss = sample_llm_contrastive(logits, targets, top_k=1, last_k=2)
     by_hand = -(2.0 - math.log(math.exp(2.0) + math.exp(0.5) + math.exp(-1.0)))
     assert float(loss) == pytest.approx(by_hand, rel=1e-6)
+
+
+def test_task_prior_backs_off_to_parent_task_then_global() -> None:
+    y = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, np.nan], [0.0, 0.0]])
+    names, table = task_prior(y, ["a/x", "a/x", "a/y", "b", "b"], strength=0.0)
+    assert names == ["a", "b", "a/x", "a/y"]
+    np.testing.assert_allclose(table[names.index("a/x")], [1.0, 0.0])
+    np.testing.assert_allclose(table[names.index("a")], [2 / 3, 1 / 3])
+    np.testing.assert_allclose(table[names.index("b")], [0.0, 0.0])  # NaN outcomes are not counted
+    np.testing.assert_allclose(table[-1], [0.4, 0.25])
+    from router_plugins.scorer.predictors import Predictor
+
+    prior = Predictor("prior", ["m1", "m2"], {"prior_tasks": names}, {"task_prior": table})
+    got = prior.predict(np.zeros((4, 3), np.float32), ["a/x", "a/unseen", "c", None])
+    np.testing.assert_allclose(got, table[[names.index("a/x"), names.index("a"), -1, -1]])
+    # With pseudo-rows a small task is pulled towards its parent.
+    _, shrunk = task_prior(y, ["a/x", "a/x", "a/y", "b", "b"], strength=2.0)
+    assert 2 / 3 < shrunk[names.index("a/x"), 0] < 1.0
+
+
+def test_stack_weights_pick_the_informative_member() -> None:
+    rng = np.random.default_rng(0)
+    y = (rng.random((400, 3)) < 0.5).astype(float)
+    good, noise = np.clip(y * 0.8 + 0.1, 0, 1), rng.random(y.shape)
+    weights, brier = simplex_weights([noise.astype(np.float32), good.astype(np.float32)], y, step=0.1)
+    assert weights == [0.0, 1.0] and brier == pytest.approx(0.01)
+    weights, _ = simplex_weights([good.astype(np.float32), np.full(y.shape, 0.5, np.float32)], y, step=0.25)
+    assert sum(weights) == pytest.approx(1.0) and weights[0] >= 0.75
