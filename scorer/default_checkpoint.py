@@ -1,7 +1,9 @@
-"""Rebuild the checkpoint shipped at ``scorer/checkpoints/default``: a dc scorer over the fast static encoder, trained
-only on MIT / Apache-2.0 data (llmrouter_nim9: MIT; routellm_gpt4_mixtral, routerarena_sub10: Apache-2.0).
+"""Rebuild the checkpoint shipped at ``scorer/checkpoints/default``: a stack (per-task prior + dc head with task input,
+weights chosen on held-out train rows) over the fast static encoder, trained only on MIT / Apache-2.0 data
+(llmrouter_nim9: MIT; routellm_gpt4_mixtral, routerarena_sub10: Apache-2.0).
 
-Run ``python -m router_plugins.scorer.default_checkpoint /work/shared/data`` (about a minute on 2 cores).
+Run ``python -m router_plugins.scorer.default_checkpoint /work/shared/data [--distill]`` (about a minute on 2 cores).
+The shipped static encoder is reused unless ``--distill`` re-distils it (needs ``pip install 'model2vec[distill]'``).
 """
 
 from __future__ import annotations
@@ -55,8 +57,13 @@ def union_table(tables: Sequence[OutcomeTable], name: str) -> OutcomeTable:
     )
 
 
-def build(data_root: str | Path, out: Path = OUT) -> Path:
-    """Distil the fast encoder into ``out/encoder`` and train + save the dc head next to it."""
+#: Stack members of the shipped scorer: kNN and MLP add little here and kNN would ship every train embedding.
+MEMBERS = ("prior", "dc")
+
+
+def build(data_root: str | Path, out: Path = OUT, *, distill: bool = False) -> Path:
+    """Train + save the scorer in ``out`` next to its fast encoder (``out/encoder``, distilled anew if asked or absent)."""
+    import tempfile
     from router_plugins.loaders import load_outcomes
     from router_plugins.scorer.encoders import StaticEncoder, distill_fast_encoder
     from router_plugins.scorer.pipeline import train_scorer
@@ -65,17 +72,27 @@ def build(data_root: str | Path, out: Path = OUT) -> Path:
     root = Path(data_root)
     tables = [load_outcomes(root / name).split("train") for name in SHIPPABLE]
     train = union_table(tables, "default(" + "+".join(SHIPPABLE) + ")")
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    distill_fast_encoder(out / "encoder")
-    scorer, info = train_scorer(train, kind="dc", encoder=StaticEncoder(out / "encoder"), encoder_spec="encoder",
-                                config=TrainConfig(kind="dc", use_task=True, batch_size=256, epochs=40))
+    with tempfile.TemporaryDirectory() as tmp:
+        kept = Path(tmp) / "encoder"
+        if not distill and (out / "encoder" / "model.safetensors").is_file():
+            shutil.copytree(out / "encoder", kept)
+        if out.exists():
+            shutil.rmtree(out)
+        out.mkdir(parents=True)
+        if kept.is_dir():
+            shutil.copytree(kept, out / "encoder")
+        else:
+            distill_fast_encoder(out / "encoder")
+    config = TrainConfig(kind="stack", use_task=True, batch_size=256, epochs=40, stack_members=MEMBERS)
+    scorer, info = train_scorer(train, kind="stack", encoder=StaticEncoder(out / "encoder"), encoder_spec="encoder",
+                                config=config)
     scorer.save(out, extra={"licence_note": "trained on MIT / Apache-2.0 data only: " + ", ".join(SHIPPABLE),
                             "train_splits": "train split of each dataset"})
-    print(f"default checkpoint: {len(train)} queries, {len(train.models)} models, {info['seconds']:.1f}s → {out}")
+    print(f"default checkpoint: {len(train)} queries, {len(train.models)} models, {info['seconds']:.1f}s, "
+          f"stack weights {info['info'].get('weights')} → {out}")
     return out
 
 
 if __name__ == "__main__":
-    build(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "shared" / "data")
+    args = [a for a in sys.argv[1:] if a != "--distill"]
+    build(args[0] if args else Path(__file__).resolve().parents[3] / "shared" / "data", distill="--distill" in sys.argv)

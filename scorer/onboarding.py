@@ -1,4 +1,4 @@
-"""Add a model to a trained dc/mf scorer without retraining: fit only its embedding and bias on frozen query
+"""Add a model to a trained dc/mf scorer (or a stack's dc/mf member) without retraining: fit only its embedding and bias on frozen query
 representations from a few labelled queries, or estimate them zero-shot from its card (price per query, size).
 """
 
@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from router_plugins.cards import ModelCard
-from router_plugins.errors import CheckpointError, ConfigError
+from router_plugins.errors import ConfigError
 from router_plugins.query import Query
 from router_plugins.scorer.cards_features import card_features, parse_size_b
 from router_plugins.scorer.trained_scorer import TrainedScorer
@@ -20,16 +20,17 @@ from router_plugins.scorer.trained_scorer import TrainedScorer
 
 def _effective_rows(scorer: TrainedScorer) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
     """Known models' embeddings and biases with their Platt scaling folded in (so logits stay comparable)."""
-    t = scorer.predictor.tensors
+    t = scorer.predictor.head().tensors
     a = t["platt_a"]
     return t["model_embeddings"] * a[:, None], t["model_bias"] * a + t["platt_c"]
 
 
 def zero_shot_parameters(scorer: TrainedScorer, card: ModelCard) -> tuple[NDArray[np.float32], float]:
     """Card-similarity blend of the known models' (calibrated) embeddings and biases."""
-    if scorer.predictor.kind not in ("dc", "mf"):
-        raise CheckpointError(f"onboarding needs a dc or mf checkpoint; this one is {scorer.predictor.kind!r}")
+    head = scorer.predictor.head()  # CheckpointError without a dc/mf head
     w = scorer.zero_shot_weights(card)
+    w = np.asarray([w[scorer.models.index(m)] for m in head.models], np.float32)
+    w = w / w.sum() if w.sum() > 0 else np.full(len(head.models), 1.0 / len(head.models), np.float32)
     emb, bias = _effective_rows(scorer)
     return (w @ emb).astype(np.float32), float(w @ bias)
 
@@ -75,7 +76,7 @@ def onboard_labelled(scorer: TrainedScorer, card: ModelCard, queries: Sequence[Q
     start = time.perf_counter()
     prior_e, prior_b = zero_shot_parameters(scorer, card)
     x = scorer.embed([q.text for q in qs])
-    h = torch.tensor(scorer.predictor.hidden(x, [q.task for q in qs])[ok], dtype=torch.float64)
+    h = torch.tensor(scorer.predictor.head().hidden(x, [q.task for q in qs])[ok], dtype=torch.float64)
     yt = torch.tensor(y[ok], dtype=torch.float64)
     pe, pb = torch.tensor(prior_e, dtype=torch.float64), torch.tensor(prior_b, dtype=torch.float64)
     e = pe.clone().requires_grad_(True)

@@ -53,25 +53,41 @@ class Predictor:
         for spec, w in zip(self.config.get("members", []), self.config.get("weights", [])):
             prefix = f"{spec['name']}/"
             tensors = {k[len(prefix):]: v for k, v in self.tensors.items() if k.startswith(prefix)}
-            members.append((float(w), Predictor(spec["kind"], self.models, dict(spec["config"]), tensors,
+            models = list(spec.get("models", self.models))
+            if not set(models) <= set(self.models):
+                raise CheckpointError(f"stack member {spec['name']!r} scores models {models} outside {self.models}")
+            members.append((float(w), Predictor(spec["kind"], models, dict(spec["config"]), tensors,
                                                 list(spec.get("tasks", [])))))
-        if not members:
-            raise CheckpointError("a stack predictor needs 'members' and 'weights' in its config")
+        if not members or {m for _, p in members for m in p.models} != set(self.models):
+            raise CheckpointError("a stack predictor needs 'members' and 'weights' covering all of its models")
         return members
 
     @classmethod
-    def stack(cls, members: Sequence[tuple[str, float, Predictor]]) -> Predictor:
-        """A weighted average of predictors over the same models (weights sum to 1)."""
-        models = members[0][2].models
-        config: dict[str, Any] = {"members": [], "weights": []}
+    def stack(cls, members: Sequence[tuple[str, float, Predictor]], *, no_task_weights: Sequence[float] | None = None,
+              known_tasks: Sequence[str] = ()) -> Predictor:
+        """A weighted average of predictors; a model scored by only some members averages over those (renormalised),
+        so a model onboarded into one member is scored by it alone. Queries whose task (or a parent) is not in
+        ``known_tasks`` use ``no_task_weights`` (default: the same weights)."""
+        models = list(dict.fromkeys(m for _, _, p in members for m in p.models))
+        config: dict[str, Any] = {"members": [], "weights": [], "known_tasks": list(known_tasks)}
+        if no_task_weights is not None:
+            config["no_task_weights"] = [float(w) for w in no_task_weights]
         tensors: dict[str, Array] = {}
         for name, w, p in members:
-            if p.models != models:
-                raise CheckpointError(f"stack member {name!r} scores {p.models}, the others {models}")
-            config["members"].append({"name": name, "kind": p.kind, "config": p.config, "tasks": p.tasks})
+            config["members"].append({"name": name, "kind": p.kind, "config": p.config, "tasks": p.tasks,
+                                      "models": p.models})
             config["weights"].append(float(w))
             tensors.update({f"{name}/{k}": v for k, v in p.tensors.items()})
-        return cls("stack", list(models), config, tensors)
+        return cls("stack", models, config, tensors)
+
+    def head(self) -> Predictor:
+        """The dc/mf head that onboarding grows: this predictor, or a stack's first dc/mf member."""
+        if self.kind in ("dc", "mf"):
+            return self
+        for _, p in self._members:
+            if p.kind in ("dc", "mf"):
+                return p
+        raise CheckpointError(f"onboarding needs a dc or mf checkpoint (or a stack with one); this one is {self.kind!r}")
 
     def input_dim(self) -> int | None:
         """Dimension of the query embeddings this predictor reads (None: it reads only the task)."""
@@ -87,10 +103,10 @@ class Predictor:
             return int(t["proj.0.weight"].shape[1]) - (len(self.tasks) if self.config.get("use_task") else 0)
         return None
 
-    def task_rows(self, tasks: Sequence[str | None] | None, n: int) -> NDArray[np.int64]:
-        """Row of a prior's table per query: its task, else the nearest known parent ("mmlu/astronomy" → "mmlu"),
-        else the global row (the last)."""
-        names = list(self.config.get("prior_tasks", []))
+    def task_rows(self, tasks: Sequence[str | None] | None, n: int, names: Sequence[str] | None = None) -> NDArray[np.int64]:
+        """Row per query in ``names`` (default: this prior's tasks): its task, else the nearest known parent
+        ("mmlu/astronomy" → "mmlu"), else ``len(names)`` (the prior's global row)."""
+        names = list(self.config.get("prior_tasks", []) if names is None else names)
         index = {t: i for i, t in enumerate(names)}
         rows = np.full(n, len(names), dtype=np.int64)
         for i, t in enumerate(tasks if tasks is not None else [None] * n):
@@ -143,9 +159,24 @@ class Predictor:
         if self.kind == "prior":
             return self.tensors["task_prior"][self.task_rows(tasks, len(x))]
         if self.kind == "stack":
-            return sum((w * p.predict(x, tasks) for w, p in self._members), np.zeros((len(x), len(self.models)),
-                                                                                   np.float32)).astype(np.float32)
+            return self._predict_stack(x, tasks)
         return self._predict_knn(x)
+
+    def _predict_stack(self, x: Array, tasks: Sequence[str | None] | None) -> Array:
+        known_tasks = self.config.get("known_tasks", [])
+        knows = self.task_rows(tasks, len(x), known_tasks) < len(known_tasks)
+        plain = self.config.get("no_task_weights", self.config["weights"])
+        out = np.zeros((len(x), len(self.models)), np.float64)
+        weight = np.zeros((len(x), len(self.models)), np.float64)
+        index = {m: j for j, m in enumerate(self.models)}
+        for (w, p), w_plain in zip(self._members, plain):
+            row_w = np.where(knows, w, w_plain)[:, None]
+            if not row_w.any():
+                continue
+            cols = [index[m] for m in p.models]
+            out[:, cols] += row_w * p.predict(x, tasks)
+            weight[:, cols] += row_w
+        return (out / np.maximum(weight, 1e-12)).astype(np.float32)
 
     def _predict_mlp(self, x: Array) -> Array:
         n_layers = int(self.config["n_layers"])
@@ -170,7 +201,14 @@ class Predictor:
 
     # -- growth (onboarding) ------------------------------------------------------------------------------------------
     def with_model(self, name: str, embedding: Array, bias: float) -> Predictor:
-        """A copy that also scores ``name`` with the given model embedding and bias (dc/mf heads only)."""
+        """A copy that also scores ``name`` with the given model embedding and bias (in the dc/mf head; in a stack,
+        that member alone scores it)."""
+        if self.kind == "stack":
+            head = self.head()
+            return Predictor.stack([(spec["name"], w, p.with_model(name, embedding, bias) if p is head else p)
+                                    for spec, (w, p) in zip(self.config["members"], self._members)],
+                                   no_task_weights=self.config.get("no_task_weights"),
+                                   known_tasks=self.config.get("known_tasks", []))
         if self.kind not in ("dc", "mf"):
             raise CheckpointError(f"onboarding needs a dc or mf checkpoint (model embeddings); this one is {self.kind!r}")
         t = dict(self.tensors)

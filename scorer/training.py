@@ -175,19 +175,25 @@ def _train_stack(x: NDArray[np.float32], y: NDArray[np.float64], models: list[st
     sub_tasks = [tasks[i] for i in fit] if tasks is not None else None
     held_tasks = [tasks[i] for i in np.flatnonzero(hold)] if tasks is not None else None
     sub_clusters = clusters[fit] if clusters is not None and len(clusters) == len(x) else None
-    held_preds = []
+    with_task, without_task = [], []
     for kind in members:
         sub = train_router(x[fit], y[fit], models, replace(cfg, kind=kind, progress=False), tasks=sub_tasks,
                            clusters=sub_clusters)
-        held_preds.append(sub.predictor.predict(x[hold], held_tasks))
-    weights, brier = simplex_weights(held_preds, y[hold], cfg.stack_step)
-    parts, info = [], {"weights": dict(zip(members, weights)), "held_out_brier": brier}
-    for kind, w in zip(members, weights):
-        if w > 0:
+        with_task.append(sub.predictor.predict(x[hold], held_tasks))
+        without_task.append(sub.predictor.predict(x[hold], None))
+    weights, brier = simplex_weights(with_task, y[hold], cfg.stack_step)
+    plain, plain_brier = simplex_weights(without_task, y[hold], cfg.stack_step)  # for queries of unknown task
+    info: dict[str, Any] = {"weights": dict(zip(members, weights)), "held_out_brier": brier,
+                            "no_task_weights": dict(zip(members, plain)), "no_task_held_out_brier": plain_brier}
+    parts, parts_plain = [], []
+    for kind, w, wp in zip(members, weights, plain):
+        if w > 0 or wp > 0:
             full = train_router(x, y, models, replace(cfg, kind=kind), tasks=tasks, clusters=clusters)
             parts.append((kind, w, full.predictor))
+            parts_plain.append(wp)
             info[kind] = full.info
-    return TrainResult(Predictor.stack(parts), 0.0, info)
+    known = task_prior(y, tasks, cfg.prior_strength)[0] if tasks is not None else []
+    return TrainResult(Predictor.stack(parts, no_task_weights=parts_plain, known_tasks=known), 0.0, info)
 
 
 # -- kNN ---------------------------------------------------------------------------------------------------------------

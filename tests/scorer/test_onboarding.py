@@ -19,8 +19,8 @@ from .conftest import COST, make_table
 NEW = "new-poet"
 
 
-@pytest.fixture
-def base_scorer(tiny_encoder: object) -> object:
+@pytest.fixture(params=["dc", "stack"])
+def base_scorer(request: pytest.FixtureRequest, tiny_encoder: object) -> object:
     table = make_table(n_per_topic=40)
     train = table.split("train").select(np.ones(int((table.splits == "train").sum()), dtype=bool))
     # Train on the first two models only; the third is replaced by a new, better poem model below.
@@ -28,7 +28,7 @@ def base_scorer(tiny_encoder: object) -> object:
 
     sub = type(train)(name=train.name, texts=train.texts, tasks=train.tasks, splits=train.splits,
                       models=train.models[:2], quality=train.quality[:, :2], cost=train.cost[:, :2])
-    scorer, _ = train_scorer(sub, kind="dc", encoder=tiny_encoder, encoder_spec=None,
+    scorer, _ = train_scorer(sub, kind=request.param, encoder=tiny_encoder, encoder_spec=None,
                              config=TrainConfig(epochs=40, progress=False), progress=False)
     return scorer
 
@@ -75,3 +75,18 @@ def test_zero_shot_onboarding_and_unknown_models(base_scorer: object) -> None:
 def test_cost_per_query_recorded_for_new_model(base_scorer: object) -> None:
     scorer = onboard_zero_shot(base_scorer, ModelCard(name=NEW, input_price=1.0, output_price=1.0), cost_per_query=COST["big-poem"])
     assert scorer.cost_per_query[NEW] == pytest.approx(COST["big-poem"])
+
+
+def test_onboarded_stack_round_trips_and_needs_a_head(base_scorer: object, tmp_path: object, tiny_encoder: object) -> None:
+    from router_plugins.errors import CheckpointError
+    from router_plugins.scorer.trained_scorer import TrainedScorer
+
+    scorer = onboard_zero_shot(base_scorer, ModelCard(name=NEW, input_price=1.0, output_price=1.0))
+    loaded = TrainedScorer.load(scorer.save(tmp_path / "onboarded"), encoder=tiny_encoder)
+    texts = ["write a poem", "add the numbers"]
+    assert loaded.models == scorer.models == ["cheap-math", "mid-code", NEW]
+    np.testing.assert_allclose(loaded.predict_known(texts), scorer.predict_known(texts), rtol=1e-5, atol=1e-6)
+    knn, _ = train_scorer(make_table(n_per_topic=20).split("train"), kind="knn", encoder=tiny_encoder,
+                          encoder_spec=None, config=TrainConfig(progress=False), progress=False)
+    with pytest.raises(CheckpointError, match="dc or mf"):
+        onboard_zero_shot(knn, ModelCard(name=NEW))

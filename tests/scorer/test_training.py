@@ -112,3 +112,16 @@ def test_stack_weights_pick_the_informative_member() -> None:
     assert weights == [0.0, 1.0] and brier == pytest.approx(0.01)
     weights, _ = simplex_weights([good.astype(np.float32), np.full(y.shape, 0.5, np.float32)], y, step=0.25)
     assert sum(weights) == pytest.approx(1.0) and weights[0] >= 0.75
+
+
+def test_stack_has_separate_weights_for_queries_of_unknown_task(tiny_encoder: object) -> None:
+    table = make_table()
+    train, test = table.split("train"), table.split("test")
+    scorer, info = train_scorer(train, kind="stack", encoder=tiny_encoder, encoder_spec=None,
+                                config=TrainConfig(epochs=30, progress=False), progress=False)
+    # Without a task the prior is one global row for every query: the held-out fit moves weight off it.
+    assert info["info"]["no_task_weights"]["prior"] < info["info"]["weights"]["prior"] or info["info"]["weights"]["prior"] == 0
+    assert scorer.predictor.config["known_tasks"] == sorted(set(train.tasks.tolist()))
+    for use_task in (True, False):
+        q, _ = evaluate_choices(test, route(predictions(scorer, test, use_task=use_task), None, 0.0))
+        assert q > baselines(test)["random"]["quality"] + 0.1
