@@ -22,7 +22,7 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from router_plugins.evaluation import baselines, evaluate_choices  # noqa: E402
+from router_plugins.evaluation import baselines, cost_to_match, evaluate_choices  # noqa: E402
 from router_plugins.loaders import load_outcomes  # noqa: E402
 from router_plugins.outcome_table import OutcomeTable  # noqa: E402
 from router_plugins.scorer.encoders import CachedEncoder, make_encoder  # noqa: E402
@@ -33,6 +33,27 @@ from router_plugins.scorer.training import TrainConfig, validation_mask  # noqa:
 
 KINDS = ("dc", "knn", "mlp", "mf", "prior", "stack")
 USE_TASK = {"llmrouter_nim9": True}
+#: RouterDC's in-distribution tasks: the routerdc_7llm target is the average of their test means.
+ROUTERDC_ID_TASKS = ("mmlu", "gsm8k", "cmmlu", "arc_challenge", "humaneval")
+
+
+def cost_share_for(report: dict[str, Any], share: float) -> dict[str, float | None]:
+    """Per router: fraction of the best single model's cost needed to reach ``share`` × its quality (on the hull)."""
+    best = report["best_single"]
+    if best.get("cost") is None:
+        return {}
+    return {name: cost_to_match([(p["cost"], p["quality"]) for p in r["points"]], share * best["quality"], best["cost"])
+            for name, r in report["routers"].items() if r["points"][0]["cost"] is not None}
+
+
+def id_task_average(report: dict[str, Any]) -> dict[str, float]:
+    """Average over RouterDC's five ID tasks of each router's / model's per-task quality."""
+    per_task = report["per_task"]
+    tasks = [t for t in ROUTERDC_ID_TASKS if t in per_task]
+    names = set.intersection(*(set(per_task[t]) for t in tasks)) if tasks else set()
+    out = {n: float(np.mean([per_task[t][n] for t in tasks])) for n in sorted(names)}
+    out["per-task best single"] = float(np.mean([max(per_task[t][m] for m in report["models"]) for t in tasks]))
+    return out
 ROOT = Path(__file__).resolve().parent
 
 
@@ -77,6 +98,9 @@ def run(dataset: str, root: Path, encoder_spec: str, out_root: Path) -> dict[str
         report = evaluate_scorers(rows, scorers, split=split, text_only=text_only,
                                   extra={"train_seconds": seconds, "encoder": encoder_spec})
         report["dc_val_operating_points"] = val_operating_points(scorers["dc"], train, rows)
+        if dataset == "routerdc_7llm" and split == "test":
+            report["id_task_average"] = id_task_average(report)
+            print("ID-task average:", json.dumps({k: round(v, 4) for k, v in report["id_task_average"].items()}))
         folder = out_root / dataset / split
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "report.json").write_text(json.dumps(report, indent=2))
@@ -90,6 +114,8 @@ def run(dataset: str, root: Path, encoder_spec: str, out_root: Path) -> dict[str
                 rep = evaluate_scorers(sub, scorers, split=f"{split}:{task}", extra={"encoder": encoder_spec})
                 in_family = np.char.startswith(train.tasks.astype(str), task)
                 rep["dc_val_operating_points"] = val_operating_points(scorers["dc"], train.select(in_family), sub)
+                rep["cost_share_for_95pct_of_best"] = cost_share_for(rep, 0.95)
+                print("cost share for 95% of the best single:", json.dumps(rep["cost_share_for_95pct_of_best"]))
                 sub_folder = out_root / dataset / f"{split}_{task}"
                 sub_folder.mkdir(parents=True, exist_ok=True)
                 (sub_folder / "report.json").write_text(json.dumps(rep, indent=2))

@@ -49,17 +49,25 @@ class Predictor:
 
     def _build_members(self) -> list[tuple[float, Predictor]]:
         """A stack's weighted members, rebuilt from its config and its '<member>/<tensor>' tensors."""
+        specs, weights = self.config.get("members", []), self.config.get("weights", [])
+        n_plain = len(self.config.get("no_task_weights", weights))
+        if not specs or len(weights) != len(specs) or n_plain != len(specs):
+            raise CheckpointError(f"a stack needs one weight (and no-task weight) per member: {len(specs)} members, "
+                                  f"{len(weights)} weights, {n_plain} no-task weights")
         members = []
-        for spec, w in zip(self.config.get("members", []), self.config.get("weights", [])):
-            prefix = f"{spec['name']}/"
-            tensors = {k[len(prefix):]: v for k, v in self.tensors.items() if k.startswith(prefix)}
-            models = list(spec.get("models", self.models))
-            if not set(models) <= set(self.models):
-                raise CheckpointError(f"stack member {spec['name']!r} scores models {models} outside {self.models}")
-            members.append((float(w), Predictor(spec["kind"], models, dict(spec["config"]), tensors,
-                                                list(spec.get("tasks", [])))))
-        if not members or {m for _, p in members for m in p.models} != set(self.models):
-            raise CheckpointError("a stack predictor needs 'members' and 'weights' covering all of its models")
+        try:
+            for spec, w in zip(specs, weights):
+                prefix = f"{spec['name']}/"
+                tensors = {k[len(prefix):]: v for k, v in self.tensors.items() if k.startswith(prefix)}
+                models = list(spec.get("models", self.models))
+                if not set(models) <= set(self.models):
+                    raise CheckpointError(f"stack member {spec['name']!r} scores models {models} outside {self.models}")
+                members.append((float(w), Predictor(spec["kind"], models, dict(spec["config"]), tensors,
+                                                    list(spec.get("tasks", [])))))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"malformed stack member in the config: {exc!r}") from None
+        if {m for _, p in members for m in p.models} != set(self.models):
+            raise CheckpointError(f"the stack's members do not cover all of its models {self.models}")
         return members
 
     @classmethod

@@ -44,7 +44,7 @@ class TrainConfig:
     seed: int = 0
     knn_ks: tuple[int, ...] = (5, 10, 20, 40, 80)
     mlp_hidden: tuple[int, ...] = (256,)
-    prior_strength: float = 20.0
+    prior_strengths: tuple[float, ...] = (0.0, 5.0, 20.0, 80.0)
     stack_members: tuple[str, ...] = ("prior", "dc", "knn", "mlp")
     stack_step: float = 0.1
     progress: bool = True
@@ -56,7 +56,8 @@ class TrainConfig:
     def as_dict(self) -> dict[str, Any]:
         """JSON-able copy (stored in checkpoints)."""
         d = asdict(self)
-        d["knn_ks"], d["mlp_hidden"], d["stack_members"] = list(self.knn_ks), list(self.mlp_hidden), list(self.stack_members)
+        for key in ("knn_ks", "mlp_hidden", "stack_members", "prior_strengths"):
+            d[key] = list(d[key])
         return d
 
 
@@ -137,9 +138,23 @@ def task_prior(y: NDArray[np.float64], tasks: Sequence[str] | None, strength: fl
 
 
 def _train_prior(y: NDArray[np.float64], models: list[str], cfg: TrainConfig, tasks: Sequence[str] | None) -> TrainResult:
-    names, table = task_prior(y, tasks, cfg.prior_strength)
-    return TrainResult(Predictor("prior", models, {"prior_tasks": names}, {"task_prior": table}), 0.0,
-                       {"n_tasks": len(names)})
+    """The shrinkage strength (pseudo-rows towards the parent task) with the best Brier score on the validation slice."""
+    labels = [str(t) for t in tasks] if tasks is not None else None
+    val = validation_mask(len(y), cfg.val_fraction, cfg.seed)
+    briers: dict[float, float] = {}
+    if len(cfg.prior_strengths) > 1 and val.any() and labels is not None:
+        fit_tasks = [labels[i] for i in np.flatnonzero(~val)]
+        ok = np.isfinite(y[val])
+        for strength in cfg.prior_strengths:
+            names, table = task_prior(y[~val], fit_tasks, strength)
+            probe = Predictor("prior", models, {"prior_tasks": names}, {"task_prior": table})
+            pred = probe.predict(np.zeros((int(val.sum()), 1), np.float32), [labels[i] for i in np.flatnonzero(val)])
+            briers[strength] = float(np.mean((pred[ok] - y[val][ok]) ** 2))
+    strength = min(briers, key=lambda k: (briers[k], k)) if briers else cfg.prior_strengths[0]
+    names, table = task_prior(y, labels, strength)
+    return TrainResult(Predictor("prior", models, {"prior_tasks": names, "strength": strength},
+                                 {"task_prior": table}), 0.0,
+                       {"n_tasks": len(names), "strength": strength, "val_brier_by_strength": briers})
 
 
 def simplex_weights(preds: Sequence[NDArray[np.float32]], y: NDArray[np.float64], step: float) -> tuple[list[float], float]:
@@ -192,7 +207,7 @@ def _train_stack(x: NDArray[np.float32], y: NDArray[np.float64], models: list[st
             parts.append((kind, w, full.predictor))
             parts_plain.append(wp)
             info[kind] = full.info
-    known = task_prior(y, tasks, cfg.prior_strength)[0] if tasks is not None else []
+    known = task_prior(y, tasks, 0.0)[0] if tasks is not None else []
     return TrainResult(Predictor.stack(parts, no_task_weights=parts_plain, known_tasks=known), 0.0, info)
 
 

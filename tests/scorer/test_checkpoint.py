@@ -107,3 +107,17 @@ def test_stack_member_tensor_missing_rejected(tmp_path: Path, tiny_encoder: obje
     (path / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(CheckpointError, match="does not match the config"):
         load_checkpoint(path)
+
+
+@pytest.mark.parametrize("breakage", ["weights", "member"])
+def test_malformed_stack_config_rejected(breakage: str) -> None:
+    from router_plugins.scorer.predictors import Predictor
+
+    prior = Predictor("prior", ["m1", "m2"], {"prior_tasks": []}, {"task_prior": np.full((1, 2), 0.5, np.float32)})
+    config = Predictor.stack([("prior", 1.0, prior)]).config
+    if breakage == "weights":
+        config["weights"] = [0.5, 0.5]
+    else:
+        del config["members"][0]["kind"]
+    with pytest.raises(CheckpointError, match="stack"):
+        Predictor("stack", ["m1", "m2"], config, {"prior/task_prior": np.full((1, 2), 0.5, np.float32)})

@@ -104,6 +104,15 @@ def test_task_prior_backs_off_to_parent_task_then_global() -> None:
     assert 2 / 3 < shrunk[names.index("a/x"), 0] < 1.0
 
 
+def test_prior_strength_is_chosen_on_the_validation_slice(tiny_encoder: object) -> None:
+    train = make_table().split("train")
+    scorer, info = train_scorer(train, kind="prior", encoder=tiny_encoder, encoder_spec=None,
+                                config=TrainConfig(progress=False, prior_strengths=(0.0, 5.0, 1e6)), progress=False)
+    briers = info["info"]["val_brier_by_strength"]
+    assert set(briers) == {0.0, 5.0, 1e6} and briers[1e6] > min(briers.values())  # ~global mean: clearly worse
+    assert info["info"]["strength"] == min(briers, key=briers.get) == scorer.predictor.config["strength"]
+
+
 def test_stack_weights_pick_the_informative_member() -> None:
     rng = np.random.default_rng(0)
     y = (rng.random((400, 3)) < 0.5).astype(float)
