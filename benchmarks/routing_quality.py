@@ -132,10 +132,12 @@ def main() -> None:
                                                       "routellm_gpt4_mixtral", "routerdc_7llm"])
     ap.add_argument("--encoder", default="minilm")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "scorer")
+    ap.add_argument("--label", default=None, help="results subfolder for this encoder (default: its spec; none for minilm)")
     args = ap.parse_args()
+    label = args.label or (None if args.encoder == "minilm" else args.encoder)
     for ds in args.datasets:
         t0 = time.perf_counter()
-        run(ds, args.data_root, args.encoder, args.out / args.encoder if args.encoder != "minilm" else args.out)
+        run(ds, args.data_root, args.encoder, args.out / label if label else args.out)
         print(f"== {ds} done in {time.perf_counter() - t0:.0f}s\n", flush=True)
 
 

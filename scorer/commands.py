@@ -30,15 +30,32 @@ def _load(data: str) -> Any:
               help="also feed the query's task name (trained with task dropout so text alone still works)")
 @click.option("--epochs", type=int, default=None, help="maximum epochs (dc/mf; early stopping on a validation slice)")
 @click.option("--seed", type=int, default=0, show_default=True)
-def train_command(data: str, out: str, kind: str, encoder: str, use_task: bool, epochs: int | None, seed: int) -> None:
+@click.option("--finetune-encoder", "finetune_epochs", type=int, default=0, show_default=True,
+              help="first fine-tune the transformer encoder for up to N epochs on the routing losses (slow on CPU); "
+                   "it is saved in OUT/encoder and the router trains on its embeddings")
+def train_command(data: str, out: str, kind: str, encoder: str, use_task: bool, epochs: int | None, seed: int,
+                  finetune_epochs: int) -> None:
     """Train a router on the train split of DATA; writes safetensors + config.json to OUT."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from router_plugins.scorer.encoders import make_encoder
     from router_plugins.scorer.pipeline import train_scorer
     from router_plugins.scorer.training import TrainConfig
 
     train = _load(data).split("train")
     cfg = TrainConfig(kind=kind, use_task=use_task, seed=seed, **({"epochs": epochs} if epochs else {}))
-    scorer, info = train_scorer(train, kind=kind, encoder_spec=encoder, config=cfg)
+    enc, spec = None, encoder
+    if finetune_epochs > 0:
+        from router_plugins.scorer.finetune import FinetuneConfig, finetune_encoder
+
+        if encoder == "fast":
+            raise click.BadParameter("only a transformer encoder can be fine-tuned, not 'fast'", param_hint="--encoder")
+        base = None if encoder in ("minilm", "default") else encoder
+        tuned = finetune_encoder(train, Path(out) / "encoder", base=base,
+                                 config=FinetuneConfig(epochs=finetune_epochs, seed=seed))
+        click.echo(f"fine-tuned the encoder in {tuned['seconds']}s (best epoch {tuned['best_epoch']}, val BCE by "
+                   f"epoch {[round(v, 4) for v in tuned['val_bce_by_epoch']]}) → {Path(out) / 'encoder'}")
+        enc, spec = make_encoder(Path(out) / "encoder"), "encoder"  # stored relative to the checkpoint
+    scorer, info = train_scorer(train, kind=kind, encoder=enc, encoder_spec=spec, config=cfg)
     path = scorer.save(out)
     click.echo(f"trained {kind} on {train.name} train ({len(train)} queries, {len(train.models)} models) in "
                f"{info['seconds']:.1f}s (+{info['embed_seconds']:.1f}s embedding) → {path}")
