@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -63,7 +64,6 @@ MEMBERS = ("prior", "dc")
 
 def build(data_root: str | Path, out: Path = OUT, *, distill: bool = False) -> Path:
     """Train + save the scorer in ``out`` next to its fast encoder (``out/encoder``, distilled anew if asked or absent)."""
-    import tempfile
     from router_plugins.loaders import load_outcomes
     from router_plugins.scorer.encoders import StaticEncoder, distill_fast_encoder
     from router_plugins.scorer.pipeline import train_scorer

@@ -1,5 +1,6 @@
-"""Add a model to a trained dc/mf scorer (or a stack's dc/mf member) without retraining: fit only its embedding and bias on frozen query
-representations from a few labelled queries, or estimate them zero-shot from its card (price per query, size).
+"""Add a model to a trained dc/mf scorer (or a stack's dc/mf member) without retraining: fit only its embedding and
+bias on frozen query representations from a few labelled queries, or estimate them zero-shot from its card (price per
+query, size).
 """
 
 from __future__ import annotations

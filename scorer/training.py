@@ -121,13 +121,18 @@ def train_router(x: NDArray[np.float32], y: NDArray[np.float64], models: Sequenc
 
 # -- per-task prior and the stack --------------------------------------------------------------------------------------
 
+def task_hierarchy(tasks: Sequence[str]) -> list[str]:
+    """Every task and each of its parents ("mmlu/astronomy" → "mmlu"), parents first."""
+    return sorted({t.rsplit("/", k)[0] for t in set(tasks) if t for k in range(t.count("/") + 1)},
+                  key=lambda t: (t.count("/"), t))
+
+
 def task_prior(y: NDArray[np.float64], tasks: Sequence[str] | None, strength: float) -> tuple[list[str], NDArray]:
     """Each model's mean quality per task and per parent task ("a/b" → "a"), each shrunk towards its parent's (the
     global mean at the top) with ``strength`` pseudo-rows; the last row is the global mean (unknown tasks)."""
     glob = np.nan_to_num(np.nanmean(y, axis=0), nan=0.5) if len(y) else np.full(y.shape[1], 0.5)
     labels = [str(t) for t in tasks] if tasks is not None else []
-    names = sorted({t.rsplit("/", k)[0] for t in set(labels) if t for k in range(t.count("/") + 1)},
-                   key=lambda t: (t.count("/"), t))
+    names = task_hierarchy(labels)
     levels: dict[str, NDArray[np.float64]] = {}
     for name in names:  # parents first: a child shrinks towards its parent
         parent = levels.get(name.rpartition("/")[0], glob)
@@ -147,8 +152,9 @@ def _train_prior(y: NDArray[np.float64], models: list[str], cfg: TrainConfig, ta
         ok = np.isfinite(y[val])
         for strength in cfg.prior_strengths:
             names, table = task_prior(y[~val], fit_tasks, strength)
-            probe = Predictor("prior", models, {"prior_tasks": names}, {"task_prior": table})
-            pred = probe.predict(np.zeros((int(val.sum()), 1), np.float32), [labels[i] for i in np.flatnonzero(val)])
+            rows = Predictor("prior", models, {"prior_tasks": names}, {}).task_rows(
+                [labels[i] for i in np.flatnonzero(val)], int(val.sum()))
+            pred = table[rows]
             briers[strength] = float(np.mean((pred[ok] - y[val][ok]) ** 2))
     strength = min(briers, key=lambda k: (briers[k], k)) if briers else cfg.prior_strengths[0]
     names, table = task_prior(y, labels, strength)
@@ -207,7 +213,7 @@ def _train_stack(x: NDArray[np.float32], y: NDArray[np.float64], models: list[st
             parts.append((kind, w, full.predictor))
             parts_plain.append(wp)
             info[kind] = full.info
-    known = task_prior(y, tasks, 0.0)[0] if tasks is not None else []
+    known = task_hierarchy([str(t) for t in tasks]) if tasks is not None else []
     return TrainResult(Predictor.stack(parts, no_task_weights=parts_plain, known_tasks=known), 0.0, info)
 
 
