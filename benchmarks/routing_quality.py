@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,13 @@ def cost_share_for(report: dict[str, Any], share: float) -> dict[str, float | No
         return {}
     return {name: cost_to_match([(p["cost"], p["quality"]) for p in r["points"]], share * best["quality"], best["cost"])
             for name, r in report["routers"].items() if r["points"][0]["cost"] is not None}
+
+
+def strong_calls(table: OutcomeTable, strong: str = "gpt-4-1106-preview") -> OutcomeTable:
+    """The same rows with cost = 1 per call of the strong model and 0 otherwise: RouteLLM measures cost as the
+    share of queries sent to GPT-4. Routing decisions are unchanged (they use the checkpoints' own cost estimates)."""
+    cost = np.tile((np.array(table.models) == strong).astype(np.float64), (len(table), 1))
+    return replace(table, cost=cost, cost_estimated=False)
 
 
 def id_task_average(report: dict[str, Any]) -> dict[str, float]:
@@ -116,6 +124,10 @@ def run(dataset: str, root: Path, encoder_spec: str, out_root: Path) -> dict[str
                 rep["dc_val_operating_points"] = val_operating_points(scorers["dc"], train.select(in_family), sub)
                 rep["cost_share_for_95pct_of_best"] = cost_share_for(rep, 0.95)
                 print("cost share for 95% of the best single:", json.dumps(rep["cost_share_for_95pct_of_best"]))
+                rep["gpt4_call_share_for_95pct_of_best"] = cost_share_for(
+                    evaluate_scorers(strong_calls(sub), scorers, split=f"{split}:{task}"), 0.95)
+                print("GPT-4 call share for 95% of the best single (RouteLLM's cost measure):",
+                      json.dumps(rep["gpt4_call_share_for_95pct_of_best"]))
                 sub_folder = out_root / dataset / f"{split}_{task}"
                 sub_folder.mkdir(parents=True, exist_ok=True)
                 (sub_folder / "report.json").write_text(json.dumps(rep, indent=2))

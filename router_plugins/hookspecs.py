@@ -65,6 +65,12 @@ def route_role(query: Any, role: Any, candidates: Any, scores: Any, context: Any
 
 
 @hookspec(firstresult=True)
+def judge_response(query: Any, model: str, response: str, attempts: Any, context: Any) -> float | None:
+    """Escalation cascades: P(``response`` of ``model`` is a right answer to ``query``) in [0, 1], given the earlier
+    ``attempts`` of the cascade; None for no opinion (the next plugin judges; the built-in checks run last)."""
+
+
+@hookspec(firstresult=True)
 def adjust_plan(plan: Any, context: Any) -> Any:
     """Last word on a finished Plan (budgets, compliance, pinning, A/B): use ``wrapper=True`` to edit the result."""
 

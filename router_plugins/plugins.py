@@ -28,6 +28,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "router_plugins.default_plugins.token_cost",
     "router_plugins.default_plugins.cascade",
     "router_plugins.default_plugins.length_guard",
+    "router_plugins.default_plugins.answer_checks",
     "router_plugins.default_plugins.chat_models",
     "router_plugins.default_plugins.commands",
     "router_plugins.scorer.plugin",

@@ -15,6 +15,7 @@ from typing import Any
 
 from router_plugins.cards import ModelCard, ModelPool
 from router_plugins.context import GuardDecision, PlanContext
+from router_plugins.escalation import Attempt, Caller, Escalation, EscalationResult
 from router_plugins.errors import (
     BudgetError,
     ConfigError,
@@ -32,6 +33,8 @@ from router_plugins.plugins import make_plugin_manager
 from router_plugins.query import DEFAULT_ROLE, Query, Role
 
 log = logging.getLogger("router_plugins")
+#: The confidence an escalation uses when no judge plugin has an opinion: undecided.
+NO_OPINION = 0.5
 
 RoleSpec = Role | str
 
@@ -435,6 +438,47 @@ class Router:
             cost_usd=sum(r.cost_usd for r in roles),
             latency_s=sum(r.latency_s for r in roles),
         )
+
+    # -- escalation cascades -----------------------------------------------------------------------------------------
+    def escalate(
+        self,
+        query: Query | str,
+        escalation: Escalation,
+        call: Caller,
+        *,
+        fail_open: bool | None = None,
+    ) -> EscalationResult:
+        """Answer with an escalation cascade: call its models cheapest-first, keep an answer once the
+        ``judge_response`` hook is confident enough. ``call(model)`` returns the response (or ``(response, cost)``;
+        without a cost the ``estimate_cost`` hook prices the call). A judge that fails or returns a bad value counts
+        as "not confident" when fail-open is on (the cascade goes on to a stronger model) and is logged."""
+        ctx = self.context(query)
+        fail_open = self.fail_open if fail_open is None else fail_open
+        cards = {name: self.pool[name] for name in escalation.models}  # UnknownModelError for names not in the pool
+
+        def priced_call(model: str) -> tuple[str, float | None]:
+            out = call(model)
+            response, cost = out if isinstance(out, tuple) else (out, None)
+            if not isinstance(response, str):
+                raise TypeError(f"call({model!r}) returned {type(response).__name__}, expected the response text")
+            return response, cost if cost is not None else self._cost(ctx, ctx.roles[0], cards[model])
+
+        def judge(model: str, response: str, attempts: Sequence[Attempt]) -> float:
+            try:
+                value = self.pm.hook.judge_response(
+                    query=ctx.query, model=model, response=response, attempts=attempts, context=ctx
+                )
+                confidence = NO_OPINION if value is None else float(value)
+                if not 0.0 <= confidence <= 1.0:
+                    raise PlanningError(f"judge_response returned {value!r} for {model!r}; expected [0, 1] or None")
+            except Exception as exc:
+                if not fail_open:
+                    raise
+                log.warning("router_plugins: judging %r failed, escalating: %s: %s", model, type(exc).__name__, exc)
+                return 0.0
+            return confidence
+
+        return escalation.run(priced_call, judge)
 
     # -- feedback ----------------------------------------------------------------------------------------------------
     def record(self, plan: Plan, outcome: Outcome) -> None:

@@ -1,0 +1,172 @@
+"""Escalation cascades: call the cheapest model first and escalate while the judge says no (FrugalGPT-style).
+
+The planner commits to one model per role before anything runs. An escalation instead reads each answer: model ``i``
+answers, a judge (the ``judge_response`` hook) gives its confidence that the answer is right, and the answer is kept
+when that confidence reaches ``thresholds[i]``; otherwise the next model is called. The last model's answer is always
+kept. Every call is paid, so an escalation costs the sum of the calls it made.
+
+:meth:`Escalation.run` runs one live; :func:`replay_escalation` replays one exactly from recorded answers, and
+:func:`escalation_front` picks the cost–quality front of candidate escalations on a training split.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from router_plugins.errors import ConfigError
+
+__all__ = [
+    "Attempt",
+    "Escalation",
+    "EscalationResult",
+    "Judge",
+    "escalation_front",
+    "replay_escalation",
+    "sequences",
+    "threshold_grid",
+]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One call of an escalation: which model answered what, how confident the judge was, and what it cost."""
+
+    model: str
+    response: str
+    confidence: float
+    cost_usd: float | None = None
+
+
+#: ``judge(model, response, earlier_attempts) -> confidence in [0, 1]`` that ``response`` is a right answer.
+Judge = Callable[[str, str, Sequence[Attempt]], float]
+#: ``call(model) -> response`` or ``(response, cost_usd)``.
+Caller = Callable[[str], "str | tuple[str, float | None]"]
+
+
+@dataclass(frozen=True)
+class EscalationResult:
+    """The kept answer, the model that gave it, and every attempt made on the way."""
+
+    response: str
+    model: str
+    attempts: tuple[Attempt, ...]
+
+    @property
+    def cost_usd(self) -> float | None:
+        """Total cost of all calls, None when any call's cost is unknown."""
+        costs = [a.cost_usd for a in self.attempts]
+        return None if any(c is None for c in costs) else float(sum(c for c in costs if c is not None))
+
+    @property
+    def escalated(self) -> bool:
+        """Whether more than one model was called."""
+        return len(self.attempts) > 1
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """Models in call order and, for every model but the last, the judge confidence at which its answer is kept."""
+
+    models: tuple[str, ...]
+    thresholds: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "models", tuple(self.models))
+        object.__setattr__(self, "thresholds", tuple(float(t) for t in self.thresholds))
+        if not self.models:
+            raise ConfigError("an escalation needs at least one model")
+        if len(set(self.models)) != len(self.models):
+            raise ConfigError(f"an escalation calls each model once; got {list(self.models)}")
+        if len(self.thresholds) != len(self.models) - 1:
+            raise ConfigError(
+                f"an escalation of {len(self.models)} models needs {len(self.models) - 1} thresholds (one per model "
+                f"but the last, whose answer is always kept); got {len(self.thresholds)}"
+            )
+        bad = [t for t in self.thresholds if not (0.0 <= t <= 1.0 or math.isinf(t))]
+        if bad:
+            raise ConfigError(f"escalation thresholds are confidences in [0, 1] (or inf: never keep); got {bad}")
+
+    def keeps(self, step: int, confidence: float) -> bool:
+        """Whether the answer of the model at ``step`` is kept given the judge's confidence in it."""
+        return step == len(self.models) - 1 or confidence >= self.thresholds[step]
+
+    def run(self, call: Caller, judge: Judge) -> EscalationResult:
+        """Call the models in order until the judge is confident enough (live). ``call`` and ``judge`` may raise;
+        :meth:`router_plugins.Router.escalate` adds fail-open handling around this."""
+        attempts: list[Attempt] = []
+        for step, model in enumerate(self.models):
+            out = call(model)
+            response, cost = out if isinstance(out, tuple) else (out, None)
+            last = step == len(self.models) - 1
+            confidence = 1.0 if last else float(judge(model, response, tuple(attempts)))
+            if not last and not 0.0 <= confidence <= 1.0:  # NaN fails too
+                raise ValueError(f"judge returned confidence {confidence!r} for {model!r}; expected a value in [0, 1]")
+            attempts.append(Attempt(model, response, confidence, cost))
+            if self.keeps(step, confidence):
+                return EscalationResult(response, model, tuple(attempts))
+        raise AssertionError("unreachable: the last model's answer is always kept")
+
+    def describe(self) -> str:
+        """``a (≥0.7) → b (≥0.5) → c`` for tables and logs."""
+        parts = [f"{m.split('/')[-1]} (≥{t:g})" for m, t in zip(self.models, self.thresholds)]
+        return " → ".join([*parts, self.models[-1].split("/")[-1]])
+
+
+def replay_escalation(
+    escalation: Escalation,
+    quality: NDArray[np.float64],
+    cost: NDArray[np.float64],
+    confidence: Callable[[int, tuple[int, ...]], float],
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+    """Replay an escalation from recorded outcomes.
+
+    ``quality`` and ``cost`` are [n_queries, len(models)] in the escalation's model order; ``confidence(row, steps)``
+    is the judge's confidence in the answer of model ``steps[-1]`` on that row after ``steps[:-1]`` were called.
+    Returns per-row quality, total cost and the number of calls made.
+    """
+    n, k = quality.shape
+    if k != len(escalation.models) or cost.shape != quality.shape:
+        raise ValueError(f"quality and cost must be [n, {len(escalation.models)}]; got {quality.shape}, {cost.shape}")
+    q_out, c_out, calls = np.empty(n), np.zeros(n), np.zeros(n, dtype=np.int64)
+    for row in range(n):
+        for step in range(k):
+            c_out[row] += cost[row, step]
+            if step == k - 1 or escalation.keeps(step, confidence(row, tuple(range(step + 1)))):
+                q_out[row], calls[row] = quality[row, step], step + 1
+                break
+    return q_out, c_out, calls
+
+
+def threshold_grid(confidences: NDArray[np.float64], n: int = 9) -> list[float]:
+    """Candidate thresholds: ``n`` quantiles of the observed confidences, plus 0 (always keep) and inf (never)."""
+    finite = confidences[np.isfinite(confidences)]
+    qs = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, n + 2)[1:-1])) if finite.size else np.array([])
+    return [0.0, *(float(q) for q in qs), math.inf]
+
+
+def escalation_front(
+    candidates: Iterable[tuple[Escalation, NDArray[np.float64], NDArray[np.float64]]],
+) -> list[tuple[Escalation, float, float]]:
+    """The cost–quality Pareto front of candidate escalations given their replayed per-row (quality, cost).
+
+    Returns (escalation, mean quality, mean cost) sorted by cost, each strictly better in quality than every cheaper
+    one. Choose the front on a training split and replay it on test.
+    """
+    scored = [(esc, float(np.nanmean(q)), float(np.mean(c))) for esc, q, c in candidates]
+    scored.sort(key=lambda s: (s[2], -s[1]))
+    front: list[tuple[Escalation, float, float]] = []
+    for s in scored:
+        if not front or s[1] > front[-1][1]:
+            front.append(s)
+    return front
+
+
+def sequences(cheap: Sequence[str], final: str, max_len: int) -> list[tuple[str, ...]]:
+    """Every ordered choice of up to ``max_len - 1`` cheap models followed by ``final``."""
+    return [(*seq, final) for k in range(max_len) for seq in itertools.permutations(cheap, k)]

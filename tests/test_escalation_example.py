@@ -1,0 +1,23 @@
+"""examples/escalation_cascade.py runs offline on the embedded GSM8K outcomes and beats both single models' trade-off."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "escalation_cascade.py"
+
+
+def test_escalation_example_is_cheaper_than_gpt4_and_better_than_mixtral(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("sklearn")
+    spec = importlib.util.spec_from_file_location("escalation_cascade", EXAMPLE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    summary = module.main(limit=150)
+    assert 0.0 < summary["escalated"] < 1.0
+    assert summary["quality"] > summary["cheap_quality"] + 0.05
+    assert summary["cost_usd"] < 0.8 * summary["strong_cost_usd"]
+    assert "GSM8K test, 150 questions" in capsys.readouterr().out
