@@ -11,7 +11,6 @@ kept. Every call is paid, so an escalation costs the sum of the calls it made.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -26,9 +25,10 @@ __all__ = [
     "Escalation",
     "EscalationResult",
     "Judge",
+    "check_confidence",
     "escalation_front",
     "replay_escalation",
-    "sequences",
+    "split_response",
     "threshold_grid",
 ]
 
@@ -88,7 +88,7 @@ class Escalation:
                 f"an escalation of {len(self.models)} models needs {len(self.models) - 1} thresholds (one per model "
                 f"but the last, whose answer is always kept); got {len(self.thresholds)}"
             )
-        bad = [t for t in self.thresholds if not (0.0 <= t <= 1.0 or math.isinf(t))]
+        bad = [t for t in self.thresholds if not (0.0 <= t <= 1.0 or t == math.inf)]
         if bad:
             raise ConfigError(f"escalation thresholds are confidences in [0, 1] (or inf: never keep); got {bad}")
 
@@ -101,12 +101,9 @@ class Escalation:
         :meth:`router_plugins.Router.escalate` adds fail-open handling around this."""
         attempts: list[Attempt] = []
         for step, model in enumerate(self.models):
-            out = call(model)
-            response, cost = out if isinstance(out, tuple) else (out, None)
+            response, cost = split_response(call(model))
             last = step == len(self.models) - 1
-            confidence = 1.0 if last else float(judge(model, response, tuple(attempts)))
-            if not last and not 0.0 <= confidence <= 1.0:  # NaN fails too
-                raise ValueError(f"judge returned confidence {confidence!r} for {model!r}; expected a value in [0, 1]")
+            confidence = 1.0 if last else check_confidence(judge(model, response, tuple(attempts)), model)
             attempts.append(Attempt(model, response, confidence, cost))
             if self.keeps(step, confidence):
                 return EscalationResult(response, model, tuple(attempts))
@@ -116,6 +113,22 @@ class Escalation:
         """``a (≥0.7) → b (≥0.5) → c`` for tables and logs."""
         parts = [f"{m.split('/')[-1]} (≥{t:g})" for m, t in zip(self.models, self.thresholds)]
         return " → ".join([*parts, self.models[-1].split("/")[-1]])
+
+
+def split_response(out: str | tuple[str, float | None]) -> tuple[str, float | None]:
+    """A caller's result as (response, cost): callers may return the text alone."""
+    return out if isinstance(out, tuple) else (out, None)
+
+
+def check_confidence(value: object, model: str) -> float:
+    """A judge's confidence as a float in [0, 1]; ValueError (naming the model) for anything else, NaN included."""
+    try:
+        confidence = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"judge returned {value!r} for {model!r}; expected a confidence in [0, 1]") from None
+    if not 0.0 <= confidence <= 1.0:
+        raise ValueError(f"judge returned {value!r} for {model!r}; expected a confidence in [0, 1]")
+    return confidence
 
 
 def replay_escalation(
@@ -165,8 +178,3 @@ def escalation_front(
         if not front or s[1] > front[-1][1]:
             front.append(s)
     return front
-
-
-def sequences(cheap: Sequence[str], final: str, max_len: int) -> list[tuple[str, ...]]:
-    """Every ordered choice of up to ``max_len - 1`` cheap models followed by ``final``."""
-    return [(*seq, final) for k in range(max_len) for seq in itertools.permutations(cheap, k)]

@@ -15,7 +15,14 @@ from typing import Any
 
 from router_plugins.cards import ModelCard, ModelPool
 from router_plugins.context import GuardDecision, PlanContext
-from router_plugins.escalation import Attempt, Caller, Escalation, EscalationResult
+from router_plugins.escalation import (
+    Attempt,
+    Caller,
+    Escalation,
+    EscalationResult,
+    check_confidence,
+    split_response,
+)
 from router_plugins.errors import (
     BudgetError,
     ConfigError,
@@ -457,8 +464,7 @@ class Router:
         cards = {name: self.pool[name] for name in escalation.models}  # UnknownModelError for names not in the pool
 
         def priced_call(model: str) -> tuple[str, float | None]:
-            out = call(model)
-            response, cost = out if isinstance(out, tuple) else (out, None)
+            response, cost = split_response(call(model))
             if not isinstance(response, str):
                 raise TypeError(f"call({model!r}) returned {type(response).__name__}, expected the response text")
             return response, cost if cost is not None else self._cost(ctx, ctx.roles[0], cards[model])
@@ -468,15 +474,12 @@ class Router:
                 value = self.pm.hook.judge_response(
                     query=ctx.query, model=model, response=response, attempts=attempts, context=ctx
                 )
-                confidence = NO_OPINION if value is None else float(value)
-                if not 0.0 <= confidence <= 1.0:
-                    raise PlanningError(f"judge_response returned {value!r} for {model!r}; expected [0, 1] or None")
+                return NO_OPINION if value is None else check_confidence(value, model)
             except Exception as exc:
                 if not fail_open:
                     raise
                 log.warning("router_plugins: judging %r failed, escalating: %s: %s", model, type(exc).__name__, exc)
                 return 0.0
-            return confidence
 
         return escalation.run(priced_call, judge)
 

@@ -20,7 +20,8 @@ WEIGHTS = "weights.safetensors"
 CONFIG = "config.json"
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks (recorded next to weights to detect tampering)."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -46,7 +47,7 @@ def save_checkpoint(predictor: Predictor, out_dir: str | Path, *, encoder: dict[
         "config": predictor.config,
         "encoder": encoder,
         "tensors": {k: list(v.shape) for k, v in predictor.tensors.items()},
-        "weights_sha256": _sha256(weights),
+        "weights_sha256": file_sha256(weights),
         **(extra or {}),
     }
     (out / CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True, default=_json_default))
@@ -94,7 +95,7 @@ def load_checkpoint(path: str | Path, *, expected_models: Sequence[str] | None =
     weights = folder / WEIGHTS
     if not weights.is_file():
         raise CheckpointError(f"{folder}: no {WEIGHTS}")
-    digest = _sha256(weights)
+    digest = file_sha256(weights)
     if digest != cfg["weights_sha256"]:
         raise CheckpointError(f"{weights}: sha256 {digest[:12]}… does not match the {cfg['weights_sha256'][:12]}… "
                               "recorded in config.json: the weights were modified or truncated; retrain or re-copy it")

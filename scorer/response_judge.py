@@ -27,7 +27,7 @@ from router_plugins.judges import (
     has_marked_answer,
     is_hedged,
 )
-from router_plugins.scorer.checkpoint import _sha256
+from router_plugins.scorer.checkpoint import file_sha256
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -172,7 +172,7 @@ class ResponseJudge:
         tensors = {f"{key}/{i}": self.weights[m][key] for i, m in enumerate(models) for key in PARTS}
         save_file(tensors, str(out / WEIGHTS))
         config = {"format": FORMAT, "format_version": FORMAT_VERSION, "models": models, "n_features": self.n_features,
-                  "C": self.C, "checks": list(CHECKS), "weights_sha256": _sha256(out / WEIGHTS)}
+                  "C": self.C, "checks": list(CHECKS), "weights_sha256": file_sha256(out / WEIGHTS)}
         (out / CONFIG).write_text(json.dumps(config, indent=2))
         return out
 
@@ -194,7 +194,7 @@ class ResponseJudge:
         if list(cfg.get("checks", [])) != list(CHECKS):
             raise CheckpointError(f"{folder}: saved with checks {cfg.get('checks')}, this version computes {CHECKS}")
         weights = folder / WEIGHTS
-        if not weights.is_file() or _sha256(weights) != cfg.get("weights_sha256"):
+        if not weights.is_file() or file_sha256(weights) != cfg.get("weights_sha256"):
             raise CheckpointError(f"{weights}: missing, or its sha256 does not match {CONFIG} (modified or truncated)")
         try:
             tensors = load_file(str(weights))

@@ -101,9 +101,9 @@ def test_stack_member_tensor_missing_rejected(tmp_path: Path, tiny_encoder: obje
     del weights[member]
     save_file(weights, str(path / "weights.safetensors"))
     cfg = json.loads((path / "config.json").read_text())
-    from router_plugins.scorer.checkpoint import _sha256
+    from router_plugins.scorer.checkpoint import file_sha256
 
-    cfg["weights_sha256"] = _sha256(path / "weights.safetensors")  # a consistent but incomplete checkpoint
+    cfg["weights_sha256"] = file_sha256(path / "weights.safetensors")  # a consistent but incomplete checkpoint
     (path / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(CheckpointError, match="does not match the config"):
         load_checkpoint(path)
