@@ -1,4 +1,5 @@
-"""CLI commands of the scorer: ``train``, ``eval`` and ``onboard`` (click; added to the CLI by scorer/plugin.py)."""
+"""CLI commands of the scorer: ``train``, ``eval``, ``onboard`` and ``train-judge`` (click; added to the CLI by
+scorer/plugin.py)."""
 
 from __future__ import annotations
 
@@ -154,3 +155,46 @@ def onboard_command(checkpoint: str, out: str, name: str, data: str | None, colu
         how = f"from {len(pick)} labelled queries"
     path = new.save(out)
     click.echo(f"onboarded {name!r} {how} in {time.perf_counter() - t0:.2f}s → {path}")
+
+
+@click.command("train-judge")
+@click.option("--data", required=True, type=click.Path(exists=True),
+              help="outcome folder or CSV that records responses (its train split)")
+@click.option("--model", "models", required=True, multiple=True, help="cheap model(s) to judge (repeatable)")
+@click.option("--out", required=True, type=click.Path(), help="folder for judge.safetensors + judge.json")
+@click.option("--task", default=None, help="only rows of this task (e.g. gsm8k)")
+def train_judge_command(data: str, models: tuple[str, ...], out: str, task: str | None) -> None:
+    """Train a ResponseJudge for escalation cascades: P(answer right) per MODEL from its recorded train answers.
+    Prints its out-of-fold train AUC and, where DATA has a test split, its test AUC."""
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    from router_plugins.errors import DataError
+    from router_plugins.scorer.response_judge import ResponseJudge
+
+    table = _load(data)
+    if task is not None:
+        table = table.select(table.tasks == task)
+    if table.responses is None:
+        raise click.UsageError(f"{data}: records no responses; a judge learns from the models' answers")
+    train = table.split("train")
+    has_test = "test" in set(table.splits.tolist())
+    judge = ResponseJudge()
+    for model in models:
+        j = train.model_index(model)
+        rows = np.flatnonzero(np.isfinite(train.quality[:, j]) & (train.responses[:, j] != None))  # noqa: E711
+        if rows.size == 0:
+            raise DataError(f"{data}: no train rows with both an outcome and a response of {model!r}")
+        queries = [str(train.texts[i]) for i in rows]
+        responses = [str(train.responses[i, j]) for i in rows]
+        labels = train.quality[rows, j].tolist()
+        oof = judge.out_of_fold(model, queries, responses, labels)
+        judge.fit(model, queries, responses, labels)
+        line = f"{model}: {rows.size} train answers, out-of-fold AUC {roc_auc_score(np.array(labels) >= 0.5, oof):.3f}"
+        if has_test:
+            test = table.split("test")
+            keep = np.flatnonzero(np.isfinite(test.quality[:, j]) & (test.responses[:, j] != None))  # noqa: E711
+            conf = judge.confidence(model, [str(test.texts[i]) for i in keep], [str(test.responses[i, j]) for i in keep])
+            line += f", test AUC {roc_auc_score(test.quality[keep, j] >= 0.5, conf):.3f} ({keep.size} answers)"
+        click.echo(line)
+    click.echo(f"saved → {judge.save(out)}")

@@ -1,5 +1,5 @@
 """The scorer as a router-plugins plugin: ``ScorerPlugin(scorer)`` answers ``score_models`` / ``score_batch``, and this
-module's ``register_commands`` adds the ``train``, ``eval`` and ``onboard`` CLI commands.
+module's ``register_commands`` adds the ``train``, ``eval``, ``onboard`` and ``train-judge`` CLI commands.
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ class ScorerPlugin:
 
 @hookimpl
 def register_commands(cli: Any) -> None:
-    """Add ``train``, ``eval`` and ``onboard`` to the ``router-plugins`` click group."""
-    from router_plugins.scorer.commands import eval_command, onboard_command, train_command
+    """Add ``train``, ``eval``, ``onboard`` and ``train-judge`` to the ``router-plugins`` click group."""
+    from router_plugins.scorer.commands import eval_command, onboard_command, train_command, train_judge_command
 
-    for command in (train_command, eval_command, onboard_command):
+    for command in (train_command, eval_command, onboard_command, train_judge_command):
         cli.add_command(command)

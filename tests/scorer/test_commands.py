@@ -79,3 +79,23 @@ def test_eval_rejects_tampered_checkpoint(tmp_path: Path, cli: click.Group, tiny
     w.write_bytes(w.read_bytes()[:-10])
     res = runner.invoke(cli, ["eval", "--data", str(data), "--checkpoint", str(ckpt), "--out", str(tmp_path / "r")])
     assert res.exit_code == 2 and res.output.startswith("error: ") and "weights.safetensors" in res.output
+
+
+def test_train_judge_on_the_embedded_gsm8k_answers(tmp_path: Path, cli: click.Group) -> None:
+    from importlib.resources import files
+
+    from router_plugins.scorer.response_judge import ResponseJudge
+
+    data = Path(str(files("router_plugins") / "data" / "routellm_gsm8k" / "gsm8k_gpt4_mixtral.csv.gz"))
+    model = "mistralai/Mixtral-8x7B-Instruct-v0.1"
+    res = CliRunner().invoke(cli, ["train-judge", "--data", str(data), "--model", model, "--out", str(tmp_path / "j")])
+    assert res.exit_code == 0, res.output
+    auc_oof, auc_test = (float(part.split("AUC ")[1].split()[0].rstrip(",")) for part in res.output.split(", ")[1:3])
+    assert auc_oof > 0.65 and auc_test > 0.65  # the judge beats chance on held-out answers
+    assert ResponseJudge.load(tmp_path / "j").models == (model,)
+
+
+def test_train_judge_needs_recorded_responses(tmp_path: Path, cli: click.Group) -> None:
+    data = write_wide_csv(make_table(), tmp_path / "no_responses.csv")
+    res = CliRunner().invoke(cli, ["train-judge", "--data", str(data), "--model", "a", "--out", str(tmp_path / "j")])
+    assert res.exit_code == 2 and "records no responses" in res.output
