@@ -157,6 +157,13 @@ def onboard_command(checkpoint: str, out: str, name: str, data: str | None, colu
     click.echo(f"onboarded {name!r} {how} in {time.perf_counter() - t0:.2f}s → {path}")
 
 
+def _answered(table: Any, col: int) -> Any:
+    """Rows where model column ``col`` has both a recorded outcome and a recorded response."""
+    import numpy as np
+
+    return np.flatnonzero(np.isfinite(table.quality[:, col]) & (table.responses[:, col] != None))  # noqa: E711
+
+
 @click.command("train-judge")
 @click.option("--data", required=True, type=click.Path(exists=True),
               help="outcome folder or CSV that records responses (its train split)")
@@ -182,7 +189,7 @@ def train_judge_command(data: str, models: tuple[str, ...], out: str, task: str 
     judge = ResponseJudge()
     for model in models:
         j = train.model_index(model)
-        rows = np.flatnonzero(np.isfinite(train.quality[:, j]) & (train.responses[:, j] != None))  # noqa: E711
+        rows = _answered(train, j)
         if rows.size == 0:
             raise DataError(f"{data}: no train rows with both an outcome and a response of {model!r}")
         queries = [str(train.texts[i]) for i in rows]
@@ -193,7 +200,7 @@ def train_judge_command(data: str, models: tuple[str, ...], out: str, task: str 
         line = f"{model}: {rows.size} train answers, out-of-fold AUC {roc_auc_score(np.array(labels) >= 0.5, oof):.3f}"
         if has_test:
             test = table.split("test")
-            keep = np.flatnonzero(np.isfinite(test.quality[:, j]) & (test.responses[:, j] != None))  # noqa: E711
+            keep = _answered(test, j)
             conf = judge.confidence(model, [str(test.texts[i]) for i in keep], [str(test.responses[i, j]) for i in keep])
             line += f", test AUC {roc_auc_score(test.quality[keep, j] >= 0.5, conf):.3f} ({keep.size} answers)"
         click.echo(line)
