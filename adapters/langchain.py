@@ -4,20 +4,26 @@ Each model call is planned on the agent's query (the last human message) with th
 run; the chosen model replaces the agent's with ``request.override(model=...)``. What a call cost (the recorded
 ``cost_usd`` of replay models, else ``usage_metadata`` tokens × the card's prices) is added to a private state field,
 so the budget spans all calls of one run and survives checkpoints. Models must implement ``bind_tools``.
+
+With ``escalation=Escalation(...)`` each model call runs the cascade instead of a plan: cheapest model first, the next
+one while the router's ``judge_response`` hook doubts the reply (replies that call tools are kept); every attempt is
+charged to the run's budget.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, NotRequired
 
 from langchain.agents.middleware import AgentMiddleware, AgentState, ExtendedModelResponse, ModelRequest, ModelResponse
 from langchain.agents.middleware.types import PrivateStateAttr
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langgraph.types import Command
 
+from router_plugins.adapters.escalating_chat import escalation_metadata, reply_judge
+from router_plugins.adapters.lc_messages import as_ai_message, last_human_text, message_text, reply_cost
 from router_plugins.errors import BudgetError, ConfigError
+from router_plugins.escalation import Escalation
 from router_plugins.plan import Plan, RoleAssignment
 from router_plugins.query import Query, Role
 from router_plugins.router import Router
@@ -35,10 +41,10 @@ class RouterAgentState(AgentState):
 
 
 def _last_human(messages: list[BaseMessage]) -> str:
-    for msg in reversed(messages):
-        if isinstance(msg, HumanMessage) and isinstance(msg.content, str) and msg.content.strip():
-            return msg.content
-    raise ConfigError("RouterMiddleware found no human message to route on: pass query=lambda request: ...")
+    text = last_human_text(messages)
+    if text is None:
+        raise ConfigError("RouterMiddleware found no human message to route on: pass query=lambda request: ...")
+    return text
 
 
 class RouterMiddleware(AgentMiddleware):
@@ -55,14 +61,21 @@ class RouterMiddleware(AgentMiddleware):
         budget_usd: float | None = None,
         lam: float | None = None,
         framework: str = "langchain",
+        escalation: Escalation | None = None,
     ) -> None:
         super().__init__()
+        if escalation is not None:
+            if not isinstance(escalation, Escalation):
+                raise ConfigError(f"escalation must be an Escalation, got {type(escalation).__name__}")
+            for name in escalation.models:
+                router.pool[name]  # noqa: B018 — raises UnknownModelError naming the pool
         self.router = router
         self.role = Role.parse(role) if isinstance(role, str) else role
         self.query = query or (lambda request: _last_human(request.messages))
         self.budget_usd = router.budget_usd if budget_usd is None else budget_usd
         self.lam = lam
         self.framework = framework
+        self.escalation = escalation
         self._models: dict[str, Any] = {}
 
     # -- budget across calls -------------------------------------------------------------------------------------
@@ -91,46 +104,84 @@ class RouterMiddleware(AgentMiddleware):
             model = self._models.setdefault(name, self.router.chat_model(name, self.framework))
         return model
 
-    def _account(self, response: Any, plan: Plan, spent: float) -> ExtendedModelResponse:
-        if isinstance(response, ExtendedModelResponse):
-            response = response.model_response
-        if isinstance(response, AIMessage):
-            response = ModelResponse(result=[response])
-        name = plan.model_for(self.role.name) or self.router.default_model
-        cost = 0.0
+    def _account(self, response: Any, spent: float, name: str, metadata: dict[str, Any],
+                 cost: float | None = None) -> ExtendedModelResponse:
+        """Tag the reply with how it was routed and charge ``cost`` (default: what its messages report) to the run."""
+        response = _model_response(response)
+        if cost is None:
+            cost = sum(reply_cost(m, self.router.pool[name]) for m in response.result if isinstance(m, AIMessage))
         for msg in response.result:
             if isinstance(msg, AIMessage):
-                cost += _call_cost(msg, self.router.pool[name])
-                msg.response_metadata = {**(msg.response_metadata or {}), "router_model": name,
-                                         "router_plan": plan.signature, "router_fallback": plan.fallback}
+                msg.response_metadata = {**(msg.response_metadata or {}), **metadata}
         return ExtendedModelResponse(model_response=response, command=Command(update={SPENT_KEY: spent + cost}))
+
+    def _planned(self, response: Any, plan: Plan, spent: float) -> ExtendedModelResponse:
+        name = plan.model_for(self.role.name) or self.router.default_model
+        return self._account(response, spent, name, {"router_model": name, "router_plan": plan.signature,
+                                                     "router_fallback": plan.fallback})
+
+    def _escalation_call(self, name: str, response: Any, responses: dict[str, Any],
+                         replies: dict[str, AIMessage]) -> tuple[str, float]:
+        """Keep one model's response of an escalation; its text and cost for the judge and the bill."""
+        responses[name] = response
+        reply = replies[name] = _last_ai(_model_response(response))
+        return message_text(reply), reply_cost(reply, self.router.pool[name])
+
+    def _escalated(self, result: Any, responses: dict[str, Any], spent: float) -> ExtendedModelResponse:
+        return self._account(responses[result.model], spent, result.model, escalation_metadata(result),
+                             cost=result.cost_usd)
 
     # -- the hooks ---------------------------------------------------------------------------------------------------
     def wrap_model_call(self, request: ModelRequest, handler: Callable[[ModelRequest], Any]) -> Any:
-        """Plan this call, run it on the chosen model, and charge its cost to the run."""
+        """Plan this call (or run the escalation), run it on the chosen model, and charge its cost to the run."""
         spent, remaining = self._remaining(request)
         if remaining is not None and remaining <= 0:
             plan = self._exhausted(spent)
+        elif self.escalation is not None:
+            responses: dict[str, Any] = {}
+            replies: dict[str, AIMessage] = {}
+
+            def call(name: str) -> tuple[str, float]:
+                out = handler(request.override(model=self._model(name)))
+                return self._escalation_call(name, out, responses, replies)
+
+            result = self.escalation.run(call, reply_judge(self.router, self.query(request), replies))
+            return self._escalated(result, responses, spent)
         else:
             plan = self.router.plan(self.query(request), roles=[self.role], budget_usd=remaining, lam=self.lam)
         model = self._model(plan.model_for(self.role.name) or self.router.default_model)
-        return self._account(handler(request.override(model=model)), plan, spent)
+        return self._planned(handler(request.override(model=model)), plan, spent)
 
     async def awrap_model_call(self, request: ModelRequest, handler: Callable[[ModelRequest], Awaitable[Any]]) -> Any:
         """Async twin of ``wrap_model_call`` (planning runs off the event loop)."""
         spent, remaining = self._remaining(request)
         if remaining is not None and remaining <= 0:
             plan = self._exhausted(spent)
+        elif self.escalation is not None:
+            responses: dict[str, Any] = {}
+            replies: dict[str, AIMessage] = {}
+
+            async def call(name: str) -> tuple[str, float]:
+                out = await handler(request.override(model=self._model(name)))
+                return self._escalation_call(name, out, responses, replies)
+
+            result = await self.escalation.arun(call, reply_judge(self.router, self.query(request), replies))
+            return self._escalated(result, responses, spent)
         else:
             plan = await self.router.aplan(self.query(request), roles=[self.role], budget_usd=remaining, lam=self.lam)
         model = self._model(plan.model_for(self.role.name) or self.router.default_model)
-        return self._account(await handler(request.override(model=model)), plan, spent)
+        return self._planned(await handler(request.override(model=model)), plan, spent)
 
 
-def _call_cost(message: AIMessage, card: Any) -> float:
-    """USD of one reply: the recorded cost when the model reports one, else its token usage at the card's prices."""
-    recorded = (message.response_metadata or {}).get("cost_usd")
-    if isinstance(recorded, (int, float)) and math.isfinite(recorded):
-        return float(recorded)
-    usage = message.usage_metadata or {}
-    return card.cost_usd(usage.get("input_tokens", 0), usage.get("output_tokens", 0))
+def _model_response(response: Any) -> ModelResponse:
+    """A handler's result as a ModelResponse (handlers may return one, an AIMessage, or an extended response)."""
+    if isinstance(response, ExtendedModelResponse):
+        response = response.model_response
+    if isinstance(response, AIMessage):
+        response = ModelResponse(result=[response])
+    return response
+
+
+def _last_ai(response: ModelResponse) -> AIMessage:
+    """The reply a judge rates: the last AI message of the response."""
+    return next((as_ai_message(m) for m in reversed(response.result) if isinstance(m, AIMessage)), AIMessage(""))

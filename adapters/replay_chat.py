@@ -13,10 +13,11 @@ from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict
 
+from router_plugins.adapters.lc_messages import last_human_text
 from router_plugins.cards import ModelCard
 from router_plugins.errors import DataError
 from router_plugins.hookspecs import hookimpl
@@ -26,16 +27,6 @@ __all__ = ["ReplayChatModel", "ReplayChatModels", "replay_usage"]
 
 #: ``ModelCard.provider`` value served by :class:`ReplayChatModels`.
 REPLAY_PROVIDER = "replay"
-
-
-def _last_human_text(messages: Sequence[BaseMessage]) -> str:
-    for msg in reversed(messages):
-        if isinstance(msg, HumanMessage):
-            content = msg.content
-            if isinstance(content, str):
-                return content
-            return "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
-    raise DataError("the replay chat model needs a human message holding the recorded query text")
 
 
 class ReplayChatModel(BaseChatModel):
@@ -57,7 +48,9 @@ class ReplayChatModel(BaseChatModel):
 
     def record(self, messages: Sequence[BaseMessage]) -> ReplayRecord:
         """The recorded outcome this model would replay for ``messages``."""
-        key = self.query_of(messages) if self.query_of is not None else _last_human_text(messages)
+        key = self.query_of(messages) if self.query_of is not None else last_human_text(messages)
+        if key is None:
+            raise DataError("the replay chat model needs a human message holding the recorded query text")
         book: ReplayBook = self.book
         return book.answer(key, self.model)
 

@@ -14,12 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
-from langchain_core.callbacks import (
-    AsyncCallbackManager,
-    AsyncCallbackManagerForLLMRun,
-    CallbackManager,
-    CallbackManagerForLLMRun,
-)
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
@@ -29,13 +24,11 @@ from pydantic import ConfigDict, Field
 
 from router_plugins.adapters.langgraph import RouteBinding, current_binding
 from router_plugins.adapters.langgraph_handoff import handoff_destination
+from router_plugins.adapters.lc_messages import as_ai_message, child_config
 
 __all__ = ["RoutedChatModel"]
 
 log = logging.getLogger("router_plugins")
-
-_NOSTREAM = "nostream"  # LangGraph's tag for model runs kept out of stream_mode="messages"
-
 
 class RoutedChatModel(BaseChatModel):
     """A chat model that runs, per call, on the model the current plan gives ``role`` (``default`` when unrouted).
@@ -98,19 +91,6 @@ class RoutedChatModel(BaseChatModel):
         return self.default
 
     # -- calls -----------------------------------------------------------------------------------------------------
-    @staticmethod
-    def _child(run_manager: Any) -> RunnableConfig:
-        """Config of the delegate call: a child run of this one (traces nest), kept out of LangGraph's message
-        stream ("nostream") because this model's own run already streams the same reply."""
-        if run_manager is None:
-            return {"tags": [_NOSTREAM]}
-        is_async = isinstance(run_manager, AsyncCallbackManagerForLLMRun)
-        child = (AsyncCallbackManager if is_async else CallbackManager)(handlers=[], parent_run_id=run_manager.run_id)
-        child.set_handlers(run_manager.inheritable_handlers)
-        child.add_tags(run_manager.inheritable_tags)
-        child.add_metadata(run_manager.inheritable_metadata)
-        return {"callbacks": child, "tags": [_NOSTREAM]}
-
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -118,8 +98,8 @@ class RoutedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        reply = self.resolve().invoke(messages, self._child(run_manager), stop=stop, **kwargs)
-        return ChatResult(generations=[ChatGeneration(message=_as_message(reply))])
+        reply = self.resolve().invoke(messages, child_config(run_manager), stop=stop, **kwargs)
+        return ChatResult(generations=[ChatGeneration(message=as_ai_message(reply))])
 
     async def _agenerate(
         self,
@@ -128,8 +108,8 @@ class RoutedChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        reply = await self.resolve().ainvoke(messages, self._child(run_manager), stop=stop, **kwargs)
-        return ChatResult(generations=[ChatGeneration(message=_as_message(reply))])
+        reply = await self.resolve().ainvoke(messages, child_config(run_manager), stop=stop, **kwargs)
+        return ChatResult(generations=[ChatGeneration(message=as_ai_message(reply))])
 
     def _stream(
         self,
@@ -138,7 +118,7 @@ class RoutedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        for chunk in self.resolve().stream(messages, self._child(run_manager), stop=stop, **kwargs):
+        for chunk in self.resolve().stream(messages, child_config(run_manager), stop=stop, **kwargs):
             yield ChatGenerationChunk(message=_as_chunk(chunk))
 
     async def _astream(
@@ -148,12 +128,8 @@ class RoutedChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        async for chunk in self.resolve().astream(messages, self._child(run_manager), stop=stop, **kwargs):
+        async for chunk in self.resolve().astream(messages, child_config(run_manager), stop=stop, **kwargs):
             yield ChatGenerationChunk(message=_as_chunk(chunk))
-
-
-def _as_message(reply: Any) -> BaseMessage:
-    return reply if isinstance(reply, BaseMessage) else AIMessage(content=str(reply))
 
 
 def _as_chunk(chunk: Any) -> AIMessageChunk:

@@ -3,7 +3,9 @@
 Offline: the two models' answers are replayed from RouteLLM's recorded GSM8K outcomes (embedded, Apache-2.0).
 A ResponseJudge is trained on the train split's Mixtral answers; the escalation threshold is the cheapest one whose
 out-of-fold replay on *train* reaches ``target`` × GPT-4's train quality. The test split is then answered through
-``Router.escalate`` exactly as a live app would (``call`` would hit the model APIs there).
+``Router.escalate`` exactly as a live app would (``call`` would hit the model APIs there), and once more by a one-node
+LangGraph app whose model is an ``EscalatingChatModel`` over replayed chat models: the same cascade, as a drop-in
+chat model.
 
     python examples/escalation_cascade.py
 """
@@ -12,10 +14,15 @@ from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from langchain_core.messages import HumanMessage
+from langgraph.graph import START, MessagesState, StateGraph
 
 from router_plugins import ModelCard, ModelPool, Router
+from router_plugins.adapters.escalating_chat import EscalatingChatModel
+from router_plugins.adapters.replay_chat import ReplayChatModels
 from router_plugins.escalation import Escalation, escalation_front, replay_escalation, threshold_grid
 from router_plugins.loaders import ROUTELLM_PRICES, load_outcomes
 from router_plugins.replay import ReplayBook
@@ -44,12 +51,13 @@ def main(target: float = 0.95, limit: int | None = None) -> dict[str, float]:
     judge.fit(CHEAP, queries, responses, labels)
 
     # Answer the test split through the router, replaying each model call.
-    pool = ModelPool([ModelCard(name=m, input_price=p[0], output_price=p[1]) for m, p in ROUTELLM_PRICES.items()])
-    router = Router(pool, plugins=[judge], load_entrypoints=False,
-                    disable_plugins=["router_plugins.default_plugins.trained_scorer"])
+    pool = ModelPool([ModelCard(name=m, provider="replay", input_price=p[0], output_price=p[1])
+                      for m, p in ROUTELLM_PRICES.items()])
     book = ReplayBook(test)
+    router = Router(pool, plugins=[judge, ReplayChatModels(book)], load_entrypoints=False,
+                    disable_plugins=["router_plugins.default_plugins.trained_scorer"])
     rows = list(test.texts[:limit])
-    got_q, got_c, escalated = [], [], 0
+    got_q, got_c, escalated, kept = [], [], 0, []
 
     for query in rows:
         def call(model: str, query: str = query) -> tuple[str, float | None]:
@@ -60,6 +68,12 @@ def main(target: float = 0.95, limit: int | None = None) -> dict[str, float]:
         got_q.append(book.answer(query, result.model).quality)
         got_c.append(result.cost_usd or 0.0)
         escalated += result.escalated
+        kept.append(result.model)
+
+    # The same cascade as the chat model of a LangGraph node (replayed chat models stand in for the APIs).
+    app = answer_graph(EscalatingChatModel(router=router, escalation=escalation))
+    graph_kept = [app.invoke({"messages": [HumanMessage(q)]})["messages"][-1].response_metadata["router_model"]
+                  for q in rows]
 
     n = len(rows)
     summary = {
@@ -70,13 +84,24 @@ def main(target: float = 0.95, limit: int | None = None) -> dict[str, float]:
         "cheap_quality": float(test.quality[:n, cheap].mean()),
         "strong_quality": float(test.quality[:n, strong].mean()),
         "strong_cost_usd": float(test.cost[:n, strong].mean()),  # type: ignore[index]
+        "langgraph_agrees": float(np.mean([a == b for a, b in zip(kept, graph_kept)])),
     }
     print(f"GSM8K test, {n} questions: escalation {escalation.describe()}")
     print(f"  quality {summary['quality']:.3f} at ${summary['cost_usd']:.2e}/question, {summary['escalated']:.0%} "
           f"sent on to GPT-4 — vs Mixtral alone {summary['cheap_quality']:.3f}, GPT-4 alone "
           f"{summary['strong_quality']:.3f} at ${summary['strong_cost_usd']:.2e} "
           f"({summary['cost_usd'] / summary['strong_cost_usd']:.0%} of its cost)")
+    print(f"  LangGraph app with EscalatingChatModel kept the same model on {summary['langgraph_agrees']:.0%} of them")
     return summary
+
+
+def answer_graph(model: EscalatingChatModel) -> Any:
+    """A one-node LangGraph app answering with ``model``."""
+
+    def answer(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [model.invoke(state["messages"])]}
+
+    return StateGraph(MessagesState).add_node("answer", answer).add_edge(START, "answer").compile()
 
 
 if __name__ == "__main__":

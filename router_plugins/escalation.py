@@ -12,7 +12,7 @@ kept. Every call is paid, so an escalation costs the sum of the calls it made.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +21,9 @@ from numpy.typing import NDArray
 from router_plugins.errors import ConfigError
 
 __all__ = [
+    "AsyncCaller",
     "Attempt",
+    "Caller",
     "Escalation",
     "EscalationResult",
     "Judge",
@@ -47,6 +49,8 @@ class Attempt:
 Judge = Callable[[str, str, Sequence[Attempt]], float]
 #: ``call(model) -> response`` or ``(response, cost_usd)``.
 Caller = Callable[[str], "str | tuple[str, float | None]"]
+#: ``async call(model) -> response`` or ``(response, cost_usd)``.
+AsyncCaller = Callable[[str], "Awaitable[str | tuple[str, float | None]]"]
 
 
 @dataclass(frozen=True)
@@ -101,13 +105,28 @@ class Escalation:
         :meth:`router_plugins.Router.escalate` adds fail-open handling around this."""
         attempts: list[Attempt] = []
         for step, model in enumerate(self.models):
-            response, cost = split_response(call(model))
-            last = step == len(self.models) - 1
-            confidence = 1.0 if last else check_confidence(judge(model, response, tuple(attempts)), model)
-            attempts.append(Attempt(model, response, confidence, cost))
-            if self.keeps(step, confidence):
-                return EscalationResult(response, model, tuple(attempts))
+            kept = self._attempt(step, model, call(model), judge, attempts)
+            if kept is not None:
+                return kept
         raise AssertionError("unreachable: the last model's answer is always kept")
+
+    async def arun(self, call: AsyncCaller, judge: Judge) -> EscalationResult:
+        """Async twin of :meth:`run`: ``call`` is awaited (the judge is a quick local check and stays sync)."""
+        attempts: list[Attempt] = []
+        for step, model in enumerate(self.models):
+            kept = self._attempt(step, model, await call(model), judge, attempts)
+            if kept is not None:
+                return kept
+        raise AssertionError("unreachable: the last model's answer is always kept")
+
+    def _attempt(self, step: int, model: str, out: str | tuple[str, float | None], judge: Judge,
+                 attempts: list[Attempt]) -> EscalationResult | None:
+        """Judge one answer and record it; the result when it is kept, else None (go on to the next model)."""
+        response, cost = split_response(out)
+        last = step == len(self.models) - 1
+        confidence = 1.0 if last else check_confidence(judge(model, response, tuple(attempts)), model)
+        attempts.append(Attempt(model, response, confidence, cost))
+        return EscalationResult(response, model, tuple(attempts)) if self.keeps(step, confidence) else None
 
     def describe(self) -> str:
         """``a (≥0.7) → b (≥0.5) → c`` for tables and logs."""

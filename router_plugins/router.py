@@ -470,18 +470,37 @@ class Router:
             return response, cost if cost is not None else self._cost(ctx, ctx.roles[0], cards[model])
 
         def judge(model: str, response: str, attempts: Sequence[Attempt]) -> float:
-            try:
-                value = self.pm.hook.judge_response(
-                    query=ctx.query, model=model, response=response, attempts=attempts, context=ctx
-                )
-                return NO_OPINION if value is None else check_confidence(value, model)
-            except Exception as exc:
-                if not fail_open:
-                    raise
-                log.warning("router_plugins: judging %r failed, escalating: %s: %s", model, type(exc).__name__, exc)
-                return 0.0
+            return self._judge(ctx, model, response, attempts, fail_open)
 
         return escalation.run(priced_call, judge)
+
+    def judge(
+        self,
+        query: Query | str,
+        model: str,
+        response: str,
+        attempts: Sequence[Attempt] = (),
+        *,
+        fail_open: bool | None = None,
+    ) -> float:
+        """The ``judge_response`` hook's confidence that ``model``'s ``response`` to ``query`` is right, for
+        adapters that run an :class:`Escalation` themselves: 0.5 when no judge has an opinion; a judge that fails or
+        returns a bad value gives 0 (escalate) and is logged when fail-open is on, else raises."""
+        self.pool[model]  # noqa: B018 — raises UnknownModelError for a model the pool does not hold
+        return self._judge(self.context(query), model, response, attempts,
+                           self.fail_open if fail_open is None else fail_open)
+
+    def _judge(self, ctx: PlanContext, model: str, response: str, attempts: Sequence[Attempt], fail_open: bool) -> float:
+        try:
+            value = self.pm.hook.judge_response(
+                query=ctx.query, model=model, response=response, attempts=attempts, context=ctx
+            )
+            return NO_OPINION if value is None else check_confidence(value, model)
+        except Exception as exc:
+            if not fail_open:
+                raise
+            log.warning("router_plugins: judging %r failed, escalating: %s: %s", model, type(exc).__name__, exc)
+            return 0.0
 
     # -- feedback ----------------------------------------------------------------------------------------------------
     def record(self, plan: Plan, outcome: Outcome) -> None:

@@ -1,4 +1,5 @@
-"""examples/escalation_cascade.py runs offline on the embedded GSM8K outcomes and beats both single models' trade-off."""
+"""examples/escalation_cascade.py runs offline on the embedded GSM8K outcomes, beats both single models' trade-off,
+and its LangGraph app (EscalatingChatModel) keeps the same answers as Router.escalate."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "escalation_cascade
 
 def test_escalation_example_is_cheaper_than_gpt4_and_better_than_mixtral(capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("sklearn")
+    pytest.importorskip("langgraph")
     spec = importlib.util.spec_from_file_location("escalation_cascade", EXAMPLE)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -20,4 +22,5 @@ def test_escalation_example_is_cheaper_than_gpt4_and_better_than_mixtral(capsys:
     assert 0.0 < summary["escalated"] < 1.0
     assert summary["quality"] > summary["cheap_quality"] + 0.05
     assert summary["cost_usd"] < 0.8 * summary["strong_cost_usd"]
+    assert summary["langgraph_agrees"] == 1.0
     assert "GSM8K test, 150 questions" in capsys.readouterr().out
