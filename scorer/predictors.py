@@ -7,9 +7,9 @@ and is fully described by a JSON-able ``config`` plus named float32 ``tensors`` 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -213,10 +213,7 @@ class Predictor:
         that member alone scores it)."""
         if self.kind == "stack":
             head = self.head()
-            return Predictor.stack([(spec["name"], w, p.with_model(name, embedding, bias) if p is head else p)
-                                    for spec, (w, p) in zip(self.config["members"], self._members)],
-                                   no_task_weights=self.config.get("no_task_weights"),
-                                   known_tasks=self.config.get("known_tasks", []))
+            return self._restack(lambda p: p.with_model(name, embedding, bias) if p is head else p.without_model(name))
         if self.kind not in ("dc", "mf"):
             raise CheckpointError(f"onboarding needs a dc or mf checkpoint (model embeddings); this one is {self.kind!r}")
         t = dict(self.tensors)
@@ -229,6 +226,39 @@ class Predictor:
         t["platt_a"] = np.append(t["platt_a"], np.float32(1.0))
         t["platt_c"] = np.append(t["platt_c"], np.float32(0.0))
         return Predictor(self.kind, [*models, name], dict(self.config), t, list(self.tasks))
+
+    #: Axis of each tensor that runs over models, per predictor kind (mlp: only its output layer, handled below).
+    _MODEL_AXES: ClassVar[dict[str, dict[str, int]]] = {
+        "dc": {"model_embeddings": 0, "model_bias": 0, "platt_a": 0, "platt_c": 0},
+        "mf": {"model_embeddings": 0, "model_bias": 0, "platt_a": 0, "platt_c": 0},
+        "prior": {"task_prior": 1},
+        "knn": {"train_quality": 1, "model_mean": 0},
+    }
+
+    def without_model(self, name: str) -> Predictor:
+        """A copy that no longer scores ``name``: a re-onboarded model is then scored by a stack's head alone, not
+        averaged with the other members' stale columns for it."""
+        if name not in self.models:
+            return self
+        if self.kind == "stack":
+            return self._restack(lambda p: p.without_model(name))
+        keep = [j for j, m in enumerate(self.models) if m != name]
+        axes = dict(self._MODEL_AXES.get(self.kind, {}))
+        if self.kind == "mlp":
+            last = len(self.config["hidden_layer_sizes"])
+            axes = {f"coef_{last}": 1, f"intercept_{last}": 0}
+        t = {k: (np.take(v, keep, axis=axes[k]) if k in axes else v) for k, v in self.tensors.items()}
+        return Predictor(self.kind, [self.models[j] for j in keep], dict(self.config), t, list(self.tasks))
+
+    def _restack(self, change: Callable[[Predictor], Predictor]) -> Predictor:
+        """The stack with ``change`` applied to every member (members left scoring no model are dropped)."""
+        c = self.config
+        plain = c.get("no_task_weights")
+        kept = [(spec["name"], w, q, plain[i] if plain is not None else None)
+                for i, (spec, (w, p)) in enumerate(zip(c["members"], self._members)) if (q := change(p)).models]
+        return Predictor.stack([(n, w, q) for n, w, q, _ in kept],
+                               no_task_weights=None if plain is None else [wp for *_, wp in kept],
+                               known_tasks=c.get("known_tasks", []))
 
     def expected_shapes(self, dim: int) -> dict[str, tuple[int, ...]]:
         """Tensor shapes implied by the config (what a checkpoint's tensors must match)."""

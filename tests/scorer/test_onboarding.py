@@ -90,3 +90,33 @@ def test_onboarded_stack_round_trips_and_needs_a_head(base_scorer: object, tmp_p
                           encoder_spec=None, config=TrainConfig(progress=False), progress=False)
     with pytest.raises(CheckpointError, match="dc or mf"):
         onboard_zero_shot(knn, ModelCard(name=NEW))
+
+
+@pytest.mark.parametrize("kind", ["dc", "mf", "knn", "mlp", "prior", "stack"])
+def test_without_model_drops_one_column_and_keeps_the_others(kind: str, tiny_encoder: object) -> None:
+    table = make_table(n_per_topic=20)
+    scorer, _ = train_scorer(table.split("train"), kind=kind, encoder=tiny_encoder, encoder_spec=None,
+                             config=TrainConfig(epochs=5, progress=False), progress=False)
+    texts, tasks = list(table.texts[:12]), list(table.tasks[:12])
+    p, x = scorer.predictor, scorer.embed(texts)
+    gone = p.without_model(p.models[1])
+    assert gone.models == [p.models[0], p.models[2]]
+    np.testing.assert_allclose(gone.predict(x, tasks), p.predict(x, tasks)[:, [0, 2]], rtol=1e-5, atol=1e-6)
+    assert p.without_model("not-there") is p
+
+
+def test_reonboarding_a_model_a_stack_knows_replaces_its_old_scores(tiny_encoder: object) -> None:
+    """The stack's other members forget the model, so its new labels alone (through the head) decide its score."""
+    table = make_table(n_per_topic=30)
+    stack, _ = train_scorer(table.split("train"), kind="stack", encoder=tiny_encoder, encoder_spec=None,
+                            config=TrainConfig(epochs=20, progress=False), progress=False)
+    name = stack.models[1]
+    texts = [t for t, task in zip(table.texts, table.tasks) if task == table.tasks[0]][:40]
+    before = stack.predict_known(texts)[:, stack.models.index(name)]
+    again = onboard_labelled(stack, ModelCard(name=name, input_price=0.5, output_price=0.5), texts, [1.0] * len(texts))
+    pred, head = again.predictor, again.predictor.head()
+    x = again.embed(texts)
+    assert [name in p.models for _, p in pred._members] == [p is head for _, p in pred._members]
+    col = pred.predict(x)[:, pred.models.index(name)]
+    np.testing.assert_allclose(col, head.predict(x)[:, head.models.index(name)], rtol=1e-5)
+    assert col.mean() > before.mean() + 0.3  # the new all-right labels decide, not the old columns
