@@ -5,13 +5,15 @@ first (cheapest) model; the router's ``judge_response`` hook rates the reply, an
 judge's confidence is below the step's threshold. The kept reply comes back with what every attempt cost and how
 sure the judge was, in ``response_metadata`` (``router_escalation``; ``cost_usd`` is the total of all calls).
 
-Replies that call tools are kept as they are: judges rate answers, not tool calls. A cheap model whose call raises is
+Replies that call tools are kept as they are: judges rate answers, not tool calls; under ``with_structured_output``
+the structured answer (a tool call) is judged on its arguments. A cheap model whose call raises is
 skipped (logged) when fail-open is on; the last model's errors always propagate. No token streaming: a reply can only
 be shown once the judge has kept it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -28,25 +30,34 @@ from router_plugins.escalation import Attempt, Escalation, EscalationResult, Jud
 from router_plugins.query import Query
 from router_plugins.router import Router
 
-__all__ = ["EscalatingChatModel", "escalation_metadata", "reply_judge"]
+__all__ = ["EscalatingChatModel", "escalation_metadata", "reply_judge", "reply_text"]
 
 log = logging.getLogger("router_plugins")
 
 
 def reply_judge(router: Router, query: Query | str, replies: dict[str, AIMessage], *,
-                fail_open: bool | None = None) -> Judge:
-    """The router's judge for LangChain replies: a reply that calls tools is kept (confidence 1), a model whose
-    call failed (no reply) gets 0, and every other reply is rated by the ``judge_response`` hook."""
+                fail_open: bool | None = None, judge_tool_calls: bool = False) -> Judge:
+    """The router's judge for LangChain replies: a reply that calls tools is kept (confidence 1) unless
+    ``judge_tool_calls`` (structured output, judged on its arguments), a model whose call failed (no reply) gets 0,
+    and every other reply is rated by the ``judge_response`` hook."""
 
     def judge(model: str, response: str, attempts: Sequence[Attempt]) -> float:
         reply = replies.get(model)
         if reply is None:
             return 0.0
-        if reply.tool_calls:
+        if reply.tool_calls and not judge_tool_calls:
             return 1.0
         return router.judge(query, model, response, attempts, fail_open=fail_open)
 
     return judge
+
+
+def reply_text(reply: AIMessage, *, tool_arguments: bool = False) -> str:
+    """What a judge reads of a reply: its text, or with ``tool_arguments`` the JSON of the tool calls' arguments
+    when it makes any (structured output arrives as a tool call)."""
+    if tool_arguments and reply.tool_calls:
+        return json.dumps([call["args"] for call in reply.tool_calls], sort_keys=True, default=str)
+    return message_text(reply)
 
 
 def escalation_metadata(result: EscalationResult) -> dict[str, Any]:
@@ -69,6 +80,7 @@ class EscalatingChatModel(BaseChatModel):
     query_of: Callable[[Sequence[BaseMessage]], Query | str] | None = None
     framework: str = "langchain"
     fail_open: bool | None = None
+    judge_tool_calls: bool = False
     bound_tools: tuple[Any, ...] = Field(default=(), exclude=True)
     tool_kwargs: dict[str, Any] = Field(default_factory=dict, exclude=True)
     _models: dict[str, Any] = PrivateAttr(default_factory=dict)
@@ -98,6 +110,13 @@ class EscalatingChatModel(BaseChatModel):
         bound._models = {}  # model_copy shares the cache of clients built without these tools
         return bound
 
+    def with_structured_output(self, schema: Any, **kwargs: Any) -> Any:
+        """Structured output arrives as a tool call: the cascade judges its arguments (as JSON) instead of keeping
+        the first model's reply unjudged."""
+        judged = self.model_copy(update={"judge_tool_calls": True})
+        judged._models = {}
+        return BaseChatModel.with_structured_output(judged, schema, **kwargs)
+
     # -- pieces ------------------------------------------------------------------------------------------------------
     def _model(self, name: str) -> Any:
         model = self._models.get(name)
@@ -113,6 +132,12 @@ class EscalatingChatModel(BaseChatModel):
         if query is None:
             raise ConfigError("EscalatingChatModel found no human message to judge answers against: pass query_of=")
         return query
+
+    def _text(self, reply: AIMessage) -> str:
+        return reply_text(reply, tool_arguments=self.judge_tool_calls)
+
+    def _judge(self, query: Query | str, replies: dict[str, AIMessage]) -> Judge:
+        return reply_judge(self.router, query, replies, fail_open=self.fail_open, judge_tool_calls=self.judge_tool_calls)
 
     def _failed(self, name: str, exc: Exception) -> tuple[str, float]:
         """A cheap model's call failed: go on to the next one (fail-open) or re-raise."""
@@ -145,9 +170,9 @@ class EscalatingChatModel(BaseChatModel):
             except Exception as exc:
                 return self._failed(name, exc)
             replies[name] = reply
-            return message_text(reply), reply_cost(reply, self.router.pool[name])
+            return self._text(reply), reply_cost(reply, self.router.pool[name])
 
-        result = self.escalation.run(call, reply_judge(self.router, query, replies, fail_open=self.fail_open))
+        result = self.escalation.run(call, self._judge(query, replies))
         return self._kept(result, replies)
 
     async def _agenerate(
@@ -165,7 +190,7 @@ class EscalatingChatModel(BaseChatModel):
             except Exception as exc:
                 return self._failed(name, exc)
             reply = replies[name] = as_ai_message(out)
-            return message_text(reply), reply_cost(reply, self.router.pool[name])
+            return self._text(reply), reply_cost(reply, self.router.pool[name])
 
-        result = await self.escalation.arun(call, reply_judge(self.router, query, replies, fail_open=self.fail_open))
+        result = await self.escalation.arun(call, self._judge(query, replies))
         return self._kept(result, replies)
