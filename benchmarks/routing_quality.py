@@ -23,7 +23,7 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from router_plugins.evaluation import baselines, cost_to_match, evaluate_choices  # noqa: E402
+from router_plugins.evaluation import baselines, bootstrap_ci, cost_to_match, evaluate_choices  # noqa: E402
 from router_plugins.loaders import load_outcomes  # noqa: E402
 from router_plugins.outcome_table import OutcomeTable  # noqa: E402
 from router_plugins.scorer.encoders import CachedEncoder, make_encoder  # noqa: E402
@@ -62,6 +62,19 @@ def id_task_average(report: dict[str, Any]) -> dict[str, float]:
     out = {n: float(np.mean([per_task[t][n] for t in tasks])) for n in sorted(names)}
     out["per-task best single"] = float(np.mean([max(per_task[t][m] for m in report["models"]) for t in tasks]))
     return out
+
+
+def id_task_average_ci(rows: OutcomeTable, scorers: dict[str, TrainedScorer]) -> dict[str, list[float]]:
+    """95 % bootstrap interval of each router's λ=0 ID-task average (rows resampled within each task)."""
+    ident = np.isin(rows.tasks.astype(str), ROUTERDC_ID_TASKS)
+    sub = rows.select(ident)
+    out = {}
+    for name, scorer in scorers.items():
+        picked = sub.quality[np.arange(len(sub)), route(predictions(scorer, sub), None, 0.0)]
+        out[name] = [round(x, 4) for x in bootstrap_ci(picked, sub.tasks)]
+    return out
+
+
 ROOT = Path(__file__).resolve().parent
 
 
@@ -108,7 +121,9 @@ def run(dataset: str, root: Path, encoder_spec: str, out_root: Path) -> dict[str
         report["dc_val_operating_points"] = val_operating_points(scorers["dc"], train, rows)
         if dataset == "routerdc_7llm" and split == "test":
             report["id_task_average"] = id_task_average(report)
+            report["id_task_average_ci95"] = id_task_average_ci(rows, scorers)
             print("ID-task average:", json.dumps({k: round(v, 4) for k, v in report["id_task_average"].items()}))
+            print("  95% bootstrap interval:", json.dumps(report["id_task_average_ci95"]))
         folder = out_root / dataset / split
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "report.json").write_text(json.dumps(report, indent=2))

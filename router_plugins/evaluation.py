@@ -18,6 +18,7 @@ from router_plugins.outcome_table import OutcomeTable
 __all__ = [
     "aiq",
     "baselines",
+    "bootstrap_ci",
     "cost_quality_hull",
     "cost_to_match",
     "evaluate_choices",
@@ -129,6 +130,39 @@ def baselines(table: OutcomeTable, *, seed: int = 0) -> dict[str, dict[str, Any]
     q, c = evaluate_choices(table, oracle_choices(table))
     out["oracle"] = {"quality": q, "cost": c}
     return out
+
+
+def bootstrap_ci(
+    values: ArrayLike,
+    groups: ArrayLike | None = None,
+    *,
+    n_boot: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of ``values`` (NaN rows dropped), e.g. of per-query quality
+    differences between a router and the best single model (a paired bootstrap). With ``groups`` the statistic is
+    the mean of the group means and rows are resampled within each group (a per-task average's interval)."""
+    v = np.asarray(values, dtype=np.float64)
+    g = np.zeros(len(v), dtype=np.int64) if groups is None else np.unique(np.asarray(groups), return_inverse=True)[1]
+    if g.shape != v.shape:
+        raise ValueError(f"groups must have one entry per value: {g.shape} vs {v.shape}")
+    keep = ~np.isnan(v)
+    v, g = v[keep], g[keep]
+    if v.size == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    stats = np.zeros(n_boot)
+    labels = np.unique(g)
+    for label in labels:
+        x = v[g == label]
+        for start in range(0, n_boot, 256):  # chunks keep memory at 256 × group size
+            k = min(256, n_boot - start)
+            stats[start:start + k] += x[rng.integers(0, len(x), size=(k, len(x)))].mean(axis=1)
+    stats /= len(labels)
+    tail = (1.0 - level) / 2.0
+    lo, hi = np.quantile(stats, [tail, 1.0 - tail])
+    return float(lo), float(hi)
 
 
 # --- cost–quality curves ------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from router_plugins.evaluation import aiq, baselines, cost_to_match, evaluate_choices, per_task_quality
+from router_plugins.evaluation import aiq, baselines, bootstrap_ci, cost_to_match, evaluate_choices, per_task_quality
 from router_plugins.outcome_table import OutcomeTable
 
 
@@ -102,6 +102,15 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def paired_difference(table: OutcomeTable, choices: NDArray[np.int64], reference: int) -> dict[str, Any]:
+    """Mean per-query quality difference between routing by ``choices`` and always using column ``reference``,
+    with its 95 % paired-bootstrap interval: how sure the gap to the best single model is."""
+    rows = np.arange(len(table))
+    diff = table.quality[rows, choices] - table.quality[:, reference]
+    lo, hi = bootstrap_ci(diff)
+    return {"diff": float(np.nanmean(diff)) if np.isfinite(diff).any() else None, "ci95": [lo, hi]}
+
+
 def build_report(dataset: str, split: str, table: OutcomeTable, preds: Mapping[str, NDArray[np.float32]],
                  costs: NDArray[np.float64] | None, *, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The report.json dict: models, best single, oracle, each router's λ sweep and AIQ, cost-to-match, per-task."""
@@ -126,11 +135,13 @@ def build_report(dataset: str, split: str, table: OutcomeTable, preds: Mapping[s
             routers[key] = {"points": [{"lambda": None, "quality": b["quality"], "cost": b["cost"] if has_cost else None}]}
             if has_cost:
                 all_points[key] = [(b["cost"], b["quality"])]
-    oracle_choice = None
     for j, m in enumerate(table.models):
         for task, q in per_task_quality(table, np.full(len(table), j)).items():
             per_task.setdefault(task, {})[m] = q
-    del oracle_choice
+    if best is not None:
+        for name, pred in preds.items():
+            routers[name]["lambda0_vs_best_single"] = paired_difference(
+                table, route(pred, costs if has_cost else None, 0.0), table.models.index(best["name"]))
     cost_max = max((c for pts in all_points.values() for c, _ in pts), default=0.0)
     cost_to_match_best: dict[str, float | None] = {}
     for name in routers:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from router_plugins.evaluation import (
     aiq,
     baselines,
+    bootstrap_ci,
     cost_quality_hull,
     cost_to_match,
     evaluate_choices,
@@ -200,3 +201,24 @@ def test_hull_is_the_non_decreasing_upper_envelope(points: list[tuple[float, flo
     for c, q in hull:
         assert q == pytest.approx(_brute_upper(points, c))  # every vertex is on the upper envelope
     assert 0.0 <= aiq(points, max_cost=21.0) <= hull[-1, 1] + 1e-12
+
+
+def test_bootstrap_interval_covers_the_mean_and_narrows_with_more_rows() -> None:
+    rng = np.random.default_rng(1)
+    small, large = rng.binomial(1, 0.6, 100).astype(float), rng.binomial(1, 0.6, 10_000).astype(float)
+    lo_s, hi_s = bootstrap_ci(small)
+    lo_l, hi_l = bootstrap_ci(large)
+    assert lo_s < small.mean() < hi_s and lo_l < large.mean() < hi_l
+    assert 0.15 < hi_s - lo_s < 0.25  # ≈ 2 × 1.96 × sqrt(0.24 / 100)
+    assert hi_l - lo_l < (hi_s - lo_s) / 5
+    assert bootstrap_ci([1.0, np.nan, 1.0]) == (1.0, 1.0)  # NaN rows dropped
+    assert all(np.isnan(bootstrap_ci([np.nan])))
+
+
+def test_grouped_bootstrap_averages_group_means() -> None:
+    """Two tasks of very different sizes: the statistic is the mean of the two task means, not the row mean."""
+    values = np.r_[np.ones(10), np.zeros(990)]
+    groups = np.r_[np.zeros(10), np.ones(990)]
+    assert bootstrap_ci(values, groups) == (0.5, 0.5)
+    with pytest.raises(ValueError, match="one entry per value"):
+        bootstrap_ci(values, groups[:5])

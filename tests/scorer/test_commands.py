@@ -50,6 +50,9 @@ def test_eval_trains_every_router_and_writes_report(tmp_path: Path, cli: click.G
     report = json.loads((out / "report.json").read_text())
     _check_schema(report)
     assert {"dc", "knn", "mlp", "mf", "random", "most_expensive", "oracle"} <= set(report["routers"])
+    for name in ("dc", "knn", "mlp", "mf"):
+        gap = report["routers"][name]["lambda0_vs_best_single"]
+        assert gap["ci95"][0] <= gap["diff"] <= gap["ci95"][1]
     assert (out / "cost_quality.png").stat().st_size > 1000
     assert "dc" in res.output
 
