@@ -104,7 +104,13 @@ class ReplayChatModels:
 
     @hookimpl
     def make_chat_model(self, card: ModelCard, framework: str) -> Any:
-        """A replay model for replay cards under LangChain; None otherwise (other plugins decide)."""
-        if card.provider != REPLAY_PROVIDER or framework != "langchain":
+        """A replay model for replay cards under LangChain (or an AutoGen replay client); None otherwise."""
+        if card.provider != REPLAY_PROVIDER:
+            return None
+        if framework == "autogen":
+            from router_plugins.adapters.autogen_replay import ReplayCompletionClient
+
+            return ReplayCompletionClient(self.book, card.model or card.name)
+        if framework != "langchain":
             return None
         return ReplayChatModel(book=self.book, model=card.model or card.name)

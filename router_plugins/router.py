@@ -91,8 +91,11 @@ class Router:
             cards = list(ModelPool.from_file(pool))
         elif pool is not None:
             cards = list(pool)
+        given = len(cards)
         self.pm.hook.register_models(register=cards.append)
         self.pool = ModelPool(cards)
+        #: Names of the models that plugins registered (not passed in ``pool``).
+        self.plugin_models: tuple[str, ...] = tuple(c.name for c in cards[given:])
         registered: list[Mode] = []
         self.pm.hook.register_modes(register=registered.append)
         self.modes: dict[str, Mode] = {m.name: m for m in registered}

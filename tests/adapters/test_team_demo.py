@@ -39,12 +39,13 @@ def test_replay_model_answers_with_recorded_quality_tokens_and_cost(data: Any) -
         model.invoke([HumanMessage("a question nobody recorded")])
 
 
-def test_replay_plugin_builds_only_replay_cards(data: Any) -> None:
+def test_replay_plugin_builds_only_replay_cards_for_known_frameworks(data: Any) -> None:
     _, rows, pool = data
     plugin = ReplayChatModels(ReplayBook(rows))
     card = pool[pool.names[0]]
     assert isinstance(plugin.make_chat_model(card=card, framework="langchain"), ReplayChatModel)
-    assert plugin.make_chat_model(card=card, framework="autogen") is None
+    assert type(plugin.make_chat_model(card=card, framework="autogen")).__name__ == "ReplayCompletionClient"
+    assert plugin.make_chat_model(card=card, framework="crewai") is None
     assert plugin.make_chat_model(card=card.model_copy(update={"provider": "openai"}), framework="langchain") is None
 
 

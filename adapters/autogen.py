@@ -1,0 +1,317 @@
+"""AutoGen AgentChat: a routed ``ChatCompletionClient`` (per call) and ``routed_team`` (per task, prunes agents).
+
+``RoutedChatCompletionClient(router, role=...)`` goes wherever AutoGen wants a model client: each ``create`` plans
+on the conversation's task and delegates to the client of the model the plan picked (built by the router's
+``make_chat_model`` hook with ``framework="autogen"``). It is an AutoGen component: ``dump_component()`` writes the
+pool and settings, and ``ChatCompletionClient.load_component(...)`` rebuilds it with the installed plugins.
+
+``routed_team(router, agents={role: factory}, team=...)`` is the agent factory: per task it plans once, builds only
+the agents of kept roles, each with its planned model's client, and hands them to ``team`` (RoundRobinGroupChat,
+SelectorGroupChat, ...). A team is built fresh per task, as AutoGen requires (a team that has run keeps its topics).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from autogen_core import CancellationToken, Component
+from autogen_core.models import (
+    ChatCompletionClient,
+    CreateResult,
+    LLMMessage,
+    ModelFamily,
+    ModelInfo,
+    RequestUsage,
+    UserMessage,
+)
+from autogen_core.tools import Tool, ToolSchema
+from pydantic import BaseModel
+
+from router_plugins.cards import ModelPool
+from router_plugins.errors import ConfigError
+from router_plugins.plan import Plan
+from router_plugins.query import Query, Role
+from router_plugins.router import Router
+from router_plugins.tokens import estimate_tokens
+
+__all__ = ["RoutedChatCompletionClient", "RoutedClientConfig", "RoutedTeam", "routed_team", "task_text"]
+
+log = logging.getLogger("router_plugins")
+
+#: What a client that knows no better tells AgentChat it can do (tools and JSON, no vision).
+DEFAULT_MODEL_INFO = ModelInfo(vision=False, function_calling=True, json_output=True, family=ModelFamily.UNKNOWN,
+                               structured_output=True)
+
+
+def _text(message: LLMMessage) -> str:
+    content = getattr(message, "content", "")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(part for part in content if isinstance(part, str))
+    return ""
+
+
+def task_text(messages: Sequence[LLMMessage]) -> str | None:
+    """The task a conversation serves: the last message from the user (``source="user"``), else its first user
+    message (in a team, other agents' turns also arrive as user messages, with their names as source)."""
+    users = [m for m in messages if isinstance(m, UserMessage) and _text(m).strip()]
+    from_user = [m for m in users if m.source == "user"]
+    if from_user:
+        return _text(from_user[-1])
+    return _text(users[0]) if users else None
+
+
+class RoutedClientConfig(BaseModel):
+    """Component config of :class:`RoutedChatCompletionClient`: the pool and the routing settings."""
+
+    pool: list[dict[str, Any]]
+    role: str = "agent"
+    lam: float | None = None
+    budget_usd: float | None = None
+    default_model: str | None = None
+    fail_open: bool = True
+    load_entrypoints: bool = True
+    model_info: ModelInfo | None = None
+
+
+class RoutedChatCompletionClient(ChatCompletionClient, Component[RoutedClientConfig]):
+    """A ``ChatCompletionClient`` that runs each call on the model the router picks for ``role``."""
+
+    component_type = "model"
+    component_config_schema = RoutedClientConfig
+    component_provider_override = "router_plugins.adapters.autogen.RoutedChatCompletionClient"
+
+    def __init__(
+        self,
+        router: Router,
+        *,
+        role: Role | str = "agent",
+        lam: float | None = None,
+        budget_usd: float | None = None,
+        model_info: ModelInfo | None = None,
+        query: Callable[[Sequence[LLMMessage]], Query | str | None] = task_text,
+    ) -> None:
+        if not isinstance(router, Router):
+            raise ConfigError(f"RoutedChatCompletionClient needs a Router, got {type(router).__name__}")
+        self.router = router
+        self.role = Role.parse(role) if isinstance(role, str) else role
+        self.lam, self.budget_usd = lam, budget_usd
+        self._model_info = model_info or DEFAULT_MODEL_INFO
+        self._query = query
+        self._clients: dict[str, ChatCompletionClient] = {}
+        self._last = RequestUsage(prompt_tokens=0, completion_tokens=0)
+        self._total = RequestUsage(prompt_tokens=0, completion_tokens=0)
+        self.spent_usd = 0.0
+        self.last_plan: Plan | None = None
+
+    # -- routing -----------------------------------------------------------------------------------------------------
+    def _client(self, name: str) -> ChatCompletionClient:
+        client = self._clients.get(name)
+        if client is None:
+            client = self._clients[name] = self.router.chat_model(name, "autogen")
+        return client
+
+    async def _route(self, messages: Sequence[LLMMessage]) -> tuple[str, ChatCompletionClient]:
+        query = self._query(messages)
+        if query is None:
+            raise ConfigError("RoutedChatCompletionClient found no user message to route on: pass query=...")
+        plan = await self.router.aplan(query, roles=[self.role], lam=self.lam, budget_usd=self.budget_usd)
+        self.last_plan = plan
+        name = plan.model_for(self.role.name) or self.router.default_model
+        return name, self._client(name)
+
+    def _charge(self, name: str, usage: RequestUsage) -> None:
+        self._last = usage
+        self._total = RequestUsage(prompt_tokens=self._total.prompt_tokens + usage.prompt_tokens,
+                                   completion_tokens=self._total.completion_tokens + usage.completion_tokens)
+        self.spent_usd += self.router.pool[name].cost_usd(usage.prompt_tokens, usage.completion_tokens)
+
+    # -- ChatCompletionClient ----------------------------------------------------------------------------------------
+    async def create(
+        self,
+        messages: Sequence[LLMMessage],
+        *,
+        tools: Sequence[Tool | ToolSchema] = [],
+        tool_choice: Tool | Literal["auto", "required", "none"] = "auto",
+        json_output: bool | type[BaseModel] | None = None,
+        extra_create_args: Mapping[str, Any] = {},
+        cancellation_token: CancellationToken | None = None,
+    ) -> CreateResult:
+        """Plan this call and run it on the chosen model's client."""
+        name, client = await self._route(messages)
+        result = await client.create(messages, tools=tools, tool_choice=tool_choice, json_output=json_output,
+                                     extra_create_args=extra_create_args, cancellation_token=cancellation_token)
+        self._charge(name, result.usage)
+        return result
+
+    async def create_stream(
+        self,
+        messages: Sequence[LLMMessage],
+        *,
+        tools: Sequence[Tool | ToolSchema] = [],
+        tool_choice: Tool | Literal["auto", "required", "none"] = "auto",
+        json_output: bool | type[BaseModel] | None = None,
+        extra_create_args: Mapping[str, Any] = {},
+        cancellation_token: CancellationToken | None = None,
+    ) -> AsyncGenerator[str | CreateResult, None]:
+        """Plan this call and stream it from the chosen model's client."""
+        name, client = await self._route(messages)
+        async for chunk in client.create_stream(messages, tools=tools, tool_choice=tool_choice,
+                                                json_output=json_output, extra_create_args=extra_create_args,
+                                                cancellation_token=cancellation_token):
+            if isinstance(chunk, CreateResult):
+                self._charge(name, chunk.usage)
+            yield chunk
+
+    async def close(self) -> None:
+        """Close every client this one delegated to."""
+        for client in self._clients.values():
+            await client.close()
+
+    def actual_usage(self) -> RequestUsage:
+        return self._last
+
+    def total_usage(self) -> RequestUsage:
+        return self._total
+
+    def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
+        """An estimate (about four characters a token): the model is not known before a call is planned."""
+        return sum(estimate_tokens(_text(m)) for m in messages)
+
+    def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
+        """Against the smallest context window of the models the role may use."""
+        names = self.role.models or self.router.pool.names
+        window = min(self.router.pool[n].context_window for n in names)
+        return max(0, window - self.count_tokens(messages, tools=tools))
+
+    @property
+    def capabilities(self) -> ModelInfo:  # type: ignore[override]
+        return self._model_info
+
+    @property
+    def model_info(self) -> ModelInfo:
+        return self._model_info
+
+    # -- component config --------------------------------------------------------------------------------------------
+    def _to_config(self) -> RoutedClientConfig:
+        plugin_models = set(self.router.plugin_models)
+        return RoutedClientConfig(
+            pool=[c.model_dump(exclude_defaults=True) for c in self.router.pool if c.name not in plugin_models],
+            role=self.role.name + ("?" if self.role.optional else ""),
+            lam=self.lam if self.lam is not None else self.router.lam,
+            budget_usd=self.budget_usd if self.budget_usd is not None else self.router.budget_usd,
+            default_model=self.router.default_model,
+            fail_open=self.router.fail_open,
+            model_info=self._model_info,
+        )
+
+    @classmethod
+    def _from_config(cls, config: RoutedClientConfig) -> RoutedChatCompletionClient:
+        router = Router(ModelPool(config.pool), default_model=config.default_model, fail_open=config.fail_open,
+                        load_entrypoints=config.load_entrypoints)
+        return cls(router, role=config.role, lam=config.lam, budget_usd=config.budget_usd,
+                   model_info=config.model_info)
+
+
+#: ``factory(model_client) -> agent`` for one role.
+AgentFactory = Callable[[ChatCompletionClient], Any]
+#: ``team(participants, clients_by_role) -> team`` (RoundRobinGroupChat, SelectorGroupChat, ...).
+TeamFactory = Callable[[list[Any], Mapping[str, ChatCompletionClient]], Any]
+
+
+@dataclass
+class RoutedTeam:
+    """Plans each task, builds the team of the kept agents on their planned models, and runs it."""
+
+    router: Router
+    agents: Mapping[str, AgentFactory]
+    team: TeamFactory
+    roles: tuple[Role, ...]
+    lam: float | None = None
+    budget_usd: float | None = None
+    last_plan: Plan | None = None
+    _clients: dict[str, ChatCompletionClient] = field(default_factory=dict, repr=False)
+
+    def client(self, model: str) -> ChatCompletionClient:
+        """The client of one pool model, built once through the router's ``make_chat_model`` hook."""
+        if model not in self._clients:
+            self._clients[model] = self.router.chat_model(model, "autogen")
+        return self._clients[model]
+
+    async def plan(self, task: Query | str) -> Plan:
+        """The plan for one task (fail-open: every role on the default model when planning fails)."""
+        return await self.router.aplan(task, roles=list(self.roles), lam=self.lam, budget_usd=self.budget_usd)
+
+    def build(self, plan: Plan) -> Any:
+        """A fresh team of the agents whose roles the plan kept, each on its planned model's client."""
+        clients = {role: self.client(model) for role, model in plan.assignments.items() if model is not None}
+        participants = [factory(clients[role]) for role, factory in self.agents.items() if role in clients]
+        if not participants:
+            raise ConfigError(f"the plan kept none of the agents {list(self.agents)}: make at least one role required")
+        return self.team(participants, clients)
+
+    async def run(self, *, task: str, query: Query | str | None = None, **kwargs: Any) -> Any:
+        """Plan ``query`` (default: the task text; pass a ``Query`` to give its task family), build the team and
+        run ``task`` (``TaskResult``); the plan is kept in ``last_plan``."""
+        self.last_plan = plan = await self.plan(task if query is None else query)
+        return await self.build(plan).run(task=task, **kwargs)
+
+    async def run_stream(self, *, task: str, query: Query | str | None = None, **kwargs: Any) -> AsyncGenerator[Any, None]:
+        """``run`` as AutoGen's message stream (its last item is the ``TaskResult``)."""
+        self.last_plan = plan = await self.plan(task if query is None else query)
+        async for item in self.build(plan).run_stream(task=task, **kwargs):
+            yield item
+
+    def cost_usd(self, result: Any, plan: Plan | None = None) -> float:
+        """USD of a run: each message's token usage at the price of the model its agent ran on."""
+        plan = plan or self.last_plan
+        if plan is None:
+            raise ConfigError("no plan: run a task first or pass plan=")
+        total = 0.0
+        for msg in getattr(result, "messages", []):
+            usage, model = getattr(msg, "models_usage", None), plan.assignments.get(getattr(msg, "source", ""))
+            if usage is not None and model is not None:
+                total += self.router.pool[model].cost_usd(usage.prompt_tokens, usage.completion_tokens)
+        return total
+
+    async def close(self) -> None:
+        """Close the model clients built for the teams."""
+        for client in self._clients.values():
+            await client.close()
+
+
+def routed_team(
+    router: Router,
+    agents: Mapping[str, AgentFactory],
+    team: TeamFactory,
+    *,
+    roles: Mapping[str, bool | Mapping[str, Any]] | None = None,
+    lam: float | None = None,
+    budget_usd: float | None = None,
+) -> RoutedTeam:
+    """The AutoGen agent factory: one role per agent (``agents`` maps role → ``factory(model_client)``; the role
+    name should be the agent's name so ``cost_usd`` can attribute its messages). ``roles`` adds Role fields per role
+    (``{"critic": {"optional": True}}``) and may declare client-only roles such as a SelectorGroupChat's
+    ``"selector"``, whose client ``team`` receives in ``clients_by_role``."""
+    declared = dict(roles or {})
+    specs: dict[str, dict[str, Any]] = {}
+    for name in [*agents, *[r for r in declared if r not in agents]]:
+        spec = declared.get(name, True)
+        if spec is False:
+            continue
+        if spec is not True and not isinstance(spec, Mapping):
+            raise ConfigError(f"routed_team(roles=...): role {name!r} must map to True or a dict of Role fields")
+        specs[name] = {} if spec is True else dict(spec)
+    try:
+        parsed = tuple(Role(name, **fields) for name, fields in specs.items())
+    except TypeError as exc:
+        raise ConfigError(f"routed_team(roles=...): {exc}") from None
+    if not agents:
+        raise ConfigError("routed_team needs at least one agent factory")
+    for card_name in {m for r in parsed for m in (r.models or ())}:
+        router.pool[card_name]  # noqa: B018 — raises UnknownModelError naming the pool
+    return RoutedTeam(router, dict(agents), team, parsed, lam=lam, budget_usd=budget_usd)

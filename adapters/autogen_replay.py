@@ -1,0 +1,100 @@
+"""An AutoGen ``ChatCompletionClient`` that answers from recorded outcomes, so routed teams run offline.
+
+Each call looks up (task, model) in a :class:`~router_plugins.replay.ReplayBook`, the task being the conversation's
+user message (:func:`~router_plugins.adapters.autogen.task_text`). The reply is the recorded response where the data
+has one, else a placeholder saying so; ``usage`` carries the recorded (or estimated) tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from typing import Any, Literal
+
+from autogen_core import CancellationToken
+from autogen_core.models import ChatCompletionClient, CreateResult, LLMMessage, ModelInfo, RequestUsage
+from autogen_core.tools import Tool, ToolSchema
+from pydantic import BaseModel
+
+from router_plugins.adapters.autogen import DEFAULT_MODEL_INFO, task_text
+from router_plugins.errors import DataError
+from router_plugins.replay import ReplayBook, ReplayRecord
+from router_plugins.tokens import estimate_tokens
+
+__all__ = ["ReplayCompletionClient"]
+
+
+class ReplayCompletionClient(ChatCompletionClient):
+    """Replays what ``model`` answered to the conversation's task, with its recorded tokens."""
+
+    def __init__(self, book: ReplayBook, model: str, *, model_info: ModelInfo | None = None,
+                 query_of: Callable[[Sequence[LLMMessage]], str | None] = task_text) -> None:
+        self.book, self.model, self.query_of = book, model, query_of
+        self._model_info = model_info or DEFAULT_MODEL_INFO
+        self._last = RequestUsage(prompt_tokens=0, completion_tokens=0)
+        self._total = RequestUsage(prompt_tokens=0, completion_tokens=0)
+        self.records: list[ReplayRecord] = []
+
+    def record(self, messages: Sequence[LLMMessage]) -> ReplayRecord:
+        """The recorded outcome this client replays for ``messages``."""
+        key = self.query_of(messages)
+        if key is None:
+            raise DataError("the replay client needs a user message holding the recorded query text")
+        return self.book.answer(key, self.model)
+
+    async def create(
+        self,
+        messages: Sequence[LLMMessage],
+        *,
+        tools: Sequence[Tool | ToolSchema] = [],
+        tool_choice: Tool | Literal["auto", "required", "none"] = "auto",
+        json_output: bool | type[BaseModel] | None = None,
+        extra_create_args: Mapping[str, Any] = {},
+        cancellation_token: CancellationToken | None = None,
+    ) -> CreateResult:
+        """The recorded answer (tools are never called: recorded outcomes hold no tool calls)."""
+        rec = self.record(messages)
+        self.records.append(rec)
+        text = rec.response if rec.response is not None else f"[replay: no recorded response; recorded score {rec.quality:g}]"
+        usage = RequestUsage(prompt_tokens=int(rec.input_tokens), completion_tokens=int(rec.output_tokens))
+        self._last = usage
+        self._total = RequestUsage(prompt_tokens=self._total.prompt_tokens + usage.prompt_tokens,
+                                   completion_tokens=self._total.completion_tokens + usage.completion_tokens)
+        return CreateResult(finish_reason="stop", content=text, usage=usage, cached=False)
+
+    async def create_stream(
+        self,
+        messages: Sequence[LLMMessage],
+        *,
+        tools: Sequence[Tool | ToolSchema] = [],
+        tool_choice: Tool | Literal["auto", "required", "none"] = "auto",
+        json_output: bool | type[BaseModel] | None = None,
+        extra_create_args: Mapping[str, Any] = {},
+        cancellation_token: CancellationToken | None = None,
+    ) -> AsyncGenerator[str | CreateResult, None]:
+        """The recorded answer as one chunk, then the result."""
+        result = await self.create(messages)
+        yield str(result.content)
+        yield result
+
+    async def close(self) -> None:
+        return None
+
+    def actual_usage(self) -> RequestUsage:
+        return self._last
+
+    def total_usage(self) -> RequestUsage:
+        return self._total
+
+    def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
+        return sum(estimate_tokens(str(getattr(m, "content", ""))) for m in messages)
+
+    def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
+        return 1_000_000
+
+    @property
+    def capabilities(self) -> ModelInfo:  # type: ignore[override]
+        return self._model_info
+
+    @property
+    def model_info(self) -> ModelInfo:
+        return self._model_info
