@@ -603,7 +603,7 @@ def _load_llmrouter(p: Path, *, name: str, prices: Prices) -> OutcomeTable:
     }
     texts = _texts(df["question"], p)
     tasks = df["task_name"].fillna("default").astype(str).to_numpy()
-    n, m = len(df), len(model_cols)
+    m = len(model_cols)
     tin = _text_tokens(texts, m)
     tout = _task_tokens(tasks, LLMROUTER_OUTPUT_TOKENS, m)
     cost = _price_cost(model_cols, all_prices, tin, tout)

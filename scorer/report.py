@@ -8,7 +8,7 @@ log-spaced grid from "cost barely matters" to "always the cheapest" spans the wh
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 

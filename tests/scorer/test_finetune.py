@@ -9,7 +9,6 @@ from pathlib import Path
 
 import click
 import numpy as np
-import pytest
 from click.testing import CliRunner
 
 from router_plugins.evaluation import baselines, evaluate_choices
