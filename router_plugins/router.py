@@ -253,6 +253,7 @@ class Router:
             query_id=_query_id(ctx.query),
             fallback=True,
             reason=reason,
+            metadata=_plan_metadata(ctx),
         )
 
     def _check_scores(self, raw: Any) -> tuple[float, ...]:
@@ -396,7 +397,7 @@ class Router:
             budget_usd=ctx.budget_usd,
             lam=ctx.lam,
             query_id=_query_id(ctx.query),
-            metadata={"guard": ctx.guard.reason} if ctx.guard else {},
+            metadata=_plan_metadata(ctx),
         )
 
     def _prune_reason(self, ctx: PlanContext, mode: Mode, role: Role, chosen: dict[str, Candidate], cost: float) -> str:
@@ -526,6 +527,16 @@ def _tokens(text: str) -> int:
     from router_plugins.tokens import estimate_tokens
 
     return estimate_tokens(text)
+
+
+def _plan_metadata(ctx: PlanContext) -> dict[str, Any]:
+    """What a plan records about its query beyond the decision: the task family (for feedback) and a guard's pin."""
+    meta: dict[str, Any] = {}
+    if ctx.query.task:
+        meta["task"] = ctx.query.task
+    if ctx.guard:
+        meta["guard"] = ctx.guard.reason
+    return meta
 
 
 def _query_id(query: Query) -> str:
