@@ -312,6 +312,5 @@ def routed_team(
         raise ConfigError(f"routed_team(roles=...): {exc}") from None
     if not agents:
         raise ConfigError("routed_team needs at least one agent factory")
-    for card_name in {m for r in parsed for m in (r.models or ())}:
-        router.pool[card_name]  # noqa: B018 — raises UnknownModelError naming the pool
+    router.pool.require(m for r in parsed for m in (r.models or ()))
     return RoutedTeam(router, dict(agents), team, parsed, lam=lam, budget_usd=budget_usd)

@@ -93,8 +93,7 @@ class EscalatingChatModel(BaseChatModel):
             raise ConfigError(f"EscalatingChatModel needs a Router, got {type(self.router).__name__}")
         if not isinstance(self.escalation, Escalation):
             raise ConfigError(f"EscalatingChatModel needs an Escalation, got {type(self.escalation).__name__}")
-        for name in self.escalation.models:
-            self.router.pool[name]  # noqa: B018 — raises UnknownModelError naming the pool
+        self.router.pool.require(self.escalation.models)
 
     @property
     def _llm_type(self) -> str:

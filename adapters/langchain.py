@@ -67,8 +67,7 @@ class RouterMiddleware(AgentMiddleware):
         if escalation is not None:
             if not isinstance(escalation, Escalation):
                 raise ConfigError(f"escalation must be an Escalation, got {type(escalation).__name__}")
-            for name in escalation.models:
-                router.pool[name]  # noqa: B018 — raises UnknownModelError naming the pool
+            router.pool.require(escalation.models)
         self.router = router
         self.role = Role.parse(role) if isinstance(role, str) else role
         self.query = query or (lambda request: _last_human(request.messages))

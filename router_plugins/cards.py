@@ -165,8 +165,13 @@ class ModelPool:
 
     def index(self, name: str) -> int:
         """Position of a model in the pool (the column of score arrays)."""
-        self[name]  # raises UnknownModelError with the valid names
+        self.require([name])
         return self._index[name]
+
+    def require(self, names: Iterable[str]) -> None:
+        """Raise UnknownModelError (naming the pool) for the first of ``names`` that is not in it."""
+        for name in names:
+            self[name]
 
     def subset(self, names: Iterable[str]) -> ModelPool:
         """A pool of just these models (unknown names raise)."""

@@ -316,7 +316,7 @@ class Router:
             if guard.action == "reject":
                 raise QueryRejectedError(f"query rejected by guard: {guard.reason}")
             if guard.action == "pin":
-                self.pool[guard.model or ""]  # unknown pinned model → UnknownModelError
+                self.pool.require([guard.model or ""])
                 ctx.guard = guard
         if ctx.scores is None:
             try:
@@ -490,7 +490,7 @@ class Router:
         """The ``judge_response`` hook's confidence that ``model``'s ``response`` to ``query`` is right, for
         adapters that run an :class:`Escalation` themselves: 0.5 when no judge has an opinion; a judge that fails or
         returns a bad value gives 0 (escalate) and is logged when fail-open is on, else raises."""
-        self.pool[model]  # noqa: B018 — raises UnknownModelError for a model the pool does not hold
+        self.pool.require([model])
         return self._judge(self.context(query), model, response, attempts,
                            self.fail_open if fail_open is None else fail_open)
 
