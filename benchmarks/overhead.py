@@ -3,7 +3,8 @@
 Run: ``python benchmarks/overhead.py [--n 2000]``. Prints one JSON object. Pool: the embedded demo's nine
 models with per-task priors; queries: the embedded test split. In the same run: the planner alone (card priors,
 the trained scorer disabled) with a one-role plan (classic routing) and a three-role plan (planner, solver,
-optional critic), and the default router, whose shipped trained scorer (fast static encoder) knows these models.
+optional critic), the default router, whose shipped trained scorer (fast static encoder) knows these models, and the
+default router with online learning (OnlineFeedback on a SQLite store).
 """
 
 from __future__ import annotations
@@ -16,9 +17,14 @@ import subprocess
 import sys
 import time
 
-from router_plugins import Query, Role, Router
+import tempfile
+from pathlib import Path
+
+from router_plugins import ModelPool, Query, Role, Router
 from router_plugins.demo import embedded_data_path, task_prior_pool
 from router_plugins.loaders import load_outcomes
+from router_plugins.online import OnlineFeedback
+from router_plugins.outcome import Outcome
 
 ROLES = [Role("planner"), Role("solver"), Role("critic", optional=True)]
 TRAINED = "router_plugins.default_plugins.trained_scorer"
@@ -60,6 +66,25 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+def online_overhead(pool: ModelPool, queries: list[Query]) -> tuple[list[float], list[float], float]:
+    """The default router plus OnlineFeedback on a SQLite store seeded with 500 outcomes: ms per plan, µs per
+    ``record`` (the write itself happens on the background thread), plans/s batched."""
+    with tempfile.TemporaryDirectory() as tmp:
+        online = OnlineFeedback(Path(tmp) / "outcomes.db")
+        router = Router(pool, lam=100.0, plugins=[online], load_entrypoints=False)
+        record_us = []
+        for q in queries[:500]:
+            plan = router.plan(Query(text=q.text + "!", task=q.task))
+            start = time.perf_counter()
+            router.record(plan, Outcome(success=True))
+            record_us.append((time.perf_counter() - start) * 1e6)
+        online.flush()
+        per_plan_ms(router, [Query(text=q.text + "?", task=q.task) for q in queries[:200]], None)  # warm-up
+        times = per_plan_ms(router, queries, None)
+        rate = batched_rate(router, [Query(text=q.text + "#", task=q.task) for q in queries])
+    return times, record_us, rate
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=2000, help="plans per measurement")
@@ -82,6 +107,7 @@ def main() -> None:
     trained = per_plan_ms(default, queries, None)
     batched = batched_rate(router, queries)
     trained_batched = batched_rate(default, [Query(text=q.text + "*", task=q.task) for q in queries])
+    online_ms, record_us, online_batched = online_overhead(pool, [Query(text=q.text + "~", task=q.task) for q in queries])
 
     result = {
         "pool_models": len(pool),
@@ -94,6 +120,10 @@ def main() -> None:
         "default_p50_ms": round(percentile(trained, 50), 4),
         "default_p99_ms": round(percentile(trained, 99), 4),
         "default_plans_per_s": round(trained_batched, 1),
+        "online_p50_ms": round(percentile(online_ms, 50), 4),
+        "online_p99_ms": round(percentile(online_ms, 99), 4),
+        "online_plans_per_s": round(online_batched, 1),
+        "online_record_p50_us": round(percentile(record_us, 50), 2),
         "import_s": round(import_seconds(), 4),
         "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
