@@ -37,7 +37,7 @@ from router_plugins.query import Query, Role
 from router_plugins.router import Router
 from router_plugins.tokens import estimate_tokens
 
-__all__ = ["RoutedChatCompletionClient", "RoutedClientConfig", "RoutedTeam", "routed_team", "task_text"]
+__all__ = ["RoutedChatCompletionClient", "RoutedClientConfig", "RoutedTeam", "UsageTracking", "routed_team", "task_text"]
 
 log = logging.getLogger("router_plugins")
 
@@ -65,6 +65,34 @@ def task_text(messages: Sequence[LLMMessage]) -> str | None:
     return _text(users[0]) if users else None
 
 
+class UsageTracking:
+    """Token counters and declared capabilities, shared by this package's AutoGen clients."""
+
+    def _init_tracking(self, model_info: ModelInfo | None) -> None:
+        self._model_info = model_info or DEFAULT_MODEL_INFO
+        self._last = RequestUsage(prompt_tokens=0, completion_tokens=0)
+        self._total = RequestUsage(prompt_tokens=0, completion_tokens=0)
+
+    def _count(self, usage: RequestUsage) -> None:
+        self._last = usage
+        self._total = RequestUsage(prompt_tokens=self._total.prompt_tokens + usage.prompt_tokens,
+                                   completion_tokens=self._total.completion_tokens + usage.completion_tokens)
+
+    def actual_usage(self) -> RequestUsage:
+        return self._last
+
+    def total_usage(self) -> RequestUsage:
+        return self._total
+
+    @property
+    def capabilities(self) -> ModelInfo:
+        return self._model_info
+
+    @property
+    def model_info(self) -> ModelInfo:
+        return self._model_info
+
+
 class RoutedClientConfig(BaseModel):
     """Component config of :class:`RoutedChatCompletionClient`: the pool and the routing settings."""
 
@@ -78,7 +106,7 @@ class RoutedClientConfig(BaseModel):
     model_info: ModelInfo | None = None
 
 
-class RoutedChatCompletionClient(ChatCompletionClient, Component[RoutedClientConfig]):
+class RoutedChatCompletionClient(UsageTracking, ChatCompletionClient, Component[RoutedClientConfig]):
     """A ``ChatCompletionClient`` that runs each call on the model the router picks for ``role``."""
 
     component_type = "model"
@@ -100,11 +128,9 @@ class RoutedChatCompletionClient(ChatCompletionClient, Component[RoutedClientCon
         self.router = router
         self.role = Role.parse(role) if isinstance(role, str) else role
         self.lam, self.budget_usd = lam, budget_usd
-        self._model_info = model_info or DEFAULT_MODEL_INFO
+        self._init_tracking(model_info)
         self._query = query
         self._clients: dict[str, ChatCompletionClient] = {}
-        self._last = RequestUsage(prompt_tokens=0, completion_tokens=0)
-        self._total = RequestUsage(prompt_tokens=0, completion_tokens=0)
         self.spent_usd = 0.0
         self.last_plan: Plan | None = None
 
@@ -125,9 +151,7 @@ class RoutedChatCompletionClient(ChatCompletionClient, Component[RoutedClientCon
         return name, self._client(name)
 
     def _charge(self, name: str, usage: RequestUsage) -> None:
-        self._last = usage
-        self._total = RequestUsage(prompt_tokens=self._total.prompt_tokens + usage.prompt_tokens,
-                                   completion_tokens=self._total.completion_tokens + usage.completion_tokens)
+        self._count(usage)
         self.spent_usd += self.router.pool[name].cost_usd(usage.prompt_tokens, usage.completion_tokens)
 
     # -- ChatCompletionClient ----------------------------------------------------------------------------------------
@@ -172,12 +196,6 @@ class RoutedChatCompletionClient(ChatCompletionClient, Component[RoutedClientCon
         for client in self._clients.values():
             await client.close()
 
-    def actual_usage(self) -> RequestUsage:
-        return self._last
-
-    def total_usage(self) -> RequestUsage:
-        return self._total
-
     def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
         """An estimate (about four characters a token): the model is not known before a call is planned."""
         return sum(estimate_tokens(_text(m)) for m in messages)
@@ -187,14 +205,6 @@ class RoutedChatCompletionClient(ChatCompletionClient, Component[RoutedClientCon
         names = self.role.models or self.router.pool.names
         window = min(self.router.pool[n].context_window for n in names)
         return max(0, window - self.count_tokens(messages, tools=tools))
-
-    @property
-    def capabilities(self) -> ModelInfo:  # type: ignore[override]
-        return self._model_info
-
-    @property
-    def model_info(self) -> ModelInfo:
-        return self._model_info
 
     # -- component config --------------------------------------------------------------------------------------------
     def _to_config(self) -> RoutedClientConfig:

@@ -15,7 +15,7 @@ from autogen_core.models import ChatCompletionClient, CreateResult, LLMMessage, 
 from autogen_core.tools import Tool, ToolSchema
 from pydantic import BaseModel
 
-from router_plugins.adapters.autogen import DEFAULT_MODEL_INFO, task_text
+from router_plugins.adapters.autogen import UsageTracking, task_text
 from router_plugins.errors import DataError
 from router_plugins.replay import ReplayBook, ReplayRecord
 from router_plugins.tokens import estimate_tokens
@@ -23,15 +23,13 @@ from router_plugins.tokens import estimate_tokens
 __all__ = ["ReplayCompletionClient"]
 
 
-class ReplayCompletionClient(ChatCompletionClient):
+class ReplayCompletionClient(UsageTracking, ChatCompletionClient):
     """Replays what ``model`` answered to the conversation's task, with its recorded tokens."""
 
     def __init__(self, book: ReplayBook, model: str, *, model_info: ModelInfo | None = None,
                  query_of: Callable[[Sequence[LLMMessage]], str | None] = task_text) -> None:
         self.book, self.model, self.query_of = book, model, query_of
-        self._model_info = model_info or DEFAULT_MODEL_INFO
-        self._last = RequestUsage(prompt_tokens=0, completion_tokens=0)
-        self._total = RequestUsage(prompt_tokens=0, completion_tokens=0)
+        self._init_tracking(model_info)
         self.records: list[ReplayRecord] = []
 
     def record(self, messages: Sequence[LLMMessage]) -> ReplayRecord:
@@ -56,9 +54,7 @@ class ReplayCompletionClient(ChatCompletionClient):
         self.records.append(rec)
         text = rec.response if rec.response is not None else f"[replay: no recorded response; recorded score {rec.quality:g}]"
         usage = RequestUsage(prompt_tokens=int(rec.input_tokens), completion_tokens=int(rec.output_tokens))
-        self._last = usage
-        self._total = RequestUsage(prompt_tokens=self._total.prompt_tokens + usage.prompt_tokens,
-                                   completion_tokens=self._total.completion_tokens + usage.completion_tokens)
+        self._count(usage)
         return CreateResult(finish_reason="stop", content=text, usage=usage, cached=False)
 
     async def create_stream(
@@ -79,22 +75,8 @@ class ReplayCompletionClient(ChatCompletionClient):
     async def close(self) -> None:
         return None
 
-    def actual_usage(self) -> RequestUsage:
-        return self._last
-
-    def total_usage(self) -> RequestUsage:
-        return self._total
-
     def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
         return sum(estimate_tokens(str(getattr(m, "content", ""))) for m in messages)
 
     def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
         return 1_000_000
-
-    @property
-    def capabilities(self) -> ModelInfo:  # type: ignore[override]
-        return self._model_info
-
-    @property
-    def model_info(self) -> ModelInfo:
-        return self._model_info

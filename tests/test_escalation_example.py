@@ -3,22 +3,15 @@ and its LangGraph app (EscalatingChatModel) keeps the same answers as Router.esc
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "escalation_cascade.py"
+from examples_loader import load_example
 
 
 def test_escalation_example_is_cheaper_than_gpt4_and_better_than_mixtral(capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("sklearn")
     pytest.importorskip("langgraph")
-    spec = importlib.util.spec_from_file_location("escalation_cascade", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    summary = module.main(limit=150)
+    summary = load_example("escalation_cascade").main(limit=150)
     assert 0.0 < summary["escalated"] < 1.0
     assert summary["quality"] > summary["cheap_quality"] + 0.05
     assert summary["cost_usd"] < 0.8 * summary["strong_cost_usd"]

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+
+from examples_loader import load_example
 
 pytest.importorskip("autogen_agentchat")
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "autogen_team.py"
-
 
 def test_autogen_example_routes_the_team(capsys: pytest.CaptureFixture[str]) -> None:
-    spec = importlib.util.spec_from_file_location("autogen_team", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    results = module.main(["--queries", "60", "--lambdas", "0", "1000"])
+    results = load_example("autogen_team").main(["--queries", "60", "--lambdas", "0", "1000"])
     unrouted = next(r for name, r in results.items() if name.startswith("unrouted"))
     cheap, best = results["routed λ=1000"], results["routed λ=0"]
     assert cheap["cost_usd"] < 0.3 * unrouted["cost_usd"] and cheap["agents"] < 2.0  # the reviewer is pruned

@@ -10,6 +10,7 @@ import pytest
 from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
+from examples_loader import load_example
 from lg_fakes import Directives, ScriptedChat, ScriptedModels
 from router_plugins import ModelCard, hookimpl
 from router_plugins.adapters.langgraph import RoutedChatModel, routed
@@ -285,15 +286,7 @@ def test_swarm_resumes_a_thread_whose_active_agent_is_now_pruned(models: Scripte
 
 # -- the example ---------------------------------------------------------------------------------------------------
 def test_supervisor_example_runs_in_process(capsys: pytest.CaptureFixture[str]) -> None:
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[2] / "examples" / "supervisor_team.py"
-    spec = importlib.util.spec_from_file_location("supervisor_team_example", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    math_q, research_q = module.main()
+    math_q, research_q = load_example("supervisor_team").main()
     assert "ai: transfer_to_math_expert" in math_q and math_q[-1].startswith("ai: [large] done")
     assert "ai: transfer_to_research_expert" in research_q
     assert "research_expert  pruned" in capsys.readouterr().out

