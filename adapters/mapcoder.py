@@ -287,12 +287,13 @@ def chat_completer(router: Router) -> Completer:
 
 
 def assemble(problem: CodeProblem, code: str) -> str:
-    """A runnable program: the model's code when it defines the entry point (with the prompt's imports), else the
-    prompt followed by the code (a HumanEval-style body completion)."""
-    if problem.entry_point is None or re.search(rf"def\s+{re.escape(problem.entry_point)}\s*\(", code):
-        imports = [ln for ln in problem.prompt.splitlines() if re.match(r"\s*(from\s+\S+\s+)?import\s", ln)]
-        return "\n".join([*imports, code]) if imports else code
-    return problem.prompt + code
+    """A runnable program from the model's code. A prompt that is itself code (HumanEval: imports, helpers and the
+    entry point's signature + docstring) goes first, so a full definition from the model replaces the stub and the
+    helpers stay; a body-only completion is appended to it. A prose prompt (MBPP) contributes nothing."""
+    if not _compiles(problem.prompt):
+        return code
+    defines = problem.entry_point is None or re.search(rf"def\s+{re.escape(problem.entry_point)}\s*\(", code)
+    return problem.prompt.rstrip("\n") + "\n\n" + code if defines else problem.prompt + code
 
 
 # -- prompts ---------------------------------------------------------------------------------------------------------

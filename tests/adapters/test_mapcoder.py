@@ -19,6 +19,7 @@ from router_plugins.adapters.mapcoder import (
     extract_code,
 )
 from router_plugins.query import Role
+from router_plugins.sandbox import run_tests
 from router_plugins.router import Router
 
 BUGGY = "```python\ndef add(a, b):\n    return a - b\n```"
@@ -139,10 +140,13 @@ def test_helpers_and_bad_configuration() -> None:
     assert extract_code("```\n\n```python\ndef f():\n    return 1\n```\ntext") == "def f():\n    return 1"
     assert extract_code("```python\ndef f():\n    return 1\n") == "def f():\n    return 1"  # cut off
     assert extract_code("def f(): return 2") == "def f(): return 2"
-    prob = CodeProblem(id="x", prompt="from math import pi\ndef area(r):\n", tests=("assert area(1) > 3",),
-                       entry_point="area")
-    assert assemble(prob, "def area(r):\n    return pi * r * r") == "from math import pi\ndef area(r):\n    return pi * r * r"
-    assert assemble(prob, "    return pi").startswith("from math import pi\ndef area(r):\n")
+    stub = 'from math import pi\n\ndef helper(r):\n    return r * r\n\ndef area(r):\n    """Area of a circle."""\n'
+    prob = CodeProblem(id="x", prompt=stub, tests=("assert area(1) > 3",), entry_point="area")
+    full = assemble(prob, "def area(r):\n    return pi * helper(r)")  # replaces the stub; imports and helpers stay
+    body = assemble(prob, "    return pi * helper(r)\n")  # a body completion continues the stub
+    assert all(run_tests(p, ["assert 3.14 < area(1) < 3.15"]).passed for p in (full, body))
+    mbpp = CodeProblem(id="m", prompt="Write a function area(r).", tests=("assert area(1) > 3",), entry_point="area")
+    assert assemble(mbpp, "def area(r):\n    return 3.2") == "def area(r):\n    return 3.2"
     assert docstring_tests(">>> f(2)\n4\nf(3) ➞ 9\nf(n) == f(n - 1)", "f") == ["assert (f(2)) == (4)",
                                                                               "assert (f(3)) == (9)"]
     with pytest.raises(ConfigError, match="no tests"):
