@@ -236,8 +236,10 @@ class Router:
             return self.fallback_plan(ctx, reason)
 
     def fallback_plan(self, ctx: PlanContext, reason: str) -> Plan:
-        """Every role on the default model: what runs when planning fails and fail-open is on."""
-        card = self.pool[self.default_model]
+        """Every role on the default model (or on the model a guard pinned, which must hold even now): what runs when
+        planning fails and fail-open is on."""
+        pinned = ctx.guard.model if ctx.guard is not None and ctx.guard.action == "pin" else None
+        card = self.pool[pinned or self.default_model]
         roles = tuple(
             RoleAssignment(r.name, card.name, "fallback", cost_usd=self._cost(ctx, r, card), latency_s=card.latency_s)
             for r in ctx.roles
