@@ -22,6 +22,7 @@ from pathlib import Path
 
 from router_plugins import ModelPool, Query, Role, Router
 from router_plugins.demo import embedded_data_path, task_prior_pool
+from router_plugins.guards import private_data
 from router_plugins.loaders import load_outcomes
 from router_plugins.online import OnlineFeedback
 from router_plugins.outcome import Outcome
@@ -107,6 +108,11 @@ def main() -> None:
     trained = per_plan_ms(default, queries, None)
     batched = batched_rate(router, queries)
     trained_batched = batched_rate(default, [Query(text=q.text + "*", task=q.task) for q in queries])
+    guard_us = []
+    for q in queries:
+        start = time.perf_counter()
+        private_data(q.text)
+        guard_us.append((time.perf_counter() - start) * 1e6)
     online_ms, record_us, online_batched = online_overhead(pool, [Query(text=q.text + "~", task=q.task) for q in queries])
 
     result = {
@@ -124,6 +130,8 @@ def main() -> None:
         "online_p99_ms": round(percentile(online_ms, 99), 4),
         "online_plans_per_s": round(online_batched, 1),
         "online_record_p50_us": round(percentile(record_us, 50), 2),
+        "privacy_guard_p50_us": round(percentile(guard_us, 50), 1),
+        "privacy_guard_p99_us": round(percentile(guard_us, 99), 1),
         "import_s": round(import_seconds(), 4),
         "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
