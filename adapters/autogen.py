@@ -12,6 +12,7 @@ SelectorGroupChat, ...). A team is built fresh per task, as AutoGen requires (a 
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -227,8 +228,9 @@ class RoutedChatCompletionClient(UsageTracking, ChatCompletionClient, Component[
                    model_info=config.model_info)
 
 
-#: ``factory(model_client) -> agent`` for one role.
-AgentFactory = Callable[[ChatCompletionClient], Any]
+#: ``factory(model_client) -> agent`` for one role, or ``factory(model_client, kept_roles)`` for agents that name
+#: others (a Swarm agent's ``handoffs`` should only list kept roles).
+AgentFactory = Callable[..., Any]
 #: ``team(participants, clients_by_role) -> team`` (RoundRobinGroupChat, SelectorGroupChat, ...).
 TeamFactory = Callable[[list[Any], Mapping[str, ChatCompletionClient]], Any]
 
@@ -259,7 +261,9 @@ class RoutedTeam:
     def build(self, plan: Plan) -> Any:
         """A fresh team of the agents whose roles the plan kept, each on its planned model's client."""
         clients = {role: self.client(model) for role, model in plan.assignments.items() if model is not None}
-        participants = [factory(clients[role]) for role, factory in self.agents.items() if role in clients]
+        kept = frozenset(clients)
+        participants = [_build_agent(factory, clients[role], kept) for role, factory in self.agents.items()
+                        if role in clients]
         if not participants:
             raise ConfigError(f"the plan kept none of the agents {list(self.agents)}: make at least one role required")
         return self.team(participants, clients)
@@ -294,6 +298,17 @@ class RoutedTeam:
             await client.close()
 
 
+def _build_agent(factory: AgentFactory, client: ChatCompletionClient, kept: frozenset[str]) -> Any:
+    """Call a role's factory with its client, and with the kept roles when it takes a second argument."""
+    try:
+        params = [p for p in inspect.signature(factory).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
+    except (TypeError, ValueError):  # builtins and some callables have no signature: one argument
+        params = []
+    takes_kept = len(params) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in params)
+    return factory(client, kept) if takes_kept else factory(client)
+
+
 def routed_team(
     router: Router,
     agents: Mapping[str, AgentFactory],
@@ -303,7 +318,8 @@ def routed_team(
     lam: float | None = None,
     budget_usd: float | None = None,
 ) -> RoutedTeam:
-    """The AutoGen agent factory: one role per agent (``agents`` maps role → ``factory(model_client)``; the role
+    """The AutoGen agent factory: one role per agent (``agents`` maps role → ``factory(model_client)``, or
+    ``factory(model_client, kept_roles)`` to see which agents run, e.g. for a Swarm agent's ``handoffs``; the role
     name should be the agent's name so ``cost_usd`` can attribute its messages). ``roles`` adds Role fields per role
     (``{"critic": {"optional": True}}``) and may declare client-only roles such as a SelectorGroupChat's
     ``"selector"``, whose client ``team`` receives in ``clients_by_role``."""

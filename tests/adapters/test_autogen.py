@@ -18,7 +18,12 @@ from autogen_ext.models.replay import ReplayChatCompletionClient  # noqa: E402
 
 from lg_fakes import Directives, make_cards  # noqa: E402
 from router_plugins import ConfigError, ModelCard, UnknownModelError, hookimpl  # noqa: E402
-from router_plugins.adapters.autogen import RoutedChatCompletionClient, routed_team, task_text  # noqa: E402
+from router_plugins.adapters.autogen import (  # noqa: E402
+    DEFAULT_MODEL_INFO,
+    RoutedChatCompletionClient,
+    routed_team,
+    task_text,
+)
 from router_plugins.adapters.replay_chat import ReplayChatModels  # noqa: E402
 from router_plugins.outcome_table import OutcomeTable  # noqa: E402
 from router_plugins.replay import ReplayBook  # noqa: E402
@@ -36,7 +41,7 @@ class Clients:
     def make_chat_model(self, card: Any, framework: str) -> Any:
         if framework != "autogen":
             return None
-        client = ReplayChatCompletionClient([self.reply or f"{card.name} says hi"] * 50)
+        client = ReplayChatCompletionClient([self.reply or f"{card.name} says hi"] * 50, model_info=DEFAULT_MODEL_INFO)
         self.built[card.name] = client
         return client
 
@@ -181,3 +186,26 @@ def test_replay_plugin_serves_autogen_clients_from_recorded_outcomes() -> None:
     client = RoutedChatCompletionClient(router, role="assistant")
     agent = AssistantAgent("assistant", model_client=client)
     assert run(agent.run(task="what is 2+2?")).messages[-1].content == "5"  # small: the cheaper card
+
+
+def test_swarm_agents_hand_off_only_to_kept_agents() -> None:
+    from autogen_agentchat.conditions import MaxMessageTermination
+    from autogen_agentchat.teams import Swarm
+
+    built: dict[str, list[str]] = {}
+
+    def triage(client: Any, kept: frozenset[str]) -> Any:
+        built["triage"] = [r for r in ("billing", "tech") if r in kept]
+        return AssistantAgent("triage", model_client=client, handoffs=built["triage"])
+
+    team = routed_team(
+        make_router(),
+        agents={"triage": triage, "billing": lambda c: AssistantAgent("billing", model_client=c),
+                "tech": lambda c: AssistantAgent("tech", model_client=c)},
+        team=lambda agents, clients: Swarm(agents, termination_condition=MaxMessageTermination(3)),
+        roles={"tech": {"optional": True}, "billing": {"optional": True}},
+    )
+    result = run(team.run(task="my bill prune=tech"))
+    assert built["triage"] == ["billing"] and result.messages[1].source == "triage"
+    run(team.run(task="my bill"))
+    assert built["triage"] == ["billing", "tech"]
