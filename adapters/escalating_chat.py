@@ -30,7 +30,7 @@ from router_plugins.escalation import Attempt, Escalation, EscalationResult, Jud
 from router_plugins.query import Query
 from router_plugins.router import Router
 
-__all__ = ["EscalatingChatModel", "escalation_metadata", "reply_judge", "reply_text"]
+__all__ = ["EscalatingChatModel", "escalation_metadata", "reply_judge", "reply_text", "skip_failed_call"]
 
 log = logging.getLogger("router_plugins")
 
@@ -58,6 +58,20 @@ def reply_text(reply: AIMessage, *, tool_arguments: bool = False) -> str:
     if tool_arguments and reply.tool_calls:
         return json.dumps([call["args"] for call in reply.tool_calls], sort_keys=True, default=str)
     return message_text(reply)
+
+
+def skip_failed_call(router: Router, escalation: Escalation, model: str, exc: Exception, *,
+                     fail_open: bool | None = None) -> tuple[str, float]:
+    """A model's call in an escalation failed: with fail-open, log it and answer ("", 0 USD), which the judge of
+    :func:`reply_judge` rates 0 so the next model is called. Re-raised when fail-open is off, and for a model whose
+    answer would be kept anyway (the last one, or a threshold of 0): nothing else would answer."""
+    step = escalation.models.index(model)
+    last = step == len(escalation.models) - 1
+    if not (router.fail_open if fail_open is None else fail_open) or last or escalation.thresholds[step] <= 0:
+        raise exc
+    log.warning("router_plugins: %r failed in an escalation, trying the next model: %s: %s",
+                model, type(exc).__name__, exc)
+    return "", 0.0
 
 
 def escalation_metadata(result: EscalationResult) -> dict[str, Any]:
@@ -139,13 +153,7 @@ class EscalatingChatModel(BaseChatModel):
         return reply_judge(self.router, query, replies, fail_open=self.fail_open, judge_tool_calls=self.judge_tool_calls)
 
     def _failed(self, name: str, exc: Exception) -> tuple[str, float]:
-        """A cheap model's call failed: go on to the next one (fail-open) or re-raise."""
-        fail_open = self.router.fail_open if self.fail_open is None else self.fail_open
-        if not fail_open or name == self.escalation.models[-1]:
-            raise exc
-        log.warning("router_plugins: %r failed in an escalation, trying the next model: %s: %s",
-                    name, type(exc).__name__, exc)
-        return "", 0.0
+        return skip_failed_call(self.router, self.escalation, name, exc, fail_open=self.fail_open)
 
     def _kept(self, result: EscalationResult, replies: dict[str, AIMessage]) -> ChatResult:
         reply = replies[result.model]

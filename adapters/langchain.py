@@ -20,7 +20,7 @@ from langchain.agents.middleware.types import PrivateStateAttr
 from langchain_core.messages import AIMessage, BaseMessage
 from langgraph.types import Command
 
-from router_plugins.adapters.escalating_chat import escalation_metadata, reply_judge
+from router_plugins.adapters.escalating_chat import escalation_metadata, reply_judge, skip_failed_call
 from router_plugins.adapters.lc_messages import as_ai_message, last_human_text, message_text, reply_cost
 from router_plugins.errors import BudgetError, ConfigError
 from router_plugins.escalation import Escalation
@@ -141,7 +141,10 @@ class RouterMiddleware(AgentMiddleware):
             replies: dict[str, AIMessage] = {}
 
             def call(name: str) -> tuple[str, float]:
-                out = handler(request.override(model=self._model(name)))
+                try:
+                    out = handler(request.override(model=self._model(name)))
+                except Exception as exc:
+                    return skip_failed_call(self.router, self.escalation, name, exc)  # type: ignore[arg-type]
                 return self._escalation_call(name, out, responses, replies)
 
             result = self.escalation.run(call, reply_judge(self.router, self.query(request), replies))
@@ -161,7 +164,10 @@ class RouterMiddleware(AgentMiddleware):
             replies: dict[str, AIMessage] = {}
 
             async def call(name: str) -> tuple[str, float]:
-                out = await handler(request.override(model=self._model(name)))
+                try:
+                    out = await handler(request.override(model=self._model(name)))
+                except Exception as exc:
+                    return skip_failed_call(self.router, self.escalation, name, exc)  # type: ignore[arg-type]
                 return self._escalation_call(name, out, responses, replies)
 
             result = await self.escalation.arun(call, reply_judge(self.router, self.query(request), replies))

@@ -192,3 +192,15 @@ def test_agent_middleware_charges_every_attempt_and_falls_back_when_the_budget_i
     ai = [m for m in out["messages"] if isinstance(m, AIMessage)]
     assert [m.response_metadata.get("router_fallback", False) for m in ai] == [False, False, True]
     assert (ai[-1].content, ai[-1].response_metadata["router_model"]) == ("maybe x", "small")
+
+
+def test_a_failing_cheap_model_is_skipped_in_an_agent_and_a_zero_threshold_reraises() -> None:
+    router = make_router({"small": RuntimeError("rate limited"), "big": "sure: x"})
+    app = create_agent(Scripted(label="app", answer="unused"), tools=[lookup],
+                       middleware=[RouterMiddleware(router, escalation=CASCADE)])
+    out = app.invoke({"messages": [{"role": "user", "content": "what is x?"}]})
+    assert out["messages"][-1].content == "sure: x"
+    assert escalation_of(out["messages"][-1]) == ["small", "big"]
+    keep_anything = Escalation(("small", "big"), (0.0,))  # small's answer would be kept: nothing stands in for it
+    with pytest.raises(RuntimeError, match="rate limited"):
+        EscalatingChatModel(router=router, escalation=keep_anything).invoke("x?")
