@@ -12,7 +12,7 @@ charged to the run's budget.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any, NotRequired
 
 from langchain.agents.middleware import AgentMiddleware, AgentState, ExtendedModelResponse, ModelRequest, ModelResponse
@@ -40,7 +40,7 @@ class RouterAgentState(AgentState):
     router_spent_usd: NotRequired[Annotated[float, PrivateStateAttr]]
 
 
-def _last_human(messages: list[BaseMessage]) -> str:
+def _last_human(messages: Sequence[BaseMessage]) -> str:
     text = last_human_text(messages)
     if text is None:
         raise ConfigError("RouterMiddleware found no human message to route on: pass query=lambda request: ...")
@@ -87,7 +87,7 @@ class RouterMiddleware(AgentMiddleware):
         return {SPENT_KEY: 0.0}
 
     def _remaining(self, request: ModelRequest) -> tuple[float, float | None]:
-        spent = float((request.state or {}).get(SPENT_KEY) or 0.0)
+        spent = float((request.state or {}).get(SPENT_KEY) or 0.0)  # type: ignore[arg-type]
         return spent, None if self.budget_usd is None else self.budget_usd - spent
 
     def _exhausted(self, spent: float) -> Plan:

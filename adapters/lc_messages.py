@@ -45,7 +45,9 @@ def reply_cost(message: AIMessage, card: ModelCard) -> float:
     recorded = (message.response_metadata or {}).get("cost_usd")
     if isinstance(recorded, (int, float)) and math.isfinite(recorded):
         return float(recorded)
-    usage = message.usage_metadata or {}
+    usage = message.usage_metadata
+    if not usage:
+        return 0.0
     return card.cost_usd(usage.get("input_tokens", 0), usage.get("output_tokens", 0))
 
 

@@ -98,7 +98,7 @@ def docstring_tests(prompt: str, entry_point: str | None = None) -> list[str]:
              for e in doctest.DocTestParser().get_examples(prompt)]
     if entry_point:
         arrow = re.compile(rf"^\s*({re.escape(entry_point)}\(.*\))\s*(?:==|➞|->|=>|should return|returns)\s*(.+?)\s*$")
-        pairs += [m.groups() for m in map(arrow.match, prompt.splitlines()) if m]
+        pairs += [(m.group(1), m.group(2)) for m in map(arrow.match, prompt.splitlines()) if m]
     tests = []
     for source, want in pairs:
         if not want or "\n" in source:

@@ -37,7 +37,7 @@ class PlanContext:
     scores: tuple[float, ...] | None = None
     guard: GuardDecision | None = None
     fixed: dict[str, str] = field(default_factory=dict)
-    memo: dict[str, Any] = field(default_factory=dict)
+    memo: dict[Any, Any] = field(default_factory=dict)
 
     def role(self, name: str) -> Role:
         """The Role of that name."""

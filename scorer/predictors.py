@@ -22,7 +22,7 @@ Array = NDArray[np.float32]
 
 def gelu_tanh(x: Array) -> Array:
     """GELU, tanh approximation (the same as ``torch.nn.GELU(approximate='tanh')``)."""
-    return 0.5 * x * (1.0 + np.tanh(0.7978845608028654 * (x + 0.044715 * x ** 3)))
+    return (0.5 * x * (1.0 + np.tanh(0.7978845608028654 * (x + 0.044715 * x ** 3)))).astype(np.float32, copy=False)
 
 
 def sigmoid(x: Array) -> Array:
@@ -254,10 +254,10 @@ class Predictor:
         """The stack with ``change`` applied to every member (members left scoring no model are dropped)."""
         c = self.config
         plain = c.get("no_task_weights")
-        kept = [(spec["name"], w, q, plain[i] if plain is not None else None)
-                for i, (spec, (w, p)) in enumerate(zip(c["members"], self._members)) if (q := change(p)).models]
-        return Predictor.stack([(n, w, q) for n, w, q, _ in kept],
-                               no_task_weights=None if plain is None else [wp for *_, wp in kept],
+        kept = [(i, spec["name"], w, q) for i, (spec, (w, p)) in enumerate(zip(c["members"], self._members))
+                if (q := change(p)).models]
+        return Predictor.stack([(n, w, q) for _, n, w, q in kept],
+                               no_task_weights=None if plain is None else [float(plain[i]) for i, *_ in kept],
                                known_tasks=c.get("known_tasks", []))
 
     def expected_shapes(self, dim: int) -> dict[str, tuple[int, ...]]:
