@@ -3,8 +3,10 @@
 Per problem the router plans the four roles at once: which optional stages run (recalling a similar solved problem,
 writing a plan, debugging) and which model each uses. Coding always runs; the program is executed against the
 problem's visible tests in the sandbox (:mod:`router_plugins.sandbox`), and only when a test fails does the debugging
-stage run, with the failing tests as feedback, for up to ``max_debug_rounds``. The hidden tests are run once at the
-end to grade the result (they never reach a prompt).
+stage run, with the failing tests as feedback, for up to ``max_debug_rounds``. With ``coding_escalation`` the coding
+stage is an execution-judged cascade instead: cheaper models write the program first, and the next model is asked
+only when too few visible tests pass. The hidden tests are run once at the end to grade the result (they never reach
+a prompt).
 
 Models are called through ``complete(model, prompt) -> text or (text, cost_usd)``; the default asks the router's
 LangChain chat model for the card (``make_chat_model``), so replay, local and API models all work.
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from router_plugins.errors import ConfigError
+from router_plugins.escalation import Attempt, Escalation
 from router_plugins.plan import Plan
 from router_plugins.query import Query, Role
 from router_plugins.router import Router
@@ -41,6 +44,9 @@ ROLES = (
     Role("debugging", optional=True, description="fixes the program from failing tests", prompt_tokens=800,
          output_tokens=300),
 )
+
+#: Confidence in a program when the problem shows no tests to run (the judges' "no opinion").
+NO_TESTS_CONFIDENCE = 0.5
 
 #: ``complete(model, prompt)`` → the reply text, or ``(text, cost_usd)``.
 Completer = Callable[[str, str], "str | tuple[str, float | None]"]
@@ -205,6 +211,7 @@ class MapCoder:
         lam: float | None = None,
         budget_usd: float | None = None,
         roles: Sequence[Role] = ROLES,
+        coding_escalation: Escalation | None = None,
     ) -> None:
         if max_debug_rounds < 0:
             raise ConfigError(f"max_debug_rounds must be >= 0, got {max_debug_rounds}")
@@ -218,6 +225,9 @@ class MapCoder:
         self.timeout_s, self.memory_mb = timeout_s, memory_mb
         self.lam, self.budget_usd = lam, budget_usd
         self.roles = tuple(roles)
+        if coding_escalation is not None:
+            router.pool.require(coding_escalation.models)
+        self.coding_escalation = coding_escalation
 
     def plan(self, problem: CodeProblem) -> Plan:
         """Which stages run on which models for this problem (fail-open: all on the default model)."""
@@ -230,8 +240,7 @@ class MapCoder:
         result = CodeResult(problem, "", None, None, plan)
         exemplar = self._optional(result, "retrieval", retrieval_prompt(problem))
         steps = self._optional(result, "planning", planning_prompt(problem, exemplar))
-        code = assemble(problem, extract_code(self._call(result, "coding", coding_prompt(problem, steps))))
-        report = self._check(problem, code)
+        code, report = self._code(result, coding_prompt(problem, steps))
         while report is not None and not report.passed and result.debug_rounds < self.max_debug_rounds:
             fixed = self._optional(result, "debugging", debugging_prompt(problem, code, report))
             if fixed is None:
@@ -246,8 +255,28 @@ class MapCoder:
         return result
 
     # -- stages ------------------------------------------------------------------------------------------------------
-    def _call(self, result: CodeResult, stage: str, prompt: str) -> str:
-        model = result.plan.model_for(stage) or self.router.default_model
+    def _code(self, result: CodeResult, prompt: str) -> tuple[str, ExecutionReport | None]:
+        """The coding stage: the planned model writes the program, or with ``coding_escalation`` the cascade's models
+        write it in turn until one passes enough of the visible tests (its threshold: the share that must pass)."""
+        problem = result.problem
+        if self.coding_escalation is None:
+            code = assemble(problem, extract_code(self._call(result, "coding", prompt)))
+            return code, self._check(problem, code)
+        reports: dict[str, ExecutionReport | None] = {}
+
+        def write(model: str) -> str:
+            return assemble(problem, extract_code(self._call(result, "coding", prompt, model=model)))
+
+        def passed_share(model: str, code: str, attempts: Sequence[Attempt]) -> float:
+            report = reports[model] = self._check(problem, code)
+            return NO_TESTS_CONFIDENCE if report is None else report.n_passed / max(1, len(report.tests))
+
+        kept = self.coding_escalation.run(write, passed_share)
+        report = reports[kept.model] if kept.model in reports else self._check(problem, kept.response)
+        return kept.response, report
+
+    def _call(self, result: CodeResult, stage: str, prompt: str, *, model: str | None = None) -> str:
+        model = model or result.plan.model_for(stage) or self.router.default_model
         out = self.complete(model, prompt)
         text, cost = out if isinstance(out, tuple) else (out, None)
         if cost is None:

@@ -9,7 +9,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from lg_fakes import Directives, make_cards
-from router_plugins import ConfigError, hookimpl
+from router_plugins import ConfigError, UnknownModelError, hookimpl
 from router_plugins.adapters.mapcoder import (
     ROLES,
     CodeProblem,
@@ -18,6 +18,7 @@ from router_plugins.adapters.mapcoder import (
     docstring_tests,
     extract_code,
 )
+from router_plugins.escalation import Escalation
 from router_plugins.query import Role
 from router_plugins.sandbox import run_tests
 from router_plugins.router import Router
@@ -158,3 +159,27 @@ def test_helpers_and_bad_configuration() -> None:
     with pytest.raises(ConfigError, match="max_debug_rounds"):
         coder(Scripted(), max_debug_rounds=-1)
     assert [r.name for r in ROLES] == ["retrieval", "planning", "coding", "debugging"]
+
+
+class PerModel(Scripted):
+    """Coding replies differ per model: small writes buggy code, big writes the fix."""
+
+    def __call__(self, model: str, prompt: str) -> str:
+        stage = self.stage(prompt)
+        self.log.append((stage, model, prompt))
+        if stage == "coding":
+            return BUGGY if model == "small" else FIXED
+        return self.replies[stage]
+
+
+def test_coding_escalation_is_judged_by_the_visible_tests() -> None:
+    cascade = Escalation(("small", "big"), (1.0,))  # keep small's program only when every visible test passes
+    script = PerModel()
+    result = coder(script, coding_escalation=cascade).solve(problem("prune=retrieval,planning"))
+    assert [(s, m) for s, m, _ in script.log] == [("coding", "small"), ("coding", "big")]
+    assert result.passed and result.debug_rounds == 0 and result.visible is not None and result.visible.passed
+    passing = Scripted(coding=FIXED)
+    result = coder(passing, coding_escalation=cascade).solve(problem("prune=retrieval,planning"))
+    assert [(s, m) for s, m, _ in passing.log] == [("coding", "small")] and result.passed
+    with pytest.raises(UnknownModelError):
+        coder(passing, coding_escalation=Escalation(("small", "huge"), (1.0,)))
