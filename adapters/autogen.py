@@ -5,6 +5,8 @@ on the conversation's task and delegates to the client of the model the plan pic
 ``make_chat_model`` hook with ``framework="autogen"``). It is an AutoGen component: ``dump_component()`` writes the
 pool and settings, and ``ChatCompletionClient.load_component(...)`` rebuilds it with the installed plugins.
 
+``EscalatingChatCompletionClient(router, escalation)`` runs a cheap-first escalation cascade on every call.
+
 ``routed_team(router, agents={role: factory}, team=...)`` is the agent factory: per task it plans once, builds only
 the agents of kept roles, each with its planned model's client, and hands them to ``team`` (RoundRobinGroupChat,
 SelectorGroupChat, ...). A team is built fresh per task, as AutoGen requires (a team that has run keeps its topics).
@@ -13,7 +15,6 @@ SelectorGroupChat, ...). A team is built fresh per task, as AutoGen requires (a 
 from __future__ import annotations
 
 import inspect
-import logging
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -33,14 +34,21 @@ from pydantic import BaseModel
 
 from router_plugins.cards import ModelPool
 from router_plugins.errors import ConfigError
+from router_plugins.escalation import Escalation, EscalationResult, replies_judge, skip_failed_call
 from router_plugins.plan import Plan
 from router_plugins.query import Query, Role
 from router_plugins.router import Router
 from router_plugins.tokens import estimate_tokens
 
-__all__ = ["RoutedChatCompletionClient", "RoutedClientConfig", "RoutedTeam", "UsageTracking", "routed_team", "task_text"]
-
-log = logging.getLogger("router_plugins")
+__all__ = [
+    "EscalatingChatCompletionClient",
+    "RoutedChatCompletionClient",
+    "RoutedClientConfig",
+    "RoutedTeam",
+    "UsageTracking",
+    "routed_team",
+    "task_text",
+]
 
 #: What a client that knows no better tells AgentChat it can do (tools and JSON, no vision).
 DEFAULT_MODEL_INFO = ModelInfo(vision=False, function_calling=True, json_output=True, family=ModelFamily.UNKNOWN,
@@ -226,6 +234,104 @@ class RoutedChatCompletionClient(UsageTracking, ChatCompletionClient, Component[
                         load_entrypoints=config.load_entrypoints)
         return cls(router, role=config.role, lam=config.lam, budget_usd=config.budget_usd,
                    model_info=config.model_info)
+
+
+class EscalatingChatCompletionClient(UsageTracking, ChatCompletionClient):
+    """A ``ChatCompletionClient`` that runs an escalation cascade on every call: the escalation's first (cheapest)
+    model answers, the router's ``judge_response`` hook rates the answer, and the next model is asked while the
+    judge's confidence is below the step's threshold. Results that call functions are kept (judges rate answers); a
+    cheap model whose call fails is skipped when fail-open is on. The kept result's ``usage`` is the sum over all
+    calls, so AgentChat's ``models_usage`` shows what the answer really cost. No token streaming."""
+
+    def __init__(
+        self,
+        router: Router,
+        escalation: Escalation,
+        *,
+        model_info: ModelInfo | None = None,
+        query: Callable[[Sequence[LLMMessage]], Query | str | None] = task_text,
+        fail_open: bool | None = None,
+    ) -> None:
+        if not isinstance(router, Router):
+            raise ConfigError(f"EscalatingChatCompletionClient needs a Router, got {type(router).__name__}")
+        if not isinstance(escalation, Escalation):
+            raise ConfigError(f"EscalatingChatCompletionClient needs an Escalation, got {type(escalation).__name__}")
+        router.pool.require(escalation.models)
+        self.router, self.escalation, self._query, self.fail_open = router, escalation, query, fail_open
+        self._init_tracking(model_info)
+        self._clients: dict[str, ChatCompletionClient] = {}
+        self.spent_usd = 0.0
+        self.last_result: EscalationResult | None = None
+
+    def _client(self, name: str) -> ChatCompletionClient:
+        if name not in self._clients:
+            self._clients[name] = self.router.chat_model(name, "autogen")
+        return self._clients[name]
+
+    async def create(
+        self,
+        messages: Sequence[LLMMessage],
+        *,
+        tools: Sequence[Tool | ToolSchema] = [],
+        tool_choice: Tool | Literal["auto", "required", "none"] = "auto",
+        json_output: bool | type[BaseModel] | None = None,
+        extra_create_args: Mapping[str, Any] = {},
+        cancellation_token: CancellationToken | None = None,
+    ) -> CreateResult:
+        """Call the cascade's models in order until the judge keeps an answer."""
+        query = self._query(messages)
+        if query is None:
+            raise ConfigError("EscalatingChatCompletionClient found no user message to judge answers against")
+        results: dict[str, CreateResult] = {}
+
+        async def call(name: str) -> tuple[str, float]:
+            try:
+                result = await self._client(name).create(
+                    messages, tools=tools, tool_choice=tool_choice, json_output=json_output,
+                    extra_create_args=extra_create_args, cancellation_token=cancellation_token)
+            except Exception as exc:
+                return skip_failed_call(self.router, self.escalation, name, exc, fail_open=self.fail_open)
+            results[name] = result
+            usage = result.usage
+            return (result.content if isinstance(result.content, str) else "",
+                    self.router.pool[name].cost_usd(usage.prompt_tokens, usage.completion_tokens))
+
+        judge = replies_judge(self.router, query, results, fail_open=self.fail_open,
+                              calls_tools=lambda result: not isinstance(result.content, str))
+        kept = self.last_result = await self.escalation.arun(call, judge)
+        usage = RequestUsage(prompt_tokens=sum(r.usage.prompt_tokens for r in results.values()),
+                             completion_tokens=sum(r.usage.completion_tokens for r in results.values()))
+        self._count(usage)
+        self.spent_usd += kept.cost_usd or 0.0
+        return results[kept.model].model_copy(update={"usage": usage})
+
+    async def create_stream(
+        self,
+        messages: Sequence[LLMMessage],
+        *,
+        tools: Sequence[Tool | ToolSchema] = [],
+        tool_choice: Tool | Literal["auto", "required", "none"] = "auto",
+        json_output: bool | type[BaseModel] | None = None,
+        extra_create_args: Mapping[str, Any] = {},
+        cancellation_token: CancellationToken | None = None,
+    ) -> AsyncGenerator[str | CreateResult, None]:
+        """The kept answer as one chunk, then the result: an answer is shown only once the judge has kept it."""
+        result = await self.create(messages, tools=tools, tool_choice=tool_choice, json_output=json_output,
+                                   extra_create_args=extra_create_args, cancellation_token=cancellation_token)
+        if isinstance(result.content, str):
+            yield result.content
+        yield result
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.close()
+
+    def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
+        return sum(estimate_tokens(_text(m)) for m in messages)
+
+    def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
+        window = min(self.router.pool[n].context_window for n in self.escalation.models)
+        return max(0, window - self.count_tokens(messages, tools=tools))
 
 
 #: ``factory(model_client) -> agent`` for one role, or ``factory(model_client, kept_roles)`` for agents that name

@@ -14,7 +14,6 @@ be shown once the judge has kept it.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -26,30 +25,18 @@ from pydantic import ConfigDict, Field, PrivateAttr
 
 from router_plugins.adapters.lc_messages import as_ai_message, child_config, last_human_text, message_text, reply_cost
 from router_plugins.errors import ConfigError
-from router_plugins.escalation import Attempt, Escalation, EscalationResult, Judge
+from router_plugins.escalation import Escalation, EscalationResult, Judge, replies_judge, skip_failed_call
 from router_plugins.query import Query
 from router_plugins.router import Router
 
-__all__ = ["EscalatingChatModel", "escalation_metadata", "reply_judge", "reply_text", "skip_failed_call"]
-
-log = logging.getLogger("router_plugins")
-
+__all__ = ["EscalatingChatModel", "escalation_metadata", "reply_judge", "reply_text"]
 
 def reply_judge(router: Router, query: Query | str, replies: dict[str, AIMessage], *,
                 fail_open: bool | None = None, judge_tool_calls: bool = False) -> Judge:
-    """The router's judge for LangChain replies: a reply that calls tools is kept (confidence 1) unless
-    ``judge_tool_calls`` (structured output, judged on its arguments), a model whose call failed (no reply) gets 0,
-    and every other reply is rated by the ``judge_response`` hook."""
-
-    def judge(model: str, response: str, attempts: Sequence[Attempt]) -> float:
-        reply = replies.get(model)
-        if reply is None:
-            return 0.0
-        if reply.tool_calls and not judge_tool_calls:
-            return 1.0
-        return router.judge(query, model, response, attempts, fail_open=fail_open)
-
-    return judge
+    """The router's judge for LangChain replies (:func:`~router_plugins.escalation.replies_judge`): replies that
+    call tools are kept unless ``judge_tool_calls`` (structured output, judged on its arguments)."""
+    return replies_judge(router, query, replies, fail_open=fail_open,
+                         calls_tools=lambda reply: bool(reply.tool_calls) and not judge_tool_calls)
 
 
 def reply_text(reply: AIMessage, *, tool_arguments: bool = False) -> str:
@@ -58,20 +45,6 @@ def reply_text(reply: AIMessage, *, tool_arguments: bool = False) -> str:
     if tool_arguments and reply.tool_calls:
         return json.dumps([call["args"] for call in reply.tool_calls], sort_keys=True, default=str)
     return message_text(reply)
-
-
-def skip_failed_call(router: Router, escalation: Escalation, model: str, exc: Exception, *,
-                     fail_open: bool | None = None) -> tuple[str, float]:
-    """A model's call in an escalation failed: with fail-open, log it and answer ("", 0 USD), which the judge of
-    :func:`reply_judge` rates 0 so the next model is called. Re-raised when fail-open is off, and for a model whose
-    answer would be kept anyway (the last one, or a threshold of 0): nothing else would answer."""
-    step = escalation.models.index(model)
-    last = step == len(escalation.models) - 1
-    if not (router.fail_open if fail_open is None else fail_open) or last or escalation.thresholds[step] <= 0:
-        raise exc
-    log.warning("router_plugins: %r failed in an escalation, trying the next model: %s: %s",
-                model, type(exc).__name__, exc)
-    return "", 0.0
 
 
 def escalation_metadata(result: EscalationResult) -> dict[str, Any]:

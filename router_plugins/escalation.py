@@ -11,14 +11,18 @@ kept. Every call is paid, so an escalation costs the sum of the calls it made.
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from router_plugins.errors import ConfigError
+
+log = logging.getLogger("router_plugins")
 
 __all__ = [
     "AsyncCaller",
@@ -27,9 +31,12 @@ __all__ = [
     "Escalation",
     "EscalationResult",
     "Judge",
+    "JudgingRouter",
     "check_confidence",
     "escalation_front",
     "replay_escalation",
+    "replies_judge",
+    "skip_failed_call",
     "split_response",
     "threshold_grid",
 ]
@@ -197,3 +204,44 @@ def escalation_front(
         if not front or s[1] > front[-1][1]:
             front.append(s)
     return front
+
+
+class JudgingRouter(Protocol):
+    """What the helpers below need of a Router (typed structurally: this module sits below the router)."""
+
+    fail_open: bool
+
+    def judge(self, query: Any, model: str, response: str, attempts: Sequence[Attempt] = (), *,
+              fail_open: bool | None = None) -> float: ...
+
+
+def replies_judge(router: JudgingRouter, query: Any, replies: Mapping[str, Any], *,
+                  calls_tools: Callable[[Any], bool] = lambda reply: False,
+                  fail_open: bool | None = None) -> Judge:
+    """The judge of a framework adapter that keeps each model's reply in ``replies``: a model whose call failed (no
+    reply) gets 0, a reply for which ``calls_tools`` holds is kept (confidence 1: judges rate answers, not tool
+    calls), and every other reply is rated by the router's ``judge_response`` hook."""
+
+    def judge(model: str, response: str, attempts: Sequence[Attempt]) -> float:
+        reply = replies.get(model)
+        if reply is None:
+            return 0.0
+        if calls_tools(reply):
+            return 1.0
+        return router.judge(query, model, response, attempts, fail_open=fail_open)
+
+    return judge
+
+
+def skip_failed_call(router: JudgingRouter, escalation: Escalation, model: str, exc: Exception, *,
+                     fail_open: bool | None = None) -> tuple[str, float]:
+    """A model's call in an escalation failed: with fail-open, log it and answer ("", 0 USD), which
+    :func:`replies_judge` rates 0 so the next model is called. Re-raised when fail-open is off, and for a model whose
+    answer would be kept anyway (the last one, or a threshold of 0): nothing else would answer."""
+    step = escalation.models.index(model)
+    last = step == len(escalation.models) - 1
+    if not (router.fail_open if fail_open is None else fail_open) or last or escalation.thresholds[step] <= 0:
+        raise exc
+    log.warning("router_plugins: %r failed in an escalation, trying the next model: %s: %s",
+                model, type(exc).__name__, exc)
+    return "", 0.0

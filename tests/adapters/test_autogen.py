@@ -209,3 +209,53 @@ def test_swarm_agents_hand_off_only_to_kept_agents() -> None:
     assert built["triage"] == ["billing"] and result.messages[1].source == "triage"
     run(team.run(task="my bill"))
     assert built["triage"] == ["billing", "tech"]
+
+
+class SureJudge:
+    @hookimpl(tryfirst=True)
+    def judge_response(self, query: Any, model: str, response: str, attempts: Any, context: Any) -> float:
+        return 0.9 if "sure" in response else 0.1
+
+
+class PerCard:
+    """Plugin: each card's client replays its own answer, or raises it when it is an exception."""
+
+    def __init__(self, answers: dict[str, Any]) -> None:
+        self.answers = answers
+
+    @hookimpl
+    def make_chat_model(self, card: Any, framework: str) -> Any:
+        answer = self.answers[card.name]
+        if isinstance(answer, Exception):
+            class Failing(ReplayChatCompletionClient):
+                async def create(self, *args: Any, **kwargs: Any) -> Any:
+                    raise answer
+
+            return Failing(["unused"])
+        return ReplayChatCompletionClient([answer] * 10, model_info=DEFAULT_MODEL_INFO)
+
+
+def test_escalating_client_keeps_a_confident_cheap_answer_and_escalates_otherwise() -> None:
+    from router_plugins.adapters.autogen import EscalatingChatCompletionClient
+    from router_plugins.escalation import Escalation
+
+    cascade = Escalation(("small", "big"), (0.5,))
+
+    def ask(answers: dict[str, Any], **kw: Any) -> tuple[Any, Any]:
+        router = Router(make_cards(), plugins=[PerCard(answers), SureJudge()], load_entrypoints=False)
+        client = EscalatingChatCompletionClient(router, cascade, **kw)
+        result = run(AssistantAgent("assistant", model_client=client).run(task="2 + 2?"))
+        return result.messages[-1], client
+
+    msg, client = ask({"small": "sure: 4", "big": "4"})
+    assert msg.content == "sure: 4" and client.last_result is not None and not client.last_result.escalated
+    msg, client = ask({"small": "maybe 5", "big": "4"})
+    assert msg.content == "4" and [a.model for a in client.last_result.attempts] == ["small", "big"]
+    assert msg.models_usage.prompt_tokens == client.total_usage().prompt_tokens  # both calls counted
+    assert client.spent_usd > 0
+    msg, _ = ask({"small": RuntimeError("rate limited"), "big": "4"})
+    assert msg.content == "4"
+    with pytest.raises(Exception, match="rate limited"):
+        ask({"small": RuntimeError("rate limited"), "big": "4"}, fail_open=False)
+    with pytest.raises(UnknownModelError):
+        EscalatingChatCompletionClient(make_router(), Escalation(("small", "nope"), (0.5,)))
