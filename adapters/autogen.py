@@ -102,6 +102,42 @@ class UsageTracking:
         return self._model_info
 
 
+class PoolClients(UsageTracking):
+    """What this package's delegating AutoGen clients share: one client per pool model (built once by the router's
+    ``make_chat_model`` hook), usage counters, and token estimates against their candidate models' windows."""
+
+    router: Router
+
+    def _init_clients(self, router: Router, model_info: ModelInfo | None) -> None:
+        self.router = router
+        self._clients: dict[str, ChatCompletionClient] = {}
+        self._init_tracking(model_info)
+        self.spent_usd = 0.0
+
+    def _candidates(self) -> Sequence[str]:
+        """The models a call may run on."""
+        raise NotImplementedError
+
+    def _client(self, name: str) -> ChatCompletionClient:
+        if name not in self._clients:
+            self._clients[name] = self.router.chat_model(name, "autogen")
+        return self._clients[name]
+
+    async def close(self) -> None:
+        """Close every client this one delegated to."""
+        for client in self._clients.values():
+            await client.close()
+
+    def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
+        """An estimate (about four characters a token): the model is not known before a call is made."""
+        return sum(estimate_tokens(_text(m)) for m in messages)
+
+    def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
+        """Against the smallest context window of the models a call may run on."""
+        window = min(self.router.pool[n].context_window for n in self._candidates())
+        return max(0, window - self.count_tokens(messages, tools=tools))
+
+
 class RoutedClientConfig(BaseModel):
     """Component config of :class:`RoutedChatCompletionClient`: the pool and the routing settings."""
 
@@ -115,7 +151,7 @@ class RoutedClientConfig(BaseModel):
     model_info: ModelInfo | None = None
 
 
-class RoutedChatCompletionClient(UsageTracking, ChatCompletionClient, Component[RoutedClientConfig]):
+class RoutedChatCompletionClient(PoolClients, ChatCompletionClient, Component[RoutedClientConfig]):
     """A ``ChatCompletionClient`` that runs each call on the model the router picks for ``role``."""
 
     component_type = "model"
@@ -134,21 +170,15 @@ class RoutedChatCompletionClient(UsageTracking, ChatCompletionClient, Component[
     ) -> None:
         if not isinstance(router, Router):
             raise ConfigError(f"RoutedChatCompletionClient needs a Router, got {type(router).__name__}")
-        self.router = router
+        self._init_clients(router, model_info)
         self.role = Role.parse(role) if isinstance(role, str) else role
         self.lam, self.budget_usd = lam, budget_usd
-        self._init_tracking(model_info)
         self._query = query
-        self._clients: dict[str, ChatCompletionClient] = {}
-        self.spent_usd = 0.0
         self.last_plan: Plan | None = None
 
     # -- routing -----------------------------------------------------------------------------------------------------
-    def _client(self, name: str) -> ChatCompletionClient:
-        client = self._clients.get(name)
-        if client is None:
-            client = self._clients[name] = self.router.chat_model(name, "autogen")
-        return client
+    def _candidates(self) -> Sequence[str]:
+        return self.role.models or self.router.pool.names
 
     async def _route(self, messages: Sequence[LLMMessage]) -> tuple[str, ChatCompletionClient]:
         query = self._query(messages)
@@ -200,21 +230,6 @@ class RoutedChatCompletionClient(UsageTracking, ChatCompletionClient, Component[
                 self._charge(name, chunk.usage)
             yield chunk
 
-    async def close(self) -> None:
-        """Close every client this one delegated to."""
-        for client in self._clients.values():
-            await client.close()
-
-    def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
-        """An estimate (about four characters a token): the model is not known before a call is planned."""
-        return sum(estimate_tokens(_text(m)) for m in messages)
-
-    def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
-        """Against the smallest context window of the models the role may use."""
-        names = self.role.models or self.router.pool.names
-        window = min(self.router.pool[n].context_window for n in names)
-        return max(0, window - self.count_tokens(messages, tools=tools))
-
     # -- component config --------------------------------------------------------------------------------------------
     def _to_config(self) -> RoutedClientConfig:
         plugin_models = set(self.router.plugin_models)
@@ -236,7 +251,7 @@ class RoutedChatCompletionClient(UsageTracking, ChatCompletionClient, Component[
                    model_info=config.model_info)
 
 
-class EscalatingChatCompletionClient(UsageTracking, ChatCompletionClient):
+class EscalatingChatCompletionClient(PoolClients, ChatCompletionClient):
     """A ``ChatCompletionClient`` that runs an escalation cascade on every call: the escalation's first (cheapest)
     model answers, the router's ``judge_response`` hook rates the answer, and the next model is asked while the
     judge's confidence is below the step's threshold. Results that call functions are kept (judges rate answers); a
@@ -257,16 +272,12 @@ class EscalatingChatCompletionClient(UsageTracking, ChatCompletionClient):
         if not isinstance(escalation, Escalation):
             raise ConfigError(f"EscalatingChatCompletionClient needs an Escalation, got {type(escalation).__name__}")
         router.pool.require(escalation.models)
-        self.router, self.escalation, self._query, self.fail_open = router, escalation, query, fail_open
-        self._init_tracking(model_info)
-        self._clients: dict[str, ChatCompletionClient] = {}
-        self.spent_usd = 0.0
+        self._init_clients(router, model_info)
+        self.escalation, self._query, self.fail_open = escalation, query, fail_open
         self.last_result: EscalationResult | None = None
 
-    def _client(self, name: str) -> ChatCompletionClient:
-        if name not in self._clients:
-            self._clients[name] = self.router.chat_model(name, "autogen")
-        return self._clients[name]
+    def _candidates(self) -> Sequence[str]:
+        return self.escalation.models
 
     async def create(
         self,
@@ -322,16 +333,6 @@ class EscalatingChatCompletionClient(UsageTracking, ChatCompletionClient):
             yield result.content
         yield result
 
-    async def close(self) -> None:
-        for client in self._clients.values():
-            await client.close()
-
-    def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
-        return sum(estimate_tokens(_text(m)) for m in messages)
-
-    def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
-        window = min(self.router.pool[n].context_window for n in self.escalation.models)
-        return max(0, window - self.count_tokens(messages, tools=tools))
 
 
 #: ``factory(model_client) -> agent`` for one role, or ``factory(model_client, kept_roles)`` for agents that name
