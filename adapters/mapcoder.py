@@ -15,6 +15,7 @@ LangChain chat model for the card (``make_chat_model``), so replay, local and AP
 from __future__ import annotations
 
 import ast
+import asyncio
 import builtins
 import doctest
 import logging
@@ -253,6 +254,10 @@ class MapCoder:
             result.hidden = run_tests(code, problem.tests, setup=problem.setup, timeout_s=self.timeout_s,
                                       memory_mb=self.memory_mb)
         return result
+
+    async def asolve(self, problem: CodeProblem, *, grade: bool = True) -> CodeResult:
+        """``solve`` without blocking the event loop (model calls and sandbox runs happen in a worker thread)."""
+        return await asyncio.to_thread(self.solve, problem, grade=grade)
 
     # -- stages ------------------------------------------------------------------------------------------------------
     def _code(self, result: CodeResult, prompt: str) -> tuple[str, ExecutionReport | None]:

@@ -183,3 +183,10 @@ def test_coding_escalation_is_judged_by_the_visible_tests() -> None:
     assert [(s, m) for s, m, _ in passing.log] == [("coding", "small")] and result.passed
     with pytest.raises(UnknownModelError):
         coder(passing, coding_escalation=Escalation(("small", "huge"), (1.0,)))
+
+
+def test_asolve_matches_solve() -> None:
+    import asyncio
+
+    result = asyncio.run(coder(Scripted()).asolve(problem()))
+    assert result.stages == ["retrieval", "planning", "coding", "debugging"] and result.passed
