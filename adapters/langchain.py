@@ -24,7 +24,7 @@ from router_plugins.adapters.escalating_chat import escalation_metadata, reply_j
 from router_plugins.adapters.lc_messages import as_ai_message, last_human_text, message_text, reply_cost
 from router_plugins.errors import BudgetError, ConfigError
 from router_plugins.escalation import Escalation, skip_failed_call
-from router_plugins.plan import Plan, RoleAssignment
+from router_plugins.plan import Plan
 from router_plugins.query import Query, Role
 from router_plugins.router import Router
 
@@ -94,8 +94,7 @@ class RouterMiddleware(AgentMiddleware):
         reason = f"the run's budget ${self.budget_usd:.6g} is spent (${spent:.6g})"
         if not self.router.fail_open:
             raise BudgetError(reason + ": raise budget_usd or use fail_open=True to continue on the default model")
-        return Plan(mode="fallback", roles=(RoleAssignment(self.role.name, self.router.default_model, "fallback"),),
-                    fallback=True, reason=reason)
+        return self.router.default_plan([self.role], reason)
 
     def _model(self, name: str) -> Any:
         model = self._models.get(name)

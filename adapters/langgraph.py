@@ -37,7 +37,7 @@ from router_plugins.adapters.langgraph_rewire import (
     snapshot,
 )
 from router_plugins.errors import ConfigError
-from router_plugins.plan import Plan, RoleAssignment
+from router_plugins.plan import Plan
 from router_plugins.query import Query, Role
 from router_plugins.router import Router
 
@@ -309,15 +309,7 @@ class GraphRouting:
     # -- planning ----------------------------------------------------------------------------------------------------
     def fallback(self, reason: str) -> Plan:
         """Every role on the router's default model: the unrouted graph runs (fail-open)."""
-        model = self.router.default_model
-        return Plan(
-            mode="fallback",
-            roles=tuple(RoleAssignment(r.name, model, "fallback") for r in self.roles),
-            fallback=True,
-            reason=reason,
-            lam=self.router.lam,
-            budget_usd=self.router.budget_usd,
-        )
+        return self.router.default_plan(self.roles, reason)
 
     def _finish(self, graph: CompiledStateGraph, plan: Plan, config: RunnableConfig | None) -> _RunSetup:
         pruned = self.pruned_nodes(plan)

@@ -258,6 +258,18 @@ class Router:
             metadata=_plan_metadata(ctx),
         )
 
+    def default_plan(self, roles: Sequence[RoleSpec], reason: str) -> Plan:
+        """Every role on the default model when there is no query context to plan with (an adapter could not read
+        the query, a run's budget is spent): a fallback plan that says why, without cost estimates."""
+        return Plan(
+            mode="fallback",
+            roles=tuple(RoleAssignment(r.name, self.default_model, "fallback") for r in self._resolve_roles(roles)),
+            fallback=True,
+            reason=reason,
+            lam=self.lam,
+            budget_usd=self.budget_usd,
+        )
+
     def _check_scores(self, raw: Any) -> tuple[float, ...]:
         try:
             scores = tuple(float(s) for s in raw)

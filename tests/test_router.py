@@ -308,3 +308,10 @@ def test_models_from_register_models_hook() -> None:
     router = Router(plugins=[Extra()], load_entrypoints=False)
     assert router.pool.names == ("plugin-model",)
     assert router.plan("q").assignments["default"] == "plugin-model"
+
+
+def test_default_plan_puts_every_role_on_the_default_model(pool: ModelPool) -> None:
+    router = Router(pool, default_model="mid", lam=5.0, budget_usd=0.1, load_entrypoints=False)
+    plan = router.default_plan(["planner", Role("critic", optional=True)], "no query in the input")
+    assert dict(plan.assignments) == {"planner": "mid", "critic": "mid"}
+    assert plan.fallback and plan.reason == "no query in the input" and (plan.lam, plan.budget_usd) == (5.0, 0.1)
