@@ -102,6 +102,24 @@ class UsageTracking:
         return self._model_info
 
 
+class ClientCache:
+    """One AutoGen client per pool model, built once through the router's ``make_chat_model`` hook."""
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+        self._clients: dict[str, ChatCompletionClient] = {}
+
+    def get(self, name: str) -> ChatCompletionClient:
+        if name not in self._clients:
+            self._clients[name] = self.router.chat_model(name, "autogen")
+        return self._clients[name]
+
+    async def close(self) -> None:
+        """Close every client built so far."""
+        for client in self._clients.values():
+            await client.close()
+
+
 class PoolClients(UsageTracking):
     """What this package's delegating AutoGen clients share: one client per pool model (built once by the router's
     ``make_chat_model`` hook), usage counters, and token estimates against their candidate models' windows."""
@@ -110,7 +128,7 @@ class PoolClients(UsageTracking):
 
     def _init_clients(self, router: Router, model_info: ModelInfo | None) -> None:
         self.router = router
-        self._clients: dict[str, ChatCompletionClient] = {}
+        self._cache = ClientCache(router)
         self._init_tracking(model_info)
         self.spent_usd = 0.0
 
@@ -119,14 +137,11 @@ class PoolClients(UsageTracking):
         raise NotImplementedError
 
     def _client(self, name: str) -> ChatCompletionClient:
-        if name not in self._clients:
-            self._clients[name] = self.router.chat_model(name, "autogen")
-        return self._clients[name]
+        return self._cache.get(name)
 
     async def close(self) -> None:
         """Close every client this one delegated to."""
-        for client in self._clients.values():
-            await client.close()
+        await self._cache.close()
 
     def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
         """An estimate (about four characters a token): the model is not known before a call is made."""
@@ -353,13 +368,14 @@ class RoutedTeam:
     lam: float | None = None
     budget_usd: float | None = None
     last_plan: Plan | None = None
-    _clients: dict[str, ChatCompletionClient] = field(default_factory=dict, repr=False)
+    _cache: ClientCache = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._cache = ClientCache(self.router)
 
     def client(self, model: str) -> ChatCompletionClient:
         """The client of one pool model, built once through the router's ``make_chat_model`` hook."""
-        if model not in self._clients:
-            self._clients[model] = self.router.chat_model(model, "autogen")
-        return self._clients[model]
+        return self._cache.get(model)
 
     async def plan(self, task: Query | str) -> Plan:
         """The plan for one task (fail-open: every role on the default model when planning fails)."""
@@ -401,8 +417,7 @@ class RoutedTeam:
 
     async def close(self) -> None:
         """Close the model clients built for the teams."""
-        for client in self._clients.values():
-            await client.close()
+        await self._cache.close()
 
 
 def _build_agent(factory: AgentFactory, client: ChatCompletionClient, kept: frozenset[str]) -> Any:
