@@ -20,7 +20,7 @@ from router_plugins.adapters.mapcoder import (
 )
 from router_plugins.escalation import Escalation
 from router_plugins.query import Role
-from router_plugins.sandbox import run_tests
+from router_plugins.adapters.mapcoder.sandbox import run_tests
 from router_plugins.router import Router
 
 BUGGY = "```python\ndef add(a, b):\n    return a - b\n```"

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from router_plugins.errors import ConfigError
-from router_plugins.sandbox import run_tests
+from router_plugins.adapters.mapcoder.sandbox import run_tests
 
 ADD = "def add(a, b):\n    return a + b\n"
 

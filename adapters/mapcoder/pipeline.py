@@ -2,7 +2,7 @@
 
 Per problem the router plans the four roles at once: which optional stages run (recalling a similar solved problem,
 writing a plan, debugging) and which model each uses. Coding always runs; the program is executed against the
-problem's visible tests in the sandbox (:mod:`router_plugins.sandbox`), and only when a test fails does the debugging
+problem's visible tests in the sandbox (:mod:`router_plugins.adapters.mapcoder.sandbox`), and only when a test fails does the debugging
 stage run, with the failing tests as feedback, for up to ``max_debug_rounds``. With ``coding_escalation`` the coding
 stage is an execution-judged cascade instead: cheaper models write the program first, and the next model is asked
 only when too few visible tests pass. The hidden tests are run once at the end to grade the result (they never reach
@@ -29,7 +29,7 @@ from router_plugins.escalation import Attempt, Escalation
 from router_plugins.plan import Plan
 from router_plugins.query import Query, Role
 from router_plugins.router import Router
-from router_plugins.sandbox import ExecutionReport, run_tests
+from router_plugins.adapters.mapcoder.sandbox import ExecutionReport, run_tests
 from router_plugins.tokens import estimate_tokens
 
 __all__ = ["ROLES", "CodeProblem", "CodeResult", "MapCoder", "StageCall", "extract_code"]
