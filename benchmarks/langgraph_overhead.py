@@ -18,8 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 from router_plugins.adapters.langgraph import routed
-from router_plugins.adapters.replay_chat import ReplayChatModel, ReplayChatModels
-from router_plugins.adapters.team_demo import build_team_graph, load_team_data
+from router_plugins.adapters.langchain.replay import ReplayChatModel, ReplayChatModels
+from router_plugins.adapters.langgraph.team_demo import build_team_graph, load_team_data
 from router_plugins.query import Query
 from router_plugins.replay import ReplayBook
 from router_plugins.router import Router
@@ -44,7 +44,7 @@ def empty_team() -> Any:
     """The demo graph's shape with nodes that do nothing (framework cost only)."""
     from langgraph.graph import END, START, StateGraph
 
-    from router_plugins.adapters.team_demo import SOLVERS, TeamState
+    from router_plugins.adapters.langgraph.team_demo import SOLVERS, TeamState
 
     def nothing(state: TeamState) -> dict[str, Any]:
         return {}

@@ -21,9 +21,7 @@ import numpy as np
 from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.teams import RoundRobinGroupChat
 
-from router_plugins.adapters.autogen import RoutedTeam, routed_team
-from router_plugins.adapters.autogen_replay import ReplayCompletionClient
-from router_plugins.adapters.replay_chat import ReplayChatModels
+from router_plugins.adapters.autogen import ReplayCompletionClient, ReplayCompletionClients, RoutedTeam, routed_team
 from router_plugins.demo import embedded_data_path, task_prior_pool
 from router_plugins.loaders import load_outcomes
 from router_plugins.query import Query
@@ -85,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
     book, pool = ReplayBook(rows), task_prior_pool(table, train)
     results: dict[str, dict[str, float]] = {}
     for lam in args.lambdas:
-        router = Router(pool, lam=lam, plugins=[ReplayChatModels(book)], load_entrypoints=False)
+        router = Router(pool, lam=lam, plugins=[ReplayCompletionClients(book)], load_entrypoints=False)
         team = routed_team(router, AGENTS, round_robin, roles={"reviewer": {"optional": True}})
         results[f"routed λ={lam:g}"] = asyncio.run(run_routed(team, book, rows))
     top = pool.most_expensive()

@@ -21,8 +21,8 @@ from langchain_core.messages import HumanMessage
 from langgraph.graph import START, MessagesState, StateGraph
 
 from router_plugins import ModelCard, ModelPool, Router
-from router_plugins.adapters.escalating_chat import EscalatingChatModel
-from router_plugins.adapters.replay_chat import ReplayChatModels
+from router_plugins.adapters.langchain.escalating import EscalatingChatModel
+from router_plugins.adapters.langchain.replay import ReplayChatModels
 from router_plugins.escalation import Escalation, escalation_front, replay_escalation, threshold_grid
 from router_plugins.loaders import ROUTELLM_PRICES, load_outcomes
 from router_plugins.replay import ReplayBook

@@ -2,7 +2,7 @@
 
     python examples/langgraph_team.py --queries 100 --lambdas 0 300 3000
 
-The graph itself is plain LangGraph (see ``router_plugins.adapters.team_demo.build_team_graph``): each node declares
+The graph itself is plain LangGraph (see ``router_plugins.adapters.langgraph.team_demo.build_team_graph``): each node declares
 in its metadata whether it may be pruned, and calls ``routed_model(config, default=app_model)`` for its model. Here
 every model is a replay model answering from recorded outcomes (llmrouter_nim9, MIT), so quality and cost are the
 recorded ones; read the notes the program prints about what a replayed vote can and cannot tell.
@@ -14,8 +14,8 @@ import argparse
 from collections.abc import Sequence
 
 from router_plugins.adapters.langgraph import routed
-from router_plugins.adapters.replay_chat import ReplayChatModel, ReplayChatModels
-from router_plugins.adapters.team_demo import build_team_graph, load_team_data, print_team_demo, run_team_demo
+from router_plugins.adapters.langchain.replay import ReplayChatModel, ReplayChatModels
+from router_plugins.adapters.langgraph.team_demo import build_team_graph, load_team_data, print_team_demo, run_team_demo
 from router_plugins.query import Query
 from router_plugins.replay import ReplayBook
 from router_plugins.router import Router

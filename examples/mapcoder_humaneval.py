@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from router_plugins import ModelCard, Router
-from router_plugins.adapters.local_hf import LocalHFModels
+from router_plugins.adapters.langchain.local_hf import LocalHFModels
 from router_plugins.adapters.mapcoder import CodeProblem, MapCoder
 
 

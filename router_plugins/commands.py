@@ -26,7 +26,7 @@ def demo(data: Path | None, lambdas: tuple[float, ...], team_queries: int, no_te
         click.echo(format_demo(result["routing"]))  # type: ignore[arg-type]
     if not no_team:
         try:
-            from router_plugins.adapters.team_demo import format_team_demo, run_team_demo
+            from router_plugins.adapters.langgraph.team_demo import format_team_demo, run_team_demo
         except ImportError as exc:  # the core install has no LangGraph
             result["team"] = None
             if not as_json:

@@ -311,7 +311,7 @@ def chat_completer(router: Router) -> Completer:
     """``complete`` through the router's LangChain chat models (reply text and its cost)."""
     from langchain_core.messages import HumanMessage
 
-    from router_plugins.adapters.lc_messages import as_ai_message, message_text, reply_cost
+    from router_plugins.adapters.langchain._messages import as_ai_message, message_text, reply_cost
 
     def complete(model: str, prompt: str) -> tuple[str, float]:
         reply = as_ai_message(router.chat_model(model, "langchain").invoke([HumanMessage(prompt)]))

@@ -19,12 +19,12 @@ from autogen_ext.models.replay import ReplayChatCompletionClient  # noqa: E402
 from lg_fakes import Directives, make_cards  # noqa: E402
 from router_plugins import ConfigError, ModelCard, UnknownModelError, hookimpl  # noqa: E402
 from router_plugins.adapters.autogen import (  # noqa: E402
-    DEFAULT_MODEL_INFO,
     RoutedChatCompletionClient,
     routed_team,
     task_text,
 )
-from router_plugins.adapters.replay_chat import ReplayChatModels  # noqa: E402
+from router_plugins.adapters.autogen import ReplayCompletionClients  # noqa: E402
+from router_plugins.adapters.autogen.clients import DEFAULT_MODEL_INFO  # noqa: E402
 from router_plugins.outcome_table import OutcomeTable  # noqa: E402
 from router_plugins.replay import ReplayBook  # noqa: E402
 from router_plugins.router import Router  # noqa: E402
@@ -182,7 +182,7 @@ def test_replay_plugin_serves_autogen_clients_from_recorded_outcomes() -> None:
                          models=("small", "big"), quality=np.array([[0.0, 1.0]]), cost=np.array([[1e-6, 1e-4]]),
                          responses=np.array([["5", "4"]], dtype=object))
     cards = [ModelCard(name=m, provider="replay", input_price=p, output_price=p) for m, p in (("small", 0.1), ("big", 10))]
-    router = Router(cards, plugins=[ReplayChatModels(ReplayBook(table)), Directives()], load_entrypoints=False)
+    router = Router(cards, plugins=[ReplayCompletionClients(ReplayBook(table)), Directives()], load_entrypoints=False)
     client = RoutedChatCompletionClient(router, role="assistant")
     agent = AssistantAgent("assistant", model_client=client)
     assert run(agent.run(task="what is 2+2?")).messages[-1].content == "5"  # small: the cheaper card

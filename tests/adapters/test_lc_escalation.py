@@ -16,7 +16,7 @@ from langgraph.graph import START, MessagesState, StateGraph
 
 from lg_fakes import make_cards
 from router_plugins import ConfigError, UnknownModelError, hookimpl
-from router_plugins.adapters.escalating_chat import EscalatingChatModel
+from router_plugins.adapters.langchain.escalating import EscalatingChatModel
 from router_plugins.adapters.langchain import RouterMiddleware
 from router_plugins.escalation import Escalation
 from router_plugins.router import Router

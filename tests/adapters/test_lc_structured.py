@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from lg_fakes import Directives, make_cards
 from router_plugins import hookimpl
-from router_plugins.adapters.escalating_chat import EscalatingChatModel
+from router_plugins.adapters.langchain.escalating import EscalatingChatModel
 from router_plugins.adapters.langgraph import RoutedChatModel, routed
 from router_plugins.escalation import Escalation
 from router_plugins.router import Router

@@ -13,7 +13,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import CachePolicy, Command, RetryPolicy
 
 from router_plugins.adapters.langgraph import routed
-from router_plugins.adapters.langgraph_rewire import RewireError, build_variant, prune_blockers, snapshot
+from router_plugins.adapters.langgraph._rewire import RewireError, build_variant, prune_blockers, snapshot
 
 
 class S(TypedDict, total=False):

@@ -329,7 +329,7 @@ def test_rewrite_failure_fails_open(router: Router) -> None:
     out = app.invoke({"question": "q prune=b,c"})
     assert [c for c, _ in out["calls"]] == ["a", "b", "c"]  # the unrouted graph ran
     strict = Router(make_cards(), plugins=[FakeModels()], load_entrypoints=False, fail_open=False)
-    from router_plugins.adapters.langgraph_rewire import RewireError
+    from router_plugins.adapters.langgraph._rewire import RewireError
 
     class Prune:
         @hookimpl(tryfirst=True)

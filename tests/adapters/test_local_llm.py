@@ -13,7 +13,7 @@ from langgraph.graph import END, START, StateGraph
 
 from router_plugins import ModelCard
 from router_plugins.adapters.langgraph import routed, routed_model
-from router_plugins.adapters.local_hf import LocalHFModels, smollm2_location
+from router_plugins.adapters.langchain.local_hf import LocalHFModels, smollm2_location
 from router_plugins.router import Router
 
 _missing = [m for m in ("transformers", "torch", "gguf", "accelerate") if importlib.util.find_spec(m) is None]

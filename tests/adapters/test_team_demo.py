@@ -9,8 +9,8 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from examples_loader import load_example
-from router_plugins.adapters.replay_chat import ReplayChatModel, ReplayChatModels, replay_usage
-from router_plugins.adapters.team_demo import format_team_demo, load_team_data, run_team_demo, vote_bounds
+from router_plugins.adapters.langchain.replay import ReplayChatModel, ReplayChatModels, replay_usage
+from router_plugins.adapters.langgraph.team_demo import format_team_demo, load_team_data, run_team_demo, vote_bounds
 from router_plugins.errors import DataError
 from router_plugins.replay import ReplayBook
 
@@ -41,8 +41,14 @@ def test_replay_plugin_builds_only_replay_cards_for_known_frameworks(data: Any) 
     plugin = ReplayChatModels(ReplayBook(rows))
     card = pool[pool.names[0]]
     assert isinstance(plugin.make_chat_model(card=card, framework="langchain"), ReplayChatModel)
-    assert type(plugin.make_chat_model(card=card, framework="autogen")).__name__ == "ReplayCompletionClient"
+    assert plugin.make_chat_model(card=card, framework="autogen") is None  # the AutoGen adapter has its own plugin
     assert plugin.make_chat_model(card=card, framework="crewai") is None
+    pytest.importorskip("autogen_core")
+    from router_plugins.adapters.autogen import ReplayCompletionClient, ReplayCompletionClients
+
+    autogen_plugin = ReplayCompletionClients(ReplayBook(rows))
+    assert isinstance(autogen_plugin.make_chat_model(card=card, framework="autogen"), ReplayCompletionClient)
+    assert autogen_plugin.make_chat_model(card=card, framework="langchain") is None
     assert plugin.make_chat_model(card=card.model_copy(update={"provider": "openai"}), framework="langchain") is None
 
 

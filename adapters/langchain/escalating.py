@@ -23,7 +23,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from router_plugins.adapters.lc_messages import as_ai_message, child_config, last_human_text, message_text, reply_cost
+from router_plugins.adapters.langchain._messages import as_ai_message, child_config, last_human_text, message_text, reply_cost
 from router_plugins.errors import ConfigError
 from router_plugins.escalation import Escalation, EscalationResult, Judge, replies_judge, skip_failed_call
 from router_plugins.query import Query

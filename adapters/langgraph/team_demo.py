@@ -89,7 +89,7 @@ def _call_node(name: str, app_model: Any) -> Any:
     from langchain_core.messages import HumanMessage, SystemMessage
     from langchain_core.runnables import RunnableConfig
 
-    from router_plugins.adapters.langgraph import routed_model
+    from router_plugins.adapters.langgraph._binding import routed_model
 
     def node(state: TeamState, config: RunnableConfig) -> dict[str, Any]:
         model = routed_model(config, default=app_model)
@@ -191,8 +191,8 @@ def run_team_demo(
     single_models: bool = True,
 ) -> dict[str, Any]:
     """Run the team routed at each λ and unrouted (every node on the most expensive / on each model); a JSON-able dict."""
-    from router_plugins.adapters.langgraph import routed
-    from router_plugins.adapters.replay_chat import ReplayChatModel, ReplayChatModels
+    from router_plugins.adapters.langgraph.graph import routed
+    from router_plugins.adapters.langchain.replay import ReplayChatModel, ReplayChatModels
     from router_plugins.demo import SCORERS
     from router_plugins.replay import ReplayBook
     from router_plugins.router import Router

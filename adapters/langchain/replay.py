@@ -17,7 +17,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict
 
-from router_plugins.adapters.lc_messages import last_human_text
+from router_plugins.adapters.langchain._messages import last_human_text
 from router_plugins.cards import ModelCard
 from router_plugins.errors import DataError
 from router_plugins.hookspecs import hookimpl
@@ -104,13 +104,7 @@ class ReplayChatModels:
 
     @hookimpl
     def make_chat_model(self, card: ModelCard, framework: str) -> Any:
-        """A replay model for replay cards under LangChain (or an AutoGen replay client); None otherwise."""
-        if card.provider != REPLAY_PROVIDER:
-            return None
-        if framework == "autogen":
-            from router_plugins.adapters.autogen_replay import ReplayCompletionClient
-
-            return ReplayCompletionClient(self.book, card.model or card.name)
-        if framework != "langchain":
+        """A replay model for replay cards under LangChain; None otherwise (AutoGen: ``ReplayCompletionClients``)."""
+        if card.provider != REPLAY_PROVIDER or framework != "langchain":
             return None
         return ReplayChatModel(book=self.book, model=card.model or card.name)

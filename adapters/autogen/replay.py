@@ -15,12 +15,17 @@ from autogen_core.models import ChatCompletionClient, CreateResult, LLMMessage, 
 from autogen_core.tools import Tool, ToolSchema
 from pydantic import BaseModel
 
-from router_plugins.adapters.autogen import UsageTracking, task_text
+from router_plugins.adapters.autogen.clients import UsageTracking, task_text
+from router_plugins.cards import ModelCard
 from router_plugins.errors import DataError
+from router_plugins.hookspecs import hookimpl
 from router_plugins.replay import ReplayBook, ReplayRecord
 from router_plugins.tokens import estimate_tokens
 
-__all__ = ["ReplayCompletionClient"]
+__all__ = ["REPLAY_PROVIDER", "ReplayCompletionClient", "ReplayCompletionClients"]
+
+#: Cards with this provider answer from recorded outcomes.
+REPLAY_PROVIDER = "replay"
 
 
 class ReplayCompletionClient(UsageTracking, ChatCompletionClient):
@@ -80,3 +85,20 @@ class ReplayCompletionClient(UsageTracking, ChatCompletionClient):
 
     def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
         return 1_000_000
+
+
+class ReplayCompletionClients:
+    """Plugin: ``make_chat_model`` builds a :class:`ReplayCompletionClient` for cards with ``provider="replay"``.
+
+    Register it like any plugin: ``Router(pool, plugins=[ReplayCompletionClients(ReplayBook(table))])``.
+    """
+
+    def __init__(self, book: ReplayBook) -> None:
+        self.book = book
+
+    @hookimpl
+    def make_chat_model(self, card: ModelCard, framework: str) -> Any:
+        """An AutoGen replay client for replay cards; None for other cards and frameworks."""
+        if card.provider != REPLAY_PROVIDER or framework != "autogen":
+            return None
+        return ReplayCompletionClient(self.book, card.model or card.name)

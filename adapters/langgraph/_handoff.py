@@ -17,7 +17,8 @@ from typing import Any
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.prebuilt import ToolNode
 
-from router_plugins.adapters.langgraph_rewire import GraphTemplate, build_variant, snapshot
+from router_plugins.adapters.langgraph._compat import set_tools_by_name
+from router_plugins.adapters.langgraph._rewire import GraphTemplate, build_variant, snapshot
 
 __all__ = [
     "HANDOFF_METADATA_KEY",
@@ -85,7 +86,7 @@ def _filtered_tool_node(node: ToolNode, pruned: Collection[str]) -> ToolNode | N
     if len(keep) == len(node.tools_by_name):
         return None
     filtered = copy.copy(node)
-    filtered._tools_by_name = keep  # the ToolNode answers any other name with "not a valid tool"
+    set_tools_by_name(filtered, keep)
     for attr in ("func", "afunc"):  # RunnableCallable holds methods bound to the original node: rebind them
         method = getattr(node, attr, None)
         if getattr(method, "__self__", None) is node:

@@ -11,7 +11,6 @@ node (an agent entered only through ``Command(goto=...)`` hand-offs or a conditi
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping
@@ -23,6 +22,7 @@ from langgraph.constants import END, START
 from langgraph.graph import StateGraph
 from langgraph.types import Send
 
+from router_plugins.adapters.langgraph._compat import add_schema, node_defaults, set_node_defaults
 from router_plugins.errors import RouterError
 
 log = logging.getLogger("router_plugins")
@@ -78,7 +78,7 @@ def snapshot(builder: StateGraph) -> GraphTemplate:
         edges=frozenset(builder.edges),
         joins=frozenset((tuple(starts), end) for starts, end in builder.waiting_edges),
         branches={src: dict(bs) for src, bs in builder.branches.items() if bs},
-        node_defaults=copy.copy(getattr(builder, "_node_defaults", None)),
+        node_defaults=node_defaults(builder),
     )
 
 
@@ -300,16 +300,16 @@ def build_variant(
         if runnables and name in runnables:
             changes["runnable"] = runnables[name]
         g.nodes[name] = replace(spec, **changes)
-        g._add_schema(spec.input_schema)
+        add_schema(g, spec.input_schema)
     g.edges = set(w.edges)
     g.waiting_edges = set(w.joins)
     g.branches = defaultdict(dict, {src: dict(bs) for src, bs in w.branches.items() if src not in dropped})
     for bs in g.branches.values():
         for b in bs.values():
             if b.input_schema is not None:
-                g._add_schema(b.input_schema)
+                add_schema(g, b.input_schema)
     if template.node_defaults is not None:
-        g._node_defaults = copy.copy(template.node_defaults)
+        set_node_defaults(g, template.node_defaults)
     return g
 
 

@@ -1,4 +1,4 @@
-"""AutoGen AgentChat: a routed ``ChatCompletionClient`` (per call) and ``routed_team`` (per task, prunes agents).
+"""AutoGen AgentChat model clients: a routed ``ChatCompletionClient`` (plans per call) and an escalating one.
 
 ``RoutedChatCompletionClient(router, role=...)`` goes wherever AutoGen wants a model client: each ``create`` plans
 on the conversation's task and delegates to the client of the model the plan picked (built by the router's
@@ -6,17 +6,11 @@ on the conversation's task and delegates to the client of the model the plan pic
 pool and settings, and ``ChatCompletionClient.load_component(...)`` rebuilds it with the installed plugins.
 
 ``EscalatingChatCompletionClient(router, escalation)`` runs a cheap-first escalation cascade on every call.
-
-``routed_team(router, agents={role: factory}, team=...)`` is the agent factory: per task it plans once, builds only
-the agents of kept roles, each with its planned model's client, and hands them to ``team`` (RoundRobinGroupChat,
-SelectorGroupChat, ...). A team is built fresh per task, as AutoGen requires (a team that has run keeps its topics).
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from autogen_core import CancellationToken, Component
@@ -44,9 +38,7 @@ __all__ = [
     "EscalatingChatCompletionClient",
     "RoutedChatCompletionClient",
     "RoutedClientConfig",
-    "RoutedTeam",
     "UsageTracking",
-    "routed_team",
     "task_text",
 ]
 
@@ -347,118 +339,3 @@ class EscalatingChatCompletionClient(PoolClients, ChatCompletionClient):
         if isinstance(result.content, str):
             yield result.content
         yield result
-
-
-
-#: ``factory(model_client) -> agent`` for one role, or ``factory(model_client, kept_roles)`` for agents that name
-#: others (a Swarm agent's ``handoffs`` should only list kept roles).
-AgentFactory = Callable[..., Any]
-#: ``team(participants, clients_by_role) -> team`` (RoundRobinGroupChat, SelectorGroupChat, ...).
-TeamFactory = Callable[[list[Any], Mapping[str, ChatCompletionClient]], Any]
-
-
-@dataclass
-class RoutedTeam:
-    """Plans each task, builds the team of the kept agents on their planned models, and runs it."""
-
-    router: Router
-    agents: Mapping[str, AgentFactory]
-    team: TeamFactory
-    roles: tuple[Role, ...]
-    lam: float | None = None
-    budget_usd: float | None = None
-    last_plan: Plan | None = None
-    _cache: ClientCache = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self._cache = ClientCache(self.router)
-
-    def client(self, model: str) -> ChatCompletionClient:
-        """The client of one pool model, built once through the router's ``make_chat_model`` hook."""
-        return self._cache.get(model)
-
-    async def plan(self, task: Query | str) -> Plan:
-        """The plan for one task (fail-open: every role on the default model when planning fails)."""
-        return await self.router.aplan(task, roles=list(self.roles), lam=self.lam, budget_usd=self.budget_usd)
-
-    def build(self, plan: Plan) -> Any:
-        """A fresh team of the agents whose roles the plan kept, each on its planned model's client."""
-        clients = {role: self.client(model) for role, model in plan.assignments.items() if model is not None}
-        kept = frozenset(clients)
-        participants = [_build_agent(factory, clients[role], kept) for role, factory in self.agents.items()
-                        if role in clients]
-        if not participants:
-            raise ConfigError(f"the plan kept none of the agents {list(self.agents)}: make at least one role required")
-        return self.team(participants, clients)
-
-    async def run(self, *, task: str, query: Query | str | None = None, **kwargs: Any) -> Any:
-        """Plan ``query`` (default: the task text; pass a ``Query`` to give its task family), build the team and
-        run ``task`` (``TaskResult``); the plan is kept in ``last_plan``."""
-        self.last_plan = plan = await self.plan(task if query is None else query)
-        return await self.build(plan).run(task=task, **kwargs)
-
-    async def run_stream(self, *, task: str, query: Query | str | None = None, **kwargs: Any) -> AsyncGenerator[Any, None]:
-        """``run`` as AutoGen's message stream (its last item is the ``TaskResult``)."""
-        self.last_plan = plan = await self.plan(task if query is None else query)
-        async for item in self.build(plan).run_stream(task=task, **kwargs):
-            yield item
-
-    def cost_usd(self, result: Any, plan: Plan | None = None) -> float:
-        """USD of a run: each message's token usage at the price of the model its agent ran on."""
-        plan = plan or self.last_plan
-        if plan is None:
-            raise ConfigError("no plan: run a task first or pass plan=")
-        total = 0.0
-        for msg in getattr(result, "messages", []):
-            usage, model = getattr(msg, "models_usage", None), plan.assignments.get(getattr(msg, "source", ""))
-            if usage is not None and model is not None:
-                total += self.router.pool[model].cost_usd(usage.prompt_tokens, usage.completion_tokens)
-        return total
-
-    async def close(self) -> None:
-        """Close the model clients built for the teams."""
-        await self._cache.close()
-
-
-def _build_agent(factory: AgentFactory, client: ChatCompletionClient, kept: frozenset[str]) -> Any:
-    """Call a role's factory with its client, and with the kept roles when it takes a second argument."""
-    try:
-        params = [p for p in inspect.signature(factory).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
-    except (TypeError, ValueError):  # builtins and some callables have no signature: one argument
-        params = []
-    takes_kept = len(params) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in params)
-    return factory(client, kept) if takes_kept else factory(client)
-
-
-def routed_team(
-    router: Router,
-    agents: Mapping[str, AgentFactory],
-    team: TeamFactory,
-    *,
-    roles: Mapping[str, bool | Mapping[str, Any]] | None = None,
-    lam: float | None = None,
-    budget_usd: float | None = None,
-) -> RoutedTeam:
-    """The AutoGen agent factory: one role per agent (``agents`` maps role → ``factory(model_client)``, or
-    ``factory(model_client, kept_roles)`` to see which agents run, e.g. for a Swarm agent's ``handoffs``; the role
-    name should be the agent's name so ``cost_usd`` can attribute its messages). ``roles`` adds Role fields per role
-    (``{"critic": {"optional": True}}``) and may declare client-only roles such as a SelectorGroupChat's
-    ``"selector"``, whose client ``team`` receives in ``clients_by_role``."""
-    declared = dict(roles or {})
-    specs: dict[str, dict[str, Any]] = {}
-    for name in [*agents, *[r for r in declared if r not in agents]]:
-        spec = declared.get(name, True)
-        if spec is False:
-            continue
-        if spec is not True and not isinstance(spec, Mapping):
-            raise ConfigError(f"routed_team(roles=...): role {name!r} must map to True or a dict of Role fields")
-        specs[name] = {} if spec is True else dict(spec)
-    try:
-        parsed = tuple(Role(name, **fields) for name, fields in specs.items())
-    except TypeError as exc:
-        raise ConfigError(f"routed_team(roles=...): {exc}") from None
-    if not agents:
-        raise ConfigError("routed_team needs at least one agent factory")
-    router.pool.require(m for r in parsed for m in (r.models or ()))
-    return RoutedTeam(router, dict(agents), team, parsed, lam=lam, budget_usd=budget_usd)

@@ -22,9 +22,9 @@ from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import var_child_runnable_config
 from pydantic import ConfigDict, Field
 
-from router_plugins.adapters.langgraph import RouteBinding, current_binding
-from router_plugins.adapters.langgraph_handoff import handoff_destination
-from router_plugins.adapters.lc_messages import as_ai_message, child_config
+from router_plugins.adapters.langgraph._binding import RouteBinding, current_binding
+from router_plugins.adapters.langgraph._handoff import handoff_destination
+from router_plugins.adapters.langchain._messages import as_ai_message, child_config
 
 __all__ = ["RoutedChatModel"]
 
