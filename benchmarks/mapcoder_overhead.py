@@ -34,7 +34,7 @@ def main() -> None:
     problems = [CodeProblem.from_humaneval(p) for p in raw.values()]
     canonical = {p["task_id"]: p["canonical_solution"] for p in raw.values()}
     router = Router([ModelCard(name="coder", quality=0.5, input_price=1.0, output_price=1.0)], load_entrypoints=False,
-                    disable_plugins=["router_plugins.default_plugins.trained_scorer"])
+                    disable_plugins=["router_plugins.scorer.plugin"])
     current: dict[str, str] = {}
 
     def complete(model: str, prompt: str) -> str:

@@ -35,7 +35,7 @@ from router_plugins.outcome_table import OutcomeTable
 from router_plugins.query import Query
 
 ROOT = Path(__file__).resolve().parent
-NO_TRAINED = ["router_plugins.default_plugins.trained_scorer"]
+NO_TRAINED = ["router_plugins.scorer.plugin"]
 
 
 def cold_pool(table: OutcomeTable) -> ModelPool:

@@ -28,7 +28,7 @@ from router_plugins.online import OnlineFeedback
 from router_plugins.outcome import Outcome
 
 ROLES = [Role("planner"), Role("solver"), Role("critic", optional=True)]
-TRAINED = "router_plugins.default_plugins.trained_scorer"
+TRAINED = "router_plugins.scorer.plugin"
 
 
 def import_seconds(repeats: int = 5) -> float:

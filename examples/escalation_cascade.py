@@ -55,7 +55,7 @@ def main(target: float = 0.95, limit: int | None = None) -> dict[str, float]:
                       for m, p in ROUTELLM_PRICES.items()])
     book = ReplayBook(test)
     router = Router(pool, plugins=[judge, ReplayChatModels(book)], load_entrypoints=False,
-                    disable_plugins=["router_plugins.default_plugins.trained_scorer"])
+                    disable_plugins=["router_plugins.scorer.plugin"])
     rows = list(test.texts[:limit])
     got_q, got_c, escalated, kept = [], [], 0, []
 

@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     card = ModelCard(name="smollm2", provider="local_hf", model="smollm2", quality=0.1, input_price=1.0,
                      output_price=1.0, description="SmolLM2-135M-Instruct, local CPU")
     router = Router([card], lam=args.lam, plugins=[LocalHFModels(max_new_tokens=args.max_new_tokens)],
-                    load_entrypoints=False, disable_plugins=["router_plugins.default_plugins.trained_scorer"])
+                    load_entrypoints=False, disable_plugins=["router_plugins.scorer.plugin"])
     pipeline = MapCoder(router, max_debug_rounds=args.debug_rounds)
     rows = []
     for prob in problems[: args.problems]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from router_plugins.cards import ModelCard, ModelPool
-from router_plugins.context import GuardDecision, PlanContext
+from router_plugins.context import Decision, GuardDecision, PlanContext
 from router_plugins.errors import (
     BudgetError,
     CheckpointError,
@@ -25,6 +25,7 @@ from router_plugins.errors import (
 )
 from router_plugins.hookspecs import hookimpl
 from router_plugins.modes import Mode
+from router_plugins.options import PlanOptions
 from router_plugins.outcome import Outcome, RoleOutcome
 from router_plugins.plan import Plan, RoleAssignment
 from router_plugins.query import Query, Role
@@ -39,6 +40,7 @@ __all__ = [
     "CheckpointError",
     "ConfigError",
     "DataError",
+    "Decision",
     "EmptyPoolError",
     "GuardDecision",
     "Mode",
@@ -47,6 +49,7 @@ __all__ = [
     "Outcome",
     "Plan",
     "PlanContext",
+    "PlanOptions",
     "PlanningError",
     "Query",
     "QueryError",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -12,26 +13,59 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from router_plugins.errors import ConfigError, EmptyPoolError, UnknownModelError
 
 
+#: Highest accepted price, USD per 1M tokens: above it a typo (or an attack on cost arithmetic) is more likely.
+MAX_PRICE = 1_000_000.0
+#: Unicode categories refused in names: control (newlines, ANSI escapes), format (RLO and other bidi overrides),
+#: line and paragraph separators, surrogates, unassigned.
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Cn", "Co"})
+
+
+def _problems(exc: ValidationError) -> str:
+    """Pydantic's errors as one line: field: problem; field: problem."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or '(card)'}: "
+        + ("unknown field" if err["type"] == "extra_forbidden" else err["msg"])
+        for err in exc.errors()
+    )
+
+
 class ModelCard(BaseModel):
     """One LLM the router may pick: how to reach it, what it costs, and a prior on how good it is."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=200)
     provider: str | None = None
     model: str | None = None
     base_url: str | None = None
-    input_price: float = Field(0.0, ge=0, description="USD per 1M input tokens")
-    output_price: float = Field(0.0, ge=0, description="USD per 1M output tokens")
-    output_tokens: int = Field(256, ge=1, description="typical output tokens per call")
-    latency_s: float = Field(1.0, ge=0, description="typical seconds per call")
+    input_price: float = Field(0.0, ge=0, le=MAX_PRICE, allow_inf_nan=False, description="USD per 1M input tokens")
+    output_price: float = Field(0.0, ge=0, le=MAX_PRICE, allow_inf_nan=False, description="USD per 1M output tokens")
+    output_tokens: int = Field(256, ge=1, le=10_000_000, description="typical output tokens per call")
+    latency_s: float = Field(1.0, ge=0, allow_inf_nan=False, description="typical seconds per call")
     context_window: int = Field(8192, ge=1)
     quality: float | dict[str, float] | None = Field(
         None, description="prior expected quality in [0, 1]; a mapping gives one per task family ('*' = default)"
     )
-    size_b: float | None = Field(None, ge=0, description="parameters, billions")
+    size_b: float | None = Field(None, ge=0, allow_inf_nan=False, description="parameters, billions")
     description: str = ""
     tags: tuple[str, ...] = ()
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise ConfigError(f"invalid model card {data.get('name', '')!r}: {_problems(exc)}") from None
+
+    @field_validator("name", "provider", "model")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        if value is not None:
+            bad = [c for c in value if unicodedata.category(c) in _UNPRINTABLE]
+            if bad or value != value.strip():
+                raise ValueError(
+                    f"must be printable text without surrounding spaces (found {ascii(''.join(bad) or value)})"
+                )
+        return value
 
     @field_validator("quality")
     @classmethod
@@ -60,12 +94,7 @@ def _card_from_mapping(data: Mapping[str, Any], where: str) -> ModelCard:
     try:
         return ModelCard.model_validate(dict(data))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(card)'}: "
-            + ("unknown field" if err["type"] == "extra_forbidden" else err["msg"])
-            for err in exc.errors()
-        )
-        raise ConfigError(f"invalid model card {where}: {problems}") from None
+        raise ConfigError(f"invalid model card {where}: {_problems(exc)}") from None
 
 
 class ModelPool:
@@ -112,7 +141,10 @@ class ModelPool:
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"pool file {str(path)!r} does not exist")
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"pool file {str(path)!r} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         suffix = path.suffix.lower()
         try:
             if suffix == ".toml":

@@ -28,7 +28,7 @@ def cli() -> None:
 
 
 def _load_commands() -> None:
-    from router_plugins.plugins import make_plugin_manager
+    from router_plugins._plugins import make_plugin_manager
 
     make_plugin_manager().hook.register_commands(cli=cli)
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from router_plugins.cards import ModelCard, ModelPool
 from router_plugins.outcome_table import OutcomeTable
+from router_plugins.options import PlanOptions
 from router_plugins.query import Query
 from router_plugins.router import Router
 
@@ -56,7 +57,7 @@ def task_prior_pool(table: OutcomeTable, train: OutcomeTable) -> ModelPool:
 def route_rows(router: Router, table: OutcomeTable, lam: float) -> np.ndarray:
     """The column of the model each row's plan picked (single-role plans, one batch)."""
     queries = [Query(text=t, task=str(task)) for t, task in zip(table.texts, table.tasks)]
-    plans = router.plan_batch(queries, lam=lam)
+    plans = router.plan_batch(queries, options=PlanOptions(lam=lam))
     index = {m: i for i, m in enumerate(table.models)}
     return np.array([index[p.assignments["default"]] for p in plans], dtype=np.int64)
 
@@ -64,7 +65,7 @@ def route_rows(router: Router, table: OutcomeTable, lam: float) -> np.ndarray:
 #: The scorers the demo compares: the shipped trained checkpoint (built-in default) and the card prior alone.
 SCORERS: dict[str, tuple[str, ...]] = {
     "trained": (),
-    "prior": ("router_plugins.default_plugins.trained_scorer",),
+    "prior": ("router_plugins.scorer.plugin",),
 }
 SCORER_LABELS = {
     "trained": "trained scorer (shipped checkpoint, train splits of MIT/Apache data)",

@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from router_plugins.errors import DataError
 from router_plugins.outcome_table import OutcomeTable
-from router_plugins.tokens import estimate_tokens
+from router_plugins._tokens import estimate_tokens
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from types import MappingProxyType
 from typing import Any
 
+from router_plugins.cards import ModelPool
 from router_plugins.errors import ConfigError
 
 PLAN_FORMAT = 1
@@ -16,7 +18,7 @@ PLAN_FORMAT = 1
 
 @dataclass(frozen=True)
 class RoleAssignment:
-    """One role's part of a plan: its model (None = pruned), why, and what it is predicted to cost."""
+    """One role's part of a plan: its model (None = pruned), why, which plugin decided, and its predicted cost."""
 
     role: str
     model: str | None
@@ -25,6 +27,7 @@ class RoleAssignment:
     cost_usd: float = 0.0
     latency_s: float = 0.0
     samples: int = 1
+    decided_by: str = ""
 
     @property
     def pruned(self) -> bool:
@@ -96,7 +99,9 @@ class Plan:
         if unknown:
             raise KeyError(f"unknown role(s) {sorted(unknown)}; the plan has {sorted(known)}")
         roles = tuple(
-            replace(r, model=models[r.role], reason="set by adjust_plan") if r.role in models else r for r in self.roles
+            replace(r, model=models[r.role], reason="set by adjust_plan", decided_by="adjust_plan") if r.role in models
+            else r
+            for r in self.roles
         )
         return replace(self, roles=roles)
 
@@ -115,42 +120,35 @@ class Plan:
         return json.dumps(self.to_dict(), **kwargs)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
-        """Rebuild from ``to_dict`` output; raises ConfigError on a malformed or tampered plan."""
+    def from_dict(cls, data: Mapping[str, Any], pool: ModelPool | None = None) -> Plan:
+        """Rebuild from ``to_dict`` output, validating every field; ConfigError on a malformed or edited plan.
+
+        The ``signature`` is a checksum of the plan's structure (it catches edits by hand and corruption), not a MAC:
+        anyone can recompute it, so do not load plans from untrusted sources as an authorisation. With ``pool``,
+        every model must be one of its names (UnknownModelError otherwise).
+        """
         try:
-            payload = dict(data)
-            signature = payload.pop("signature", None)
-            payload.pop("format", None)
-            allowed = {f.name for f in fields(cls)}
-            unknown = set(payload) - allowed
-            if unknown:
-                raise ConfigError(f"unknown plan field(s) {sorted(unknown)}")
-            role_fields = {f.name for f in fields(RoleAssignment)}
-            roles = []
-            for r in payload.pop("roles"):
-                bad = set(r) - role_fields
-                if bad:
-                    raise ConfigError(f"unknown role-assignment field(s) {sorted(bad)}")
-                roles.append(RoleAssignment(**r))
-            plan = cls(roles=tuple(roles), **payload)
+            plan, signature = _parse_plan(cls, data)
         except ConfigError:
             raise
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ConfigError(f"malformed plan JSON: {exc}") from None
-        if signature is not None and signature != plan.signature:
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+            raise ConfigError(f"malformed plan JSON: {type(exc).__name__}: {exc}") from None
+        if signature != plan.signature:
             raise ConfigError("plan JSON signature does not match its content (edited by hand?)")
+        if pool is not None:
+            pool.require(m for m in plan.assignments.values() if m is not None)
         return plan
 
     @classmethod
-    def from_json(cls, text: str) -> Plan:
-        """Parse ``to_json`` output."""
+    def from_json(cls, text: str, pool: ModelPool | None = None) -> Plan:
+        """Parse ``to_json`` output (see :meth:`from_dict`)."""
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"malformed plan JSON: {exc}") from None
+        except (json.JSONDecodeError, RecursionError, TypeError) as exc:
+            raise ConfigError(f"malformed plan JSON: {type(exc).__name__}: {exc}") from None
         if not isinstance(data, dict):
             raise ConfigError("malformed plan JSON: expected an object")
-        return cls.from_dict(data)
+        return cls.from_dict(data, pool)
 
     # -- humans --------------------------------------------------------------------------------------------------
     def explain(self) -> str:
@@ -163,11 +161,55 @@ class Plan:
             lines.append(f"  FALLBACK: {self.reason}")
         width = max((len(r.role) for r in self.roles), default=0)
         for r in self.roles:
+            by = f" [{r.decided_by}]" if r.decided_by else ""
             if r.model is None:
-                lines.append(f"  {r.role:<{width}}  pruned   ({r.reason})")
+                lines.append(f"  {r.role:<{width}}  pruned   ({r.reason}){by}")
             else:
                 rq = "" if r.quality is None else f" q≈{r.quality:.3f}"
                 x = f" ×{r.samples}" if r.samples > 1 else ""
                 why = f" — {r.reason}" if r.reason else ""
-                lines.append(f"  {r.role:<{width}}  {r.model}{x}{rq} ${r.cost_usd:.6g}{why}")
+                lines.append(f"  {r.role:<{width}}  {r.model}{x}{rq} ${r.cost_usd:.6g}{why}{by}")
         return "\n".join(lines)
+
+
+_ROLE_TYPES: dict[str, tuple[type, ...]] = {
+    "role": (str,), "model": (str, type(None)), "reason": (str,), "quality": (int, float, type(None)),
+    "cost_usd": (int, float), "latency_s": (int, float), "samples": (int,), "decided_by": (str,),
+}
+_PLAN_TYPES: dict[str, tuple[type, ...]] = {
+    "mode": (str,), "roles": (list, tuple), "quality": (int, float, type(None)), "cost_usd": (int, float),
+    "latency_s": (int, float), "budget_usd": (int, float, type(None)), "lam": (int, float), "query_id": (str,),
+    "fallback": (bool,), "reason": (str,), "metadata": (dict,),
+}
+
+
+def _check_fields(data: Any, types: Mapping[str, tuple[type, ...]], where: str) -> dict[str, Any]:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"malformed plan JSON: {where} must be an object, got {type(data).__name__}")
+    unknown = set(data) - set(types)
+    if unknown:
+        raise ConfigError(f"unknown {where} field(s) {sorted(map(str, unknown))}")
+    for name, value in data.items():
+        ok = isinstance(value, types[name]) and not (isinstance(value, bool) and bool not in types[name])
+        if not ok:
+            raise ConfigError(f"malformed plan JSON: {where} field {name!r} has the wrong type ({type(value).__name__})")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"malformed plan JSON: {where} field {name!r} is not finite")
+        if name in {"cost_usd", "latency_s", "budget_usd", "lam"} and value is not None and value < 0:
+            raise ConfigError(f"malformed plan JSON: {where} field {name!r} is negative")
+    if data.get("samples", 1) < 1:
+        raise ConfigError(f"malformed plan JSON: {where} samples must be ≥ 1")
+    return dict(data)
+
+
+def _parse_plan(cls: type[Plan], data: Mapping[str, Any]) -> tuple[Plan, str]:
+    payload = dict(data)
+    signature = payload.pop("signature", None)
+    if not isinstance(signature, str):
+        raise ConfigError("plan JSON has no signature: write plans with Plan.to_json()")
+    if payload.pop("format", PLAN_FORMAT) != PLAN_FORMAT:
+        raise ConfigError(f"plan JSON has an unknown format (this version reads format {PLAN_FORMAT})")
+    payload = _check_fields(payload, _PLAN_TYPES, "plan")
+    json.dumps(payload.get("metadata", {}))  # metadata must be plain JSON (RecursionError / TypeError otherwise)
+    roles = tuple(RoleAssignment(**_check_fields(r, _ROLE_TYPES, "role")) for r in payload.pop("roles"))
+    return cls(roles=roles, **payload), signature

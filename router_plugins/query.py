@@ -29,6 +29,10 @@ class Query:
             raise QueryError(f"query text must be a string, got {type(self.text).__name__}")
         if not self.text.strip():
             raise QueryError("the query is empty: pass the task text to route")
+        try:
+            self.text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise QueryError(f"the query is not valid Unicode text ({exc.reason} at character {exc.start})") from None
         if len(self.text) > MAX_QUERY_CHARS:
             raise QueryError(
                 f"the query has {len(self.text):,} characters, over the limit of {MAX_QUERY_CHARS:,}: "
@@ -74,8 +78,14 @@ class Role:
                 object.__setattr__(self, "models", tuple(self.models))
             if not self.models:
                 raise ConfigError(f"role {self.name!r} has an empty 'models' list: omit it to allow the whole pool")
-        if not 0.0 <= self.lift <= 1.0:
-            raise ConfigError(f"role {self.name!r}: lift must be in [0, 1], got {self.lift}")
+        if not isinstance(self.lift, (int, float)) or not 0.0 <= self.lift <= 1.0:
+            raise ConfigError(f"role {self.name!r}: lift must be in [0, 1], got {self.lift!r}")
+        if isinstance(self.prompt_tokens, bool) or not isinstance(self.prompt_tokens, int) or self.prompt_tokens < 0:
+            raise ConfigError(f"role {self.name!r}: prompt_tokens must be an integer ≥ 0, got {self.prompt_tokens!r}")
+        if self.output_tokens is not None and (
+            isinstance(self.output_tokens, bool) or not isinstance(self.output_tokens, int) or self.output_tokens < 1
+        ):
+            raise ConfigError(f"role {self.name!r}: output_tokens must be an integer ≥ 1, got {self.output_tokens!r}")
 
     @classmethod
     def parse(cls, spec: str) -> Role:

@@ -10,7 +10,7 @@ import numpy as np
 from router_plugins.errors import DataError
 from router_plugins.loaders import DEFAULT_OUTPUT_TOKENS
 from router_plugins.outcome_table import OutcomeTable
-from router_plugins.tokens import estimate_tokens
+from router_plugins._tokens import estimate_tokens
 
 __all__ = ["ReplayBook", "ReplayRecord"]
 

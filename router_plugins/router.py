@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import math
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from router_plugins._assembly import assemble, check_budget, fallback_plan, reprice
+from router_plugins._hookcall import first_result
+from router_plugins._plugins import make_plugin_manager
+from router_plugins._redact import redact
+from router_plugins._timeout import TimedCalls
 from router_plugins.cards import ModelCard, ModelPool
-from router_plugins.context import GuardDecision, PlanContext
-from router_plugins.escalation import (
-    Attempt,
-    Caller,
-    Escalation,
-    EscalationResult,
-    check_confidence,
-    split_response,
-)
+from router_plugins.context import Decision, GuardDecision, PlanContext
 from router_plugins.errors import (
-    BudgetError,
     ConfigError,
     PlanningError,
     QueryRejectedError,
@@ -32,42 +23,32 @@ from router_plugins.errors import (
     ScorerError,
     UnknownModelError,
 )
+from router_plugins.escalation import Attempt, Caller, Escalation, EscalationResult, check_confidence, split_response
 from router_plugins.modes import Mode
+from router_plugins.options import PlanOptions
 from router_plugins.outcome import Outcome
 from router_plugins.plan import Plan, RoleAssignment
-from router_plugins.planner import Candidate, plan_quality
-from router_plugins.plugins import make_plugin_manager
+from router_plugins.planner import Candidate
 from router_plugins.query import DEFAULT_ROLE, Query, Role
 
 log = logging.getLogger("router_plugins")
 #: The confidence an escalation uses when no judge plugin has an opinion: undecided.
 NO_OPINION = 0.5
+#: Planning calls still running past their timeout beyond which new timed calls fail fast (fail-open applies).
+MAX_HUNG_PLANS = 16
 
 RoleSpec = Role | str
-
-
-def _check_lambda(lam: float) -> float:
-    if not isinstance(lam, (int, float)) or not math.isfinite(lam) or lam < 0:
-        raise ConfigError(f"lam (λ, the cost weight) must be a finite number ≥ 0, got {lam!r}")
-    return float(lam)
-
-
-def _check_positive(name: str, value: float | None) -> float | None:
-    if value is None:
-        return None
-    if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"{name} must be a finite number > 0 (or None for no limit), got {value!r}")
-    return float(value)
 
 
 class Router:
     """Plans which roles run and which model each uses, under a cost budget, for one query at a time.
 
-    ``plugins`` adds plugin objects; ``disable_plugins`` names built-in or installed plugins to leave out (e.g.
-    ``"router_plugins.default_plugins.trained_scorer"`` to route on card priors only).
-    ``fail_open``: when planning fails at run time (scorer error, NaN scores, timeout, no feasible plan), return a
-    fallback plan that puts every role on ``default_model`` and says why, instead of raising. Bad input (empty
-    query, unknown model, malformed roles) always raises.
+    ``lam``, ``budget_usd``, ``max_latency_s``, ``modes``, ``timeout_s`` and ``fail_open`` are the router's
+    :class:`PlanOptions`; each call or adapter may override them with its own. ``plugins`` adds plugin objects;
+    ``disable_plugins`` names built-in or installed plugins to leave out (e.g. ``"router_plugins.scorer.plugin"`` to
+    route on card priors only). ``fail_open``: when planning fails at run time (scorer error, NaN scores, timeout, a
+    failing plugin) return a fallback plan that says why instead of raising. Bad input (empty query, unknown model,
+    malformed roles) and a budget that no plan fits always raise.
     """
 
     def __init__(
@@ -99,173 +80,142 @@ class Router:
         registered: list[Mode] = []
         self.pm.hook.register_modes(register=registered.append)
         self.modes: dict[str, Mode] = {m.name: m for m in registered}
-        self.default_modes = self._resolve_modes(modes or ("single", "full"))
-        self.lam = _check_lambda(lam)
-        self.budget_usd = _check_positive("budget_usd", budget_usd)
-        self.max_latency_s = _check_positive("max_latency_s", max_latency_s)
-        self.timeout_s = _check_positive("timeout_s", timeout_s)
+        if not isinstance(fail_open, bool):
+            raise ConfigError(f"fail_open must be True or False, got {fail_open!r}")
+        #: The router's own options; per-call and per-adapter options override their set fields.
+        self.options = PlanOptions(lam=lam, budget_usd=budget_usd, max_latency_s=max_latency_s,
+                                   modes=tuple(modes or ("single", "full")), timeout_s=timeout_s, fail_open=fail_open)
+        self._resolve_modes(self.options.modes or ())
         self.default_model = self.pool[default_model].name if default_model else self.pool.names[0]
-        self.fail_open = fail_open
-        self._executor: ThreadPoolExecutor | None = None
+        self._timed = TimedCalls(MAX_HUNG_PLANS)
 
     def __repr__(self) -> str:
         return f"Router(pool={list(self.pool.names)}, lam={self.lam}, budget_usd={self.budget_usd})"
 
+    @property
+    def lam(self) -> float:
+        """The router's λ."""
+        return self.options.lam or 0.0
+
+    @property
+    def budget_usd(self) -> float | None:
+        """The router's per-task budget."""
+        return self.options.budget_usd
+
+    @property
+    def fail_open(self) -> bool:
+        """Whether run-time faults fall back instead of raising."""
+        return bool(self.options.fail_open)
+
+    @property
+    def hung_plans(self) -> int:
+        """Planning calls still running after their timeout (a hung plugin); each holds one thread."""
+        return self._timed.hung
+
     # -- input normalisation (always raises on bad input) -----------------------------------------------------------
     def _resolve_modes(self, names: Sequence[str]) -> tuple[Mode, ...]:
-        if isinstance(names, str):
-            names = [names]
-        if not names:
-            raise ConfigError("modes is empty: give at least one mode name")
         unknown = [n for n in names if n not in self.modes]
         if unknown:
             raise ConfigError(f"unknown mode(s) {unknown}; registered modes: {sorted(self.modes)}")
-        return tuple(self.modes[n] for n in dict.fromkeys(names))
+        return tuple(self.modes[n] for n in names)
 
     def _resolve_roles(self, roles: Sequence[RoleSpec] | None) -> tuple[Role, ...]:
         if roles is None:
             return (DEFAULT_ROLE,)
         if isinstance(roles, (str, Role)):
             roles = [roles]
-        parsed = tuple(Role.parse(r) if isinstance(r, str) else r for r in roles)
+        parsed = []
+        for r in roles:
+            if isinstance(r, str):
+                r = Role.parse(r)
+            if not isinstance(r, Role):
+                raise ConfigError(f"roles must be Role objects or 'name'/'name?' strings, got {type(r).__name__}")
+            parsed.append(r)
         if not parsed:
             raise ConfigError("roles is empty: pass None for a single-model plan, or at least one role")
         names = [r.name for r in parsed]
         if len(set(names)) != len(names):
             raise ConfigError(f"duplicate role names in {names}")
         for r in parsed:
-            if not isinstance(r, Role):
-                raise ConfigError(f"roles must be Role objects or 'name'/'name?' strings, got {type(r).__name__}")
             for m in r.models or ():
                 if m not in self.pool:
                     raise UnknownModelError(
                         f"role {r.name!r} names unknown model {m!r}; the pool has: {', '.join(self.pool.names)}"
                     )
-        return parsed
+        return tuple(parsed)
 
-    def context(
-        self,
-        query: Query | str,
-        roles: Sequence[RoleSpec] | None = None,
-        modes: Sequence[str] | None = None,
-        *,
-        lam: float | None = None,
-        budget_usd: float | None = None,
-        max_latency_s: float | None = None,
-    ) -> PlanContext:
+    def context(self, query: Query | str, roles: Sequence[RoleSpec] | None = None,
+                options: PlanOptions | None = None) -> PlanContext:
         """Validate the inputs of one planning call and build its context (raises on bad input)."""
         q = Query.coerce(query)
-        budget = _check_positive("budget_usd", budget_usd)
-        if budget is None:
-            budget = q.budget_usd if q.budget_usd is not None else self.budget_usd
-        return PlanContext(
-            router=self,
-            query=q,
-            pool=self.pool,
-            roles=self._resolve_roles(roles),
-            modes=self.default_modes if modes is None else self._resolve_modes(modes),
-            lam=self.lam if lam is None else _check_lambda(lam),
-            budget_usd=budget,
-            max_latency_s=self.max_latency_s if max_latency_s is None else _check_positive("max_latency_s", max_latency_s),
-        )
+        opts = PlanOptions.coerce(options).over(self.options)
+        if options is None or options.budget_usd is None:
+            opts = opts.but(budget_usd=q.budget_usd if q.budget_usd is not None else self.options.budget_usd)
+        return PlanContext(query=q, pool=self.pool, roles=self._resolve_roles(roles),
+                           modes=self._resolve_modes(opts.modes or ()), options=opts, hook=self.pm.hook)
 
     # -- planning ----------------------------------------------------------------------------------------------------
-    def plan(
-        self,
-        query: Query | str,
-        roles: Sequence[RoleSpec] | None = None,
-        modes: Sequence[str] | None = None,
-        *,
-        lam: float | None = None,
-        budget_usd: float | None = None,
-        max_latency_s: float | None = None,
-        fail_open: bool | None = None,
-    ) -> Plan:
-        """Plan one query: mode, kept roles and a model per role (a fallback plan on run-time failure if fail-open)."""
-        ctx = self.context(query, roles, modes, lam=lam, budget_usd=budget_usd, max_latency_s=max_latency_s)
-        return self._plan_guarded(ctx, fail_open)
+    def plan(self, query: Query | str, roles: Sequence[RoleSpec] | None = None,
+             options: PlanOptions | None = None) -> Plan:
+        """Plan one query: mode, kept roles and a model per role (a fallback plan on run-time faults if fail-open)."""
+        return self._plan_guarded(self.context(query, roles, options))
 
     async def aplan(self, query: Query | str, roles: Sequence[RoleSpec] | None = None,
-                    modes: Sequence[str] | None = None, **kwargs: Any) -> Plan:
+                    options: PlanOptions | None = None) -> Plan:
         """``plan`` without blocking the event loop (the scorer may run an encoder)."""
-        return await asyncio.to_thread(self.plan, query, roles, modes, **kwargs)
+        return await asyncio.to_thread(self.plan, query, roles, options)
 
-    def plan_batch(
-        self,
-        queries: Sequence[Query | str],
-        roles: Sequence[RoleSpec] | None = None,
-        modes: Sequence[str] | None = None,
-        **kwargs: Any,
-    ) -> list[Plan]:
+    def plan_batch(self, queries: Sequence[Query | str], roles: Sequence[RoleSpec] | None = None,
+                   options: PlanOptions | None = None) -> list[Plan]:
         """Plan many queries, scoring them in one batch when a plugin implements ``score_batch``."""
-        fail_open = kwargs.pop("fail_open", None)
-        contexts = [self.context(q, roles, modes, **kwargs) for q in queries]
+        contexts = [self.context(q, roles, options) for q in queries]
         if not contexts:
             return []
         try:
             batch = self.pm.hook.score_batch(queries=[c.query for c in contexts], pool=self.pool, context=contexts[0])
         except Exception as exc:
             batch = None
-            log.warning("router_plugins: batch scoring failed (%s); scoring one query at a time", exc)
+            log.warning("router_plugins: batch scoring failed (%s); scoring one query at a time", redact(str(exc)))
         if batch is not None:
             for ctx, row in zip(contexts, batch):
                 try:
                     ctx.scores = self._check_scores(row)
                 except ScorerError:
                     ctx.scores = None  # scored again (and failed open) per query
-        return [self._plan_guarded(ctx, fail_open) for ctx in contexts]
+        return [self._plan_guarded(ctx) for ctx in contexts]
 
-    def _plan_guarded(self, ctx: PlanContext, fail_open: bool | None) -> Plan:
-        fail_open = self.fail_open if fail_open is None else fail_open
+    def _plan_guarded(self, ctx: PlanContext) -> Plan:
         try:
-            if self.timeout_s is None:
-                return self._plan(ctx)
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="router-plan")
-            try:
-                return self._executor.submit(self._plan, ctx).result(timeout=self.timeout_s)
-            except FutureTimeout:
-                raise PlanningError(f"planning took longer than timeout_s={self.timeout_s}") from None
+            return self._plan_timed(ctx)
         except QueryRejectedError:
-            raise
+            raise  # a refusal is an answer, not a fault
         except Exception as exc:
-            if not fail_open:
+            if not ctx.options.fail_open:
                 raise
-            reason = f"{type(exc).__name__}: {exc}"
-            log.warning("router_plugins: planning failed, falling back to %r: %s", self.default_model, reason)
-            return self.fallback_plan(ctx, reason)
+            reason = redact(f"{type(exc).__name__}: {exc}")
+            plan = fallback_plan(ctx, reason, self.default_model)  # BudgetError when nothing fits the budget
+            log.warning("router_plugins: planning failed, falling back to %s: %s",
+                        ", ".join(sorted({m for m in plan.assignments.values() if m})), reason)
+            return plan
+
+    def _plan_timed(self, ctx: PlanContext) -> Plan:
+        timeout = ctx.options.timeout_s
+        plan: Plan = self._plan(ctx) if timeout is None else self._timed.run(lambda: self._plan(ctx), timeout)
+        return plan
 
     def fallback_plan(self, ctx: PlanContext, reason: str) -> Plan:
-        """Every role on the default model (or on the model a guard pinned, which must hold even now): what runs when
-        planning fails and fail-open is on."""
-        pinned = ctx.guard.model if ctx.guard is not None and ctx.guard.action == "pin" else None
-        card = self.pool[pinned or self.default_model]
-        roles = tuple(
-            RoleAssignment(r.name, card.name, "fallback", cost_usd=self._cost(ctx, r, card), latency_s=card.latency_s)
-            for r in ctx.roles
-        )
-        return Plan(
-            mode="fallback",
-            roles=roles,
-            quality=None,
-            cost_usd=sum(r.cost_usd for r in roles),
-            latency_s=sum(r.latency_s for r in roles),
-            budget_usd=ctx.budget_usd,
-            lam=ctx.lam,
-            query_id=_query_id(ctx.query),
-            fallback=True,
-            reason=reason,
-            metadata=_plan_metadata(ctx),
-        )
+        """The plan that runs when planning fails and fail-open is on (required roles only, within the budget)."""
+        return fallback_plan(ctx, redact(reason), self.default_model)
 
     def default_plan(self, roles: Sequence[RoleSpec], reason: str) -> Plan:
         """Every role on the default model when there is no query context to plan with (an adapter could not read
         the query, a run's budget is spent): a fallback plan that says why, without cost estimates."""
         return Plan(
             mode="fallback",
-            roles=tuple(RoleAssignment(r.name, self.default_model, "fallback") for r in self._resolve_roles(roles)),
+            roles=tuple(RoleAssignment(r.name, self.default_model, "fallback", decided_by="fallback")
+                        for r in self._resolve_roles(roles)),
             fallback=True,
-            reason=reason,
+            reason=redact(reason),
             lam=self.lam,
             budget_usd=self.budget_usd,
         )
@@ -273,7 +223,7 @@ class Router:
     def _check_scores(self, raw: Any) -> tuple[float, ...]:
         try:
             scores = tuple(float(s) for s in raw)
-        except TypeError:
+        except (TypeError, ValueError):
             raise ScorerError(f"scorer returned {type(raw).__name__}, expected one number per model") from None
         if len(scores) != len(self.pool):
             raise ScorerError(f"scorer returned {len(scores)} scores for a pool of {len(self.pool)} models")
@@ -282,73 +232,43 @@ class Router:
             raise ScorerError(f"scorer returned NaN or out-of-range quality for {bad}")
         return scores
 
-    def _cost(self, ctx: PlanContext, role: Role, card: ModelCard) -> float:
-        key = ("cost", role.name, card.name)
-        if key not in ctx.memo:
-            cost = self.pm.hook.estimate_cost(query=ctx.query, role=role, card=card, context=ctx)
-            if cost is None or not math.isfinite(cost) or cost < 0:
-                raise PlanningError(f"estimate_cost returned {cost!r} for {card.name!r}")
-            ctx.memo[key] = float(cost)
-        return float(ctx.memo[key])
+    def _guard(self, ctx: PlanContext) -> None:
+        guard = self.pm.hook.guard_query(query=ctx.query, context=ctx)
+        if guard is None:
+            return
+        if not isinstance(guard, GuardDecision):
+            raise PlanningError(f"guard_query returned {type(guard).__name__}, expected GuardDecision or None")
+        if guard.action == "reject":
+            raise QueryRejectedError(f"query rejected by guard: {guard.reason}")
+        if guard.action == "pin":
+            self.pool.require([guard.model or ""])
+            ctx.guard = guard
 
-    def candidates(self, ctx: PlanContext, role: Role, *, whole_pool: bool = False) -> list[Candidate]:
-        """The options for one role: allowed models (or the whole pool) with predicted quality, cost and latency."""
-        key = ("candidates", role.name, whole_pool)
-        if key in ctx.memo:
-            return list(ctx.memo[key])
-        assert ctx.scores is not None
-        if whole_pool:
-            names: Sequence[str] = self.pool.names
-        elif ctx.guard is not None and ctx.guard.action == "pin" and ctx.guard.model:
-            names = [ctx.guard.model]
-        else:
-            names = role.models or self.pool.names
-        tokens_in = _tokens(ctx.query.text) + role.prompt_tokens
-        cands = []
-        for name in names:
-            card = self.pool[name]
-            tokens_out = role.output_tokens or card.output_tokens
-            cands.append(
-                Candidate(
-                    model=name,
-                    quality=ctx.scores[self.pool.index(name)],
-                    cost=self._cost(ctx, role, card),
-                    latency=card.latency_s,
-                    input_cost=tokens_in * card.input_price / 1e6,
-                    output_cost=tokens_out * card.output_price / 1e6,
-                )
-            )
-        ctx.memo[key] = tuple(cands)
-        return cands
+    def _score(self, ctx: PlanContext) -> None:
+        if ctx.scores is not None:
+            return
+        try:
+            raw = self.pm.hook.score_models(query=ctx.query, pool=self.pool, context=ctx)
+        except RouterError:
+            raise
+        except Exception as exc:
+            raise ScorerError(f"scorer failed: {type(exc).__name__}: {exc}") from exc
+        ctx.scores = self._check_scores(raw)
 
     def _plan(self, ctx: PlanContext) -> Plan:
         hook = self.pm.hook
-        guard = hook.guard_query(query=ctx.query, context=ctx)
-        if guard is not None:
-            if not isinstance(guard, GuardDecision):
-                raise PlanningError(f"guard_query returned {type(guard).__name__}, expected GuardDecision or None")
-            if guard.action == "reject":
-                raise QueryRejectedError(f"query rejected by guard: {guard.reason}")
-            if guard.action == "pin":
-                self.pool.require([guard.model or ""])
-                ctx.guard = guard
-        if ctx.scores is None:
-            try:
-                raw = hook.score_models(query=ctx.query, pool=self.pool, context=ctx)
-            except RouterError:
-                raise
-            except Exception as exc:
-                raise ScorerError(f"scorer failed: {type(exc).__name__}: {exc}") from exc
-            ctx.scores = self._check_scores(raw)
-
-        mode_name = hook.select_mode(query=ctx.query, modes=ctx.modes, scores=ctx.scores, context=ctx)
+        self._guard(ctx)
+        self._score(ctx)
+        assert ctx.scores is not None
+        answer, by = first_result(hook.select_mode, query=ctx.query, modes=ctx.modes, scores=ctx.scores, context=ctx)
+        mode_name = _value(answer)
         if mode_name not in {m.name for m in ctx.modes}:
             raise PlanningError(f"select_mode returned {mode_name!r}, not one of {[m.name for m in ctx.modes]}")
         mode = ctx.mode(mode_name)
         ctx.memo["mode"] = mode
 
-        kept_names = hook.allocate_roles(query=ctx.query, mode=mode, roles=ctx.roles, context=ctx)
-        kept_set = set(kept_names or ())
+        answer, alloc_by = first_result(hook.allocate_roles, query=ctx.query, mode=mode, roles=ctx.roles, context=ctx)
+        kept_set = set(_value(answer) or ())
         unknown = kept_set - {r.name for r in ctx.roles}
         if unknown:
             raise PlanningError(f"allocate_roles kept unknown role(s) {sorted(unknown)}")
@@ -358,16 +278,22 @@ class Router:
         if not kept_set:
             raise PlanningError("allocate_roles kept no role: a plan runs at least one")
         ctx.memo["kept"] = frozenset(kept_set)
+        prune_reasons = answer.reasons if isinstance(answer, Decision) else {}
+        reasons: dict[str, tuple[str, str | None]] = {
+            r.name: (prune_reasons.get(r.name) or f"pruned under mode {mode.name!r}", alloc_by)
+            for r in ctx.roles if r.name not in kept_set
+        }
 
         chosen: dict[str, Candidate] = {}
         for role in ctx.roles:
             if role.name not in kept_set:
                 continue
-            cands = self.candidates(ctx, role)
-            scores = [c.quality for c in cands]
-            model = hook.route_role(
-                query=ctx.query, role=role, candidates=[self.pool[c.model] for c in cands], scores=scores, context=ctx
+            cands = ctx.candidates(role)
+            answer, route_by = first_result(
+                hook.route_role, query=ctx.query, role=role, candidates=[self.pool[c.model] for c in cands],
+                scores=[c.quality for c in cands], context=ctx,
             )
+            model = _value(answer)
             match = [c for c in cands if c.model == model]
             if not match:
                 raise PlanningError(
@@ -375,56 +301,14 @@ class Router:
                 )
             chosen[role.name] = match[0]
             ctx.fixed[role.name] = match[0].model
+            why = answer.reason if isinstance(answer, Decision) and answer.reason else f"chosen by {route_by}"
+            reasons[role.name] = (why, route_by)
 
-        plan = self._assemble(ctx, mode, chosen)
+        plan = assemble(ctx, mode, chosen, reasons)
         adjusted = hook.adjust_plan(plan=plan, context=ctx)
         if not isinstance(adjusted, Plan):
             raise PlanningError(f"adjust_plan returned {type(adjusted).__name__}, expected a Plan")
         return self._validate(ctx, adjusted, plan)
-
-    def _assemble(self, ctx: PlanContext, mode: Mode, chosen: dict[str, Candidate]) -> Plan:
-        quality = plan_quality(ctx.roles, chosen, mode)
-        cost = sum(c.cost for c in chosen.values()) * mode.samples
-        roles = []
-        for role in ctx.roles:
-            c = chosen.get(role.name)
-            if c is None:
-                roles.append(RoleAssignment(role.name, None, self._prune_reason(ctx, mode, role, chosen, cost)))
-            else:
-                roles.append(
-                    RoleAssignment(
-                        role.name,
-                        c.model,
-                        f"best quality − λ·cost ({len(self.candidates(ctx, role))} candidates)",
-                        quality=round(mode.transform(c.quality), 6),
-                        cost_usd=c.cost * mode.samples,
-                        latency_s=c.latency * mode.samples,
-                        samples=mode.samples,
-                    )
-                )
-        return Plan(
-            mode=mode.name,
-            roles=tuple(roles),
-            quality=round(quality, 6),
-            cost_usd=cost,
-            latency_s=sum(c.latency for c in chosen.values()) * mode.samples,
-            budget_usd=ctx.budget_usd,
-            lam=ctx.lam,
-            query_id=_query_id(ctx.query),
-            metadata=_plan_metadata(ctx),
-        )
-
-    def _prune_reason(self, ctx: PlanContext, mode: Mode, role: Role, chosen: dict[str, Candidate], cost: float) -> str:
-        if not mode.keep_optional:
-            return f"mode {mode.name!r} runs only required roles"
-        cands = self.candidates(ctx, role)
-        base = plan_quality(ctx.roles, chosen, mode)
-        best = max(cands, key=lambda c: plan_quality(ctx.roles, {**chosen, role.name: c}, mode) - ctx.lam * c.cost)
-        extra = best.cost * mode.samples
-        if ctx.budget_usd is not None and cost + extra > ctx.budget_usd:
-            return f"no room in the budget (${ctx.budget_usd:.6g}) for ${extra:.6g} more"
-        gain = plan_quality(ctx.roles, {**chosen, role.name: best}, mode) - base
-        return f"expected gain {gain:.4f} < λ·cost {ctx.lam * extra:.4g}"
 
     def _validate(self, ctx: PlanContext, plan: Plan, original: Plan) -> Plan:
         if [r.role for r in plan.roles] != [r.role for r in original.roles]:
@@ -435,44 +319,13 @@ class Router:
             elif not ctx.role(r.role).optional:
                 raise PlanningError(f"adjust_plan pruned required role {r.role!r}")
         if plan is not original:
-            plan = self._reprice(ctx, plan)
-        if ctx.budget_usd is not None and plan.cost_usd > ctx.budget_usd * (1 + 1e-9):
-            raise BudgetError(
-                f"plan costs ${plan.cost_usd:.6g}, over the budget of ${ctx.budget_usd:.6g} (set by a plugin's choice)"
-            )
+            plan = reprice(ctx, plan, self.modes)
+        check_budget(ctx, plan)
         return plan
 
-    def _reprice(self, ctx: PlanContext, plan: Plan) -> Plan:
-        """Recompute predictions after adjust_plan changed models, so quality and cost stay truthful."""
-        mode = ctx.modes[0] if plan.mode not in self.modes else self.modes[plan.mode]
-        chosen = {}
-        for r in plan.roles:
-            if r.model is not None:
-                cands = self.candidates(ctx, ctx.role(r.role), whole_pool=True)
-                chosen[r.role] = next(c for c in cands if c.model == r.model)
-        roles = tuple(
-            r if r.model is None else replace(r, cost_usd=chosen[r.role].cost * r.samples,
-                                              latency_s=chosen[r.role].latency * r.samples,
-                                              quality=round(mode.transform(chosen[r.role].quality), 6))
-            for r in plan.roles
-        )
-        return replace(
-            plan,
-            roles=roles,
-            quality=round(plan_quality(ctx.roles, chosen, mode), 6),
-            cost_usd=sum(r.cost_usd for r in roles),
-            latency_s=sum(r.latency_s for r in roles),
-        )
-
     # -- escalation cascades -----------------------------------------------------------------------------------------
-    def escalate(
-        self,
-        query: Query | str,
-        escalation: Escalation,
-        call: Caller,
-        *,
-        fail_open: bool | None = None,
-    ) -> EscalationResult:
+    def escalate(self, query: Query | str, escalation: Escalation, call: Caller, *,
+                 fail_open: bool | None = None) -> EscalationResult:
         """Answer with an escalation cascade: call its models cheapest-first, keep an answer once the
         ``judge_response`` hook is confident enough. ``call(model)`` returns the response (or ``(response, cost)``;
         without a cost the ``estimate_cost`` hook prices the call). A judge that fails or returns a bad value counts
@@ -485,22 +338,15 @@ class Router:
             response, cost = split_response(call(model))
             if not isinstance(response, str):
                 raise TypeError(f"call({model!r}) returned {type(response).__name__}, expected the response text")
-            return response, cost if cost is not None else self._cost(ctx, ctx.roles[0], cards[model])
+            return response, cost if cost is not None else ctx.cost(ctx.roles[0], cards[model])
 
         def judge(model: str, response: str, attempts: Sequence[Attempt]) -> float:
             return self._judge(ctx, model, response, attempts, fail_open)
 
         return escalation.run(priced_call, judge)
 
-    def judge(
-        self,
-        query: Query | str,
-        model: str,
-        response: str,
-        attempts: Sequence[Attempt] = (),
-        *,
-        fail_open: bool | None = None,
-    ) -> float:
+    def judge(self, query: Query | str, model: str, response: str, attempts: Sequence[Attempt] = (), *,
+              fail_open: bool | None = None) -> float:
         """The ``judge_response`` hook's confidence that ``model``'s ``response`` to ``query`` is right, for
         adapters that run an :class:`Escalation` themselves: 0.5 when no judge has an opinion; a judge that fails or
         returns a bad value gives 0 (escalate) and is logged when fail-open is on, else raises."""
@@ -517,16 +363,18 @@ class Router:
         except Exception as exc:
             if not fail_open:
                 raise
-            log.warning("router_plugins: judging %r failed, escalating: %s: %s", model, type(exc).__name__, exc)
+            log.warning("router_plugins: judging %r failed, escalating: %s", model,
+                        redact(f"{type(exc).__name__}: {exc}"))
             return 0.0
 
-    # -- feedback ----------------------------------------------------------------------------------------------------
+    # -- feedback and clients ----------------------------------------------------------------------------------------
     def record(self, plan: Plan, outcome: Outcome) -> None:
         """Hand an outcome to every ``record_outcome`` plugin; a failing plugin is logged, never raised."""
         try:
             self.pm.hook.record_outcome(plan=plan, outcome=outcome)
-        except Exception:
-            log.exception("router_plugins: a record_outcome plugin failed; outcome of plan %s dropped", plan.signature)
+        except Exception as exc:
+            log.error("router_plugins: a record_outcome plugin failed; outcome of plan %s dropped: %s",
+                      plan.signature, redact(f"{type(exc).__name__}: {exc}"))
 
     def chat_model(self, name: str, framework: str) -> Any:
         """The client for one pool model, built by the ``make_chat_model`` hook."""
@@ -537,21 +385,6 @@ class Router:
         return model
 
 
-def _tokens(text: str) -> int:
-    from router_plugins.tokens import estimate_tokens
-
-    return estimate_tokens(text)
-
-
-def _plan_metadata(ctx: PlanContext) -> dict[str, Any]:
-    """What a plan records about its query beyond the decision: the task family (for feedback) and a guard's pin."""
-    meta: dict[str, Any] = {}
-    if ctx.query.task:
-        meta["task"] = ctx.query.task
-    if ctx.guard:
-        meta["guard"] = ctx.guard.reason
-    return meta
-
-
-def _query_id(query: Query) -> str:
-    return hashlib.sha256(query.text.encode()).hexdigest()[:12]
+def _value(answer: Any) -> Any:
+    """A stage hook's answer without its reason."""
+    return answer.value if isinstance(answer, Decision) else answer

@@ -1,15 +1,26 @@
-"""The scorer as a router-plugins plugin: ``ScorerPlugin(scorer)`` answers ``score_models`` / ``score_batch``, and this
-module's ``register_commands`` adds the ``train``, ``eval``, ``onboard`` and ``train-judge`` CLI commands.
+"""The trained scorer as router-plugins plugins.
+
+This module is itself the built-in default scorer: it scores pools that contain models the shipped checkpoint was
+trained on. For a pool with none of them it answers None, so the card priors decide; for a pool with some, unknown
+models get their card prior (or a zero-shot estimate from their card). The checkpoint is numpy-only at inference and
+loads on first use (~0.25 s). Replace it by registering your own ``ScorerPlugin.from_checkpoint(dir)`` (its
+``score_models`` runs first: plugins given to the Router are called before the built-ins) or disable this module
+(``disable_plugins=["router_plugins.scorer.plugin"]``). Its ``register_commands`` adds the ``train``, ``eval``,
+``onboard`` and ``train-judge`` CLI commands.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from router_plugins.cards import ModelPool
 from router_plugins.hookspecs import hookimpl
-
+from router_plugins.query import Query
 
 class ScorerPlugin:
     """Scores every pool model with a trained scorer (unknown models: card prior or zero-shot estimate)."""
@@ -43,6 +54,53 @@ class ScorerPlugin:
     def score_batch(self, queries: Sequence[Any], pool: Any) -> Any:
         """Expected quality [n_queries, n_models] in one encoder pass."""
         return self.scorer.predict(list(queries), pool)
+
+
+log = logging.getLogger("router_plugins")
+_lock = threading.Lock()
+
+
+@cache
+def known_models() -> frozenset[str]:
+    """The models of the shipped checkpoint (read from its config only; empty when it cannot be read)."""
+    from router_plugins.errors import CheckpointError
+    from router_plugins.scorer.checkpoint import read_config
+    from router_plugins.scorer.trained_scorer import DEFAULT_CHECKPOINT
+
+    try:
+        return frozenset(read_config(DEFAULT_CHECKPOINT)["models"])
+    except CheckpointError as exc:
+        log.warning("router_plugins: default scorer unavailable (%s); card priors decide", exc)
+        return frozenset()
+
+
+_loaded: Any = None
+
+
+def _plugin() -> Any:
+    """The shipped scorer, loaded once even when several threads plan at the same time."""
+    global _loaded
+    if _loaded is None:
+        with _lock:
+            if _loaded is None:
+                _loaded = ScorerPlugin.default()
+    return _loaded
+
+
+def _applies(pool: ModelPool) -> bool:
+    return not known_models().isdisjoint(pool.names)
+
+
+@hookimpl
+def score_models(query: Query, pool: ModelPool) -> list[float] | None:
+    """Trained predictions when the pool has models the checkpoint knows, else None (card priors)."""
+    return _plugin().score_models(query=query, pool=pool) if _applies(pool) else None
+
+
+@hookimpl
+def score_batch(queries: Sequence[Query], pool: ModelPool) -> Any:
+    """The same for a batch, in one encoder pass."""
+    return _plugin().score_batch(queries=queries, pool=pool) if _applies(pool) else None
 
 
 @hookimpl

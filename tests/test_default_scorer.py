@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from router_plugins import ModelCard, Query, Router
-from router_plugins.default_plugins.trained_scorer import known_models
+from router_plugins.scorer.plugin import known_models
 
-TRAINED = "router_plugins.default_plugins.trained_scorer"
+TRAINED = "router_plugins.scorer.plugin"
 
 
 def test_checkpoint_models_are_known() -> None:

@@ -17,7 +17,7 @@ from router_plugins.escalation import (
     threshold_grid,
 )
 
-NO_SCORER = ("router_plugins.default_plugins.trained_scorer",)
+NO_SCORER = ("router_plugins.scorer.plugin",)
 
 
 def router(pool: ModelPool, *plugins: object, fail_open: bool = True) -> Router:

@@ -79,7 +79,7 @@ def test_third_party_plugin_via_entry_point(tmp_path: Path) -> None:
         "r = Router(pool)\n"
         "print(r.plan(Query('hi', tenant='acme')).assignments['default'],"
         " r.plan(Query('hi', tenant='other')).assignments['default'])\n"
-        "from router_plugins.plugins import describe_plugins\n"
+        "from router_plugins._plugins import describe_plugins\n"
         "print([p['name'] for p in describe_plugins(r.pm) if not p['builtin']])"
     )
     env = {k: v for k, v in os.environ.items() if k != "ROUTER_PLUGINS_LOAD"}

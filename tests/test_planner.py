@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from router_plugins import BudgetError, ModelCard, ModelPool, Role, Router
 from router_plugins.modes import FULL, SINGLE, VOTE_3, majority_of
+from router_plugins.options import PlanOptions
 from router_plugins.planner import Candidate, optimise, pareto_front, plan_quality, vote_quality
 
 
@@ -112,7 +113,7 @@ def test_plans_never_break_budget_or_prune_required_roles(
     ]
     router = Router(pool, lam=lam, budget_usd=budget, fail_open=False, load_entrypoints=False)
     try:
-        plan = router.plan(text, roles=role_objs, modes=sorted(modes))
+        plan = router.plan(text, roles=role_objs, options=PlanOptions(modes=tuple(sorted(modes))))
     except BudgetError as exc:
         assert "cheapest plan costs" in str(exc)
         return
@@ -125,7 +126,7 @@ def test_plans_never_break_budget_or_prune_required_roles(
         if model is not None and r.models is not None:
             assert model in r.models
     assert plan.kept, "a plan runs at least one role"
-    again = router.plan(text, roles=role_objs, modes=sorted(modes))
+    again = router.plan(text, roles=role_objs, options=PlanOptions(modes=tuple(sorted(modes))))
     assert again == plan and again.signature == plan.signature
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from router_plugins import hookspecs
-from router_plugins.plugins import DEFAULT_PLUGINS, describe_plugins, installed_plugins, make_plugin_manager, reset_installed_plugins
+from router_plugins._plugins import DEFAULT_PLUGINS, describe_plugins, installed_plugins, make_plugin_manager, reset_installed_plugins
 
 REQUIRED_HOOKS = {
     "register_models",

@@ -27,6 +27,7 @@ from router_plugins import (
     UnknownModelError,
     hookimpl,
 )
+from router_plugins.options import PlanOptions
 from router_plugins.query import MAX_QUERY_CHARS
 
 ROLES = [Role("planner"), Role("solver"), Role("critic", optional=True, lift=0.3)]
@@ -40,8 +41,8 @@ def make(pool: ModelPool, *plugins: Any, **kwargs: Any) -> Router:
 def test_single_role_plan_follows_lambda(pool: ModelPool) -> None:
     router = make(pool)
     assert router.plan("hi").assignments == {"default": "big"}
-    assert router.plan("hi", lam=1e6).assignments == {"default": "small"}
-    mid = router.plan("hi", lam=30)
+    assert router.plan("hi", options=PlanOptions(lam=1e6)).assignments == {"default": "small"}
+    mid = router.plan("hi", options=PlanOptions(lam=30))
     assert mid.assignments["default"] == "mid" and mid.cost_usd > 0 and mid.quality == pytest.approx(0.75)
 
 
@@ -49,28 +50,26 @@ def test_budget_caps_cost_and_optional_roles_prune(pool: ModelPool) -> None:
     router = make(pool)
     free = router.plan("a question", roles=ROLES)
     assert free.assignments == {"planner": "big", "solver": "big", "critic": "big"}
-    tight = router.plan("a question", roles=ROLES, budget_usd=0.002)
+    tight = router.plan("a question", roles=ROLES, options=PlanOptions(budget_usd=0.002))
     assert tight.cost_usd <= 0.002
     assert tight.assignments["planner"] and tight.assignments["solver"]
-    single = router.plan("a question", roles=ROLES, modes=["single"])
+    single = router.plan("a question", roles=ROLES, options=PlanOptions(modes=("single",)))
     assert single.assignments["critic"] is None and "only required roles" in single.reasons["critic"]
-    costly = router.plan("a question", roles=ROLES, lam=200)
+    costly = router.plan("a question", roles=ROLES, options=PlanOptions(lam=200))
     if costly.assignments["critic"] is None:
         assert "λ·cost" in costly.reasons["critic"] or "budget" in costly.reasons["critic"]
 
 
-def test_budget_too_small_is_typed_or_falls_back(pool: ModelPool, caplog: pytest.LogCaptureFixture) -> None:
+def test_budget_too_small_raises_even_when_failing_open(pool: ModelPool) -> None:
+    # the budget is hard: fail-open is for faults, and no fallback fits a budget no plan fits
     with pytest.raises(BudgetError, match="cheapest plan costs"):
-        make(pool).plan("q", roles=ROLES, budget_usd=1e-9)
-    with caplog.at_level(logging.WARNING, logger="router_plugins"):
-        plan = make(pool, fail_open=True, default_model="mid").plan("q", roles=ROLES, budget_usd=1e-9)
-    assert plan.fallback and "BudgetError" in plan.reason
-    assert set(plan.assignments.values()) == {"mid"}
-    assert "falling back to 'mid'" in caplog.text
+        make(pool).plan("q", roles=ROLES, options=PlanOptions(budget_usd=1e-9))
+    with pytest.raises(BudgetError, match="cheapest plan costs"):
+        make(pool, fail_open=True, default_model="mid").plan("q", roles=ROLES, options=PlanOptions(budget_usd=1e-9))
 
 
 def test_latency_bound(pool: ModelPool) -> None:
-    plan = make(pool).plan("q", roles=ROLES, max_latency_s=2.5)
+    plan = make(pool).plan("q", roles=ROLES, options=PlanOptions(max_latency_s=2.5))
     assert plan.latency_s <= 2.5
 
 
@@ -100,7 +99,7 @@ def test_bad_config_is_typed(pool: ModelPool) -> None:
     with pytest.raises(ConfigError, match="budget_usd"):
         make(pool, budget_usd=0)
     with pytest.raises(ConfigError, match="unknown mode"):
-        make(pool).plan("q", modes=["telepathy"])
+        make(pool).plan("q", options=PlanOptions(modes=("telepathy",)))
     with pytest.raises(ConfigError, match="duplicate role"):
         make(pool).plan("q", roles=["a", "a"])
     with pytest.raises(ConfigError, match="empty 'models'"):
@@ -137,7 +136,8 @@ def test_scorer_failures_fail_open_or_raise(pool: ModelPool, plugin: Any, match:
         make(pool, plugin).plan("q", roles=ROLES)
     plan = make(pool, plugin, fail_open=True, default_model="small").plan("q", roles=ROLES)
     assert plan.fallback and match in plan.reason
-    assert set(plan.assignments.values()) == {"small"}
+    required = {r.name for r in ROLES if not r.optional}
+    assert {r: m for r, m in plan.assignments.items() if m} == dict.fromkeys(required, "small")  # optional dropped
     assert plan.mode == "fallback"
 
 
@@ -160,8 +160,8 @@ def test_route_role_plugin_pins_and_later_roles_adapt(pool: ModelPool) -> None:
         def route_role(self, role: Role) -> str | None:
             return "big" if role.name == "planner" else None
 
-    base = make(pool).plan("q", roles=ROLES, budget_usd=0.012)
-    pinned = make(pool, PinPlanner()).plan("q", roles=ROLES, budget_usd=0.012)
+    base = make(pool).plan("q", roles=ROLES, options=PlanOptions(budget_usd=0.012))
+    pinned = make(pool, PinPlanner()).plan("q", roles=ROLES, options=PlanOptions(budget_usd=0.012))
     assert pinned.assignments["planner"] == "big"
     assert pinned.cost_usd <= 0.012
     assert pinned.signature != base.signature or base.assignments["planner"] == "big"
@@ -194,7 +194,7 @@ def test_allocate_roles_plugin_forces_optional_role(pool: ModelPool) -> None:
         def allocate_roles(self, roles: list[Role]) -> list[str]:
             return [r.name for r in roles]
 
-    plan = make(pool, KeepAll()).plan("q", roles=ROLES, lam=1e6)
+    plan = make(pool, KeepAll()).plan("q", roles=ROLES, options=PlanOptions(lam=1e6))
     assert plan.assignments["critic"] is not None
 
 
@@ -217,7 +217,7 @@ def test_adjust_plan_wrapper_reprices(pool: ModelPool) -> None:
             return plan.with_roles(planner="big", solver="big", critic="big")
 
     with pytest.raises(BudgetError, match="over the budget"):
-        make(pool, Overspend()).plan("q", roles=ROLES, budget_usd=0.005)
+        make(pool, Overspend()).plan("q", roles=ROLES, options=PlanOptions(budget_usd=0.005))
 
 
 def test_guard_can_pin_or_reject(pool: ModelPool) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from router_plugins import ConfigError, Mode, Outcome, Plan, Query, QueryError, Role, RoleAssignment, RoleOutcome
 from router_plugins.modes import BUILTIN_MODES, REFLECTION
-from router_plugins.tokens import estimate_tokens
+from router_plugins._tokens import estimate_tokens
 
 
 def test_query_is_frozen_and_validated() -> None:

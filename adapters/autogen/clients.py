@@ -29,10 +29,11 @@ from pydantic import BaseModel
 from router_plugins.cards import ModelPool
 from router_plugins.errors import ConfigError
 from router_plugins.escalation import Escalation, EscalationResult, replies_judge, skip_failed_call
+from router_plugins.options import PlanOptions
 from router_plugins.plan import Plan
 from router_plugins.query import Query, Role
 from router_plugins.router import Router
-from router_plugins.tokens import estimate_tokens
+from router_plugins._tokens import estimate_tokens
 
 __all__ = [
     "EscalatingChatCompletionClient",
@@ -191,7 +192,7 @@ class RoutedChatCompletionClient(PoolClients, ChatCompletionClient, Component[Ro
         query = self._query(messages)
         if query is None:
             raise ConfigError("RoutedChatCompletionClient found no user message to route on: pass query=...")
-        plan = await self.router.aplan(query, roles=[self.role], lam=self.lam, budget_usd=self.budget_usd)
+        plan = await self.router.aplan(query, [self.role], PlanOptions(lam=self.lam, budget_usd=self.budget_usd))
         self.last_plan = plan
         name = plan.model_for(self.role.name) or self.router.default_model
         return name, self._client(name)

@@ -20,7 +20,7 @@ from router_plugins.cards import ModelCard
 from router_plugins.errors import DataError
 from router_plugins.hookspecs import hookimpl
 from router_plugins.replay import ReplayBook, ReplayRecord
-from router_plugins.tokens import estimate_tokens
+from router_plugins._tokens import estimate_tokens
 
 __all__ = ["REPLAY_PROVIDER", "ReplayCompletionClient", "ReplayCompletionClients"]
 

@@ -14,6 +14,7 @@ from autogen_core.models import ChatCompletionClient
 
 from router_plugins.adapters.autogen.clients import ClientCache
 from router_plugins.errors import ConfigError
+from router_plugins.options import PlanOptions
 from router_plugins.plan import Plan
 from router_plugins.query import Query, Role
 from router_plugins.router import Router
@@ -50,7 +51,7 @@ class RoutedTeam:
 
     async def plan(self, task: Query | str) -> Plan:
         """The plan for one task (fail-open: every role on the default model when planning fails)."""
-        return await self.router.aplan(task, roles=list(self.roles), lam=self.lam, budget_usd=self.budget_usd)
+        return await self.router.aplan(task, list(self.roles), PlanOptions(lam=self.lam, budget_usd=self.budget_usd))
 
     def build(self, plan: Plan) -> Any:
         """A fresh team of the agents whose roles the plan kept, each on its planned model's client."""

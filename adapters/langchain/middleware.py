@@ -24,6 +24,7 @@ from router_plugins.adapters.langchain.escalating import escalation_metadata, re
 from router_plugins.adapters.langchain._messages import as_ai_message, last_human_text, message_text, reply_cost
 from router_plugins.errors import BudgetError, ConfigError
 from router_plugins.escalation import Escalation, skip_failed_call
+from router_plugins.options import PlanOptions
 from router_plugins.plan import Plan
 from router_plugins.query import Query, Role
 from router_plugins.router import Router
@@ -149,7 +150,7 @@ class RouterMiddleware(AgentMiddleware):
             result = self.escalation.run(call, reply_judge(self.router, self.query(request), replies))
             return self._escalated(result, responses, spent)
         else:
-            plan = self.router.plan(self.query(request), roles=[self.role], budget_usd=remaining, lam=self.lam)
+            plan = self.router.plan(self.query(request), [self.role], PlanOptions(budget_usd=remaining, lam=self.lam))
         model = self._model(plan.model_for(self.role.name) or self.router.default_model)
         return self._planned(handler(request.override(model=model)), plan, spent)
 
@@ -172,7 +173,7 @@ class RouterMiddleware(AgentMiddleware):
             result = await self.escalation.arun(call, reply_judge(self.router, self.query(request), replies))
             return self._escalated(result, responses, spent)
         else:
-            plan = await self.router.aplan(self.query(request), roles=[self.role], budget_usd=remaining, lam=self.lam)
+            plan = await self.router.aplan(self.query(request), [self.role], PlanOptions(budget_usd=remaining, lam=self.lam))
         model = self._model(plan.model_for(self.role.name) or self.router.default_model)
         return self._planned(await handler(request.override(model=model)), plan, spent)
 

@@ -38,6 +38,7 @@ from router_plugins.adapters.langgraph._rewire import (
     snapshot,
 )
 from router_plugins.errors import ConfigError
+from router_plugins.options import PlanOptions
 from router_plugins.plan import Plan
 from router_plugins.query import Query, Role
 from router_plugins.router import Router
@@ -70,7 +71,7 @@ class GraphRouting:
     router: Router
     query: QueryFn
     template: GraphTemplate
-    plan_kwargs: Mapping[str, Any]
+    options: PlanOptions
     route_unannotated: bool = False
     cache_size: int = 32
     framework: str = "langchain"
@@ -246,7 +247,7 @@ class GraphRouting:
             return _RunSetup(None, None, dict(config or {}))
         plan = self._stored_plan(graph, input, config)
         if plan is None:
-            plan = self.router.plan(self._query(input), roles=self.roles, **self.plan_kwargs)
+            plan = self.router.plan(self._query(input), self.roles, self.options)
         return self._finish(graph, plan, config)
 
     async def aprepare(self, graph: CompiledStateGraph, input: Any, config: RunnableConfig | None) -> _RunSetup:
@@ -255,7 +256,7 @@ class GraphRouting:
             return _RunSetup(None, None, dict(config or {}))
         plan = await self._astored_plan(graph, input, config)
         if plan is None:
-            plan = await self.router.aplan(self._query(input), roles=self.roles, **self.plan_kwargs)
+            plan = await self.router.aplan(self._query(input), self.roles, self.options)
         return self._finish(graph, plan, config)
 
     # -- resume ------------------------------------------------------------------------------------------------------
@@ -389,11 +390,10 @@ def routed(
         raise ConfigError("routed() needs a Router: routed(builder, router=r) or @routed(r)")
     if cache_size < 1:
         raise ConfigError(f"cache_size must be ≥ 1, got {cache_size}")
-    plan_kwargs = {k: v for k, v in (("lam", lam), ("budget_usd", budget_usd), ("modes", modes)) if v is not None}
     options = dict(
         router=router,
         query=query or default_query,
-        plan_kwargs=plan_kwargs,
+        options=PlanOptions(lam=lam, budget_usd=budget_usd, modes=None if modes is None else tuple(modes)),
         route_unannotated=route_unannotated,
         cache_size=cache_size,
         framework=framework,

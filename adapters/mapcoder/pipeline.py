@@ -26,11 +26,12 @@ from typing import Any
 
 from router_plugins.errors import ConfigError
 from router_plugins.escalation import Attempt, Escalation
+from router_plugins.options import PlanOptions
 from router_plugins.plan import Plan
 from router_plugins.query import Query, Role
 from router_plugins.router import Router
 from router_plugins.adapters.mapcoder.sandbox import ExecutionReport, run_tests
-from router_plugins.tokens import estimate_tokens
+from router_plugins._tokens import estimate_tokens
 
 __all__ = ["ROLES", "CodeProblem", "CodeResult", "MapCoder", "StageCall", "extract_code"]
 
@@ -232,8 +233,8 @@ class MapCoder:
 
     def plan(self, problem: CodeProblem) -> Plan:
         """Which stages run on which models for this problem (fail-open: all on the default model)."""
-        return self.router.plan(Query(problem.prompt, task=problem.task), roles=list(self.roles), lam=self.lam,
-                                budget_usd=self.budget_usd)
+        return self.router.plan(Query(problem.prompt, task=problem.task), list(self.roles),
+                                PlanOptions(lam=self.lam, budget_usd=self.budget_usd))
 
     def solve(self, problem: CodeProblem, *, grade: bool = True) -> CodeResult:
         """Run the planned stages; ``grade`` runs the hidden tests on the final program."""

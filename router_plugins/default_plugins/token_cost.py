@@ -5,7 +5,7 @@ from __future__ import annotations
 from router_plugins.cards import ModelCard
 from router_plugins.hookspecs import hookimpl
 from router_plugins.query import Query, Role
-from router_plugins.tokens import estimate_tokens
+from router_plugins._tokens import estimate_tokens
 
 
 @hookimpl(trylast=True)

@@ -112,7 +112,7 @@ def test_the_judge_drives_a_routers_escalation(judge: ResponseJudge) -> None:
     pool = ModelPool([ModelCard(name=CHEAP, input_price=0.1, output_price=0.1),
                       ModelCard(name="strong", input_price=10.0, output_price=30.0)])
     router = Router(pool, plugins=[judge], load_entrypoints=False,
-                    disable_plugins=["router_plugins.default_plugins.trained_scorer"])
+                    disable_plugins=["router_plugins.scorer.plugin"])
     esc = Escalation((CHEAP, "strong"), (0.5,))
     query = "Tom has 12 apples and buys 30 more. How many apples does he have?"
     good = {CHEAP: "Tom starts with 12. He buys 30, so 12 + 30 = 42.\n#### 42", "strong": "#### 42"}
