@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from router_plugins._catalogue import CATALOGUE, catalogue_entry
 from router_plugins.errors import ConfigError, EmptyPoolError, UnknownModelError
 
 
@@ -97,6 +98,19 @@ def _card_from_mapping(data: Mapping[str, Any], where: str) -> ModelCard:
         raise ConfigError(f"invalid model card {where}: {_problems(exc)}") from None
 
 
+def _with_catalogue_prices(card: ModelCard) -> tuple[ModelCard, str]:
+    """The card with prices (and context window) from the catalogue when it gives neither price; and their source."""
+    if {"input_price", "output_price"} & card.model_fields_set:
+        return card, "card"
+    entry = catalogue_entry(card.model or card.name, card.provider)
+    if entry is None:
+        return card, "default (0)"
+    update: dict[str, Any] = {"input_price": entry[0], "output_price": entry[1]}
+    if entry[2] and "context_window" not in card.model_fields_set:
+        update["context_window"] = int(entry[2])
+    return card.model_copy(update=update), CATALOGUE
+
+
 class ModelPool:
     """An ordered, validated set of model cards with unique names; never empty."""
 
@@ -111,6 +125,9 @@ class ModelPool:
             parsed.append(card)
         if not parsed:
             raise EmptyPoolError("the model pool is empty: add at least one model card")
+        self._price_sources: dict[str, str] = {}
+        for i, card in enumerate(parsed):
+            parsed[i], self._price_sources[card.name] = _with_catalogue_prices(card)
         seen: set[str] = set()
         for card in parsed:
             if card.name in seen:
@@ -195,6 +212,10 @@ class ModelPool:
         """The cards in pool order."""
         return self._cards
 
+    def price_source(self, name: str) -> str:
+        """Where a model's prices come from: ``card``, ``genai-prices`` (the catalogue) or ``default (0)``."""
+        return self._price_sources[self[name].name]
+
     def index(self, name: str) -> int:
         """Position of a model in the pool (the column of score arrays)."""
         self.require([name])
@@ -207,11 +228,15 @@ class ModelPool:
 
     def subset(self, names: Iterable[str]) -> ModelPool:
         """A pool of just these models (unknown names raise)."""
-        return ModelPool([self[n] for n in names])
+        return self._keeping_sources(ModelPool([self[n] for n in names]))
 
     def with_cards(self, cards: Iterable[ModelCard]) -> ModelPool:
         """A new pool with extra cards appended (duplicate names raise)."""
-        return ModelPool([*self._cards, *cards])
+        return self._keeping_sources(ModelPool([*self._cards, *cards]))
+
+    def _keeping_sources(self, pool: ModelPool) -> ModelPool:
+        pool._price_sources.update({n: s for n, s in self._price_sources.items() if n in pool})
+        return pool
 
     def most_expensive(self) -> ModelCard:
         """The card with the highest price for a typical call; among equal prices, the best prior quality."""

@@ -71,13 +71,14 @@ def plan_command(
 @click.command()
 @click.option("--pool", "pool_path", type=click.Path(path_type=Path), required=True, help="pool file (.toml/.yaml)")
 def models(pool_path: Path) -> None:
-    """List the models of a pool file with their prices and priors."""
+    """List the models of a pool file with their prices (and where each came from), context windows and priors."""
     pool = ModelPool.from_file(pool_path)
-    click.echo(f"{'name':<32} {'$/1M in':>9} {'$/1M out':>9} {'quality':>8}  provider")
+    click.echo(f"{'name':<32} {'$/1M in':>9} {'$/1M out':>9} {'context':>9} {'quality':>8}  {'prices from':<13} provider")
     for card in pool:
         prior = card.prior_quality()
         q = "—" if prior is None else f"{prior:.2f}"
-        click.echo(f"{card.name:<32} {card.input_price:>9.3g} {card.output_price:>9.3g} {q:>8}  {card.provider or ''}")
+        click.echo(f"{card.name:<32} {card.input_price:>9.3g} {card.output_price:>9.3g} {card.context_window:>9} "
+                   f"{q:>8}  {pool.price_source(card.name):<13} {card.provider or ''}")
 
 
 @click.command()
