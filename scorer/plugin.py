@@ -62,8 +62,15 @@ _lock = threading.Lock()
 
 @cache
 def known_models() -> frozenset[str]:
-    """The models of the shipped checkpoint (read from its config only; empty when it cannot be read)."""
+    """The models of the shipped checkpoint (read from its config only; empty when it cannot be read or its encoder,
+    model2vec, is not installed — then the card priors decide)."""
+    import importlib.util
+
     from router_plugins.errors import CheckpointError
+
+    if importlib.util.find_spec("model2vec") is None:
+        log.debug("router_plugins: model2vec is not installed; the shipped scorer is off (install router-plugins[demo])")
+        return frozenset()
     from router_plugins.scorer.checkpoint import read_config
     from router_plugins.scorer.trained_scorer import DEFAULT_CHECKPOINT
 

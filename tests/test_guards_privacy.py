@@ -74,7 +74,7 @@ def test_the_pin_holds_when_planning_fails() -> None:
 
     router = Router(cards(), plugins=[PrivacyGuard(), Broken()], load_entrypoints=False, default_model="api-big")
     plan = router.plan(Query("SSN 123-45-6789, is it valid?"), roles=ROLES)
-    assert plan.fallback and set(plan.assignments.values()) == {"on-prem"}
+    assert plan.fallback and set(plan.assignments.values()) - {None} == {"on-prem"}  # optional roles dropped
     assert router.plan(Query("harmless"), roles=ROLES).model_for("solver") == "api-big"  # unpinned fallback
 
 
