@@ -17,7 +17,7 @@ ENCODER_HELP = "query encoder: 'minilm' (default, all-MiniLM-L6-v2), 'fast' (sta
 
 
 def _load(data: str) -> Any:
-    from router_plugins.loaders import load_outcomes
+    from router_plugins.replay import load_outcomes
 
     return load_outcomes(data)
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from router_plugins.errors import CheckpointError, DataError
-from router_plugins.outcome_table import OutcomeTable
+from router_plugins.replay import OutcomeTable
 from router_plugins.query import Query
 from router_plugins.scorer.cards_features import card_features, parse_size_b
 from router_plugins.scorer.encoders import CachedEncoder, Encoder, make_encoder

@@ -15,8 +15,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from router_plugins.evaluation import aiq, baselines, bootstrap_ci, cost_to_match, evaluate_choices, per_task_quality
-from router_plugins.outcome_table import OutcomeTable
+from router_plugins.replay import (
+    OutcomeTable,
+    aiq,
+    baselines,
+    bootstrap_ci,
+    cost_to_match,
+    evaluate_choices,
+    per_task_quality,
+)
 
 
 def mean_cost_per_query(table: OutcomeTable) -> dict[str, float]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from router_plugins.outcome_table import OutcomeTable
+from router_plugins.replay import OutcomeTable
 
 TOPICS = {
     "math": "add subtract multiply divide sum number equation integer fraction algebra",
