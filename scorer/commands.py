@@ -106,7 +106,8 @@ def train_command(data: str, out: str, kind: str, encoder: str, use_task: bool, 
 @click.option("--use-task/--no-use-task", default=False, show_default=True, help="dc uses the query's task name")
 def eval_command(data: str, checkpoints: tuple[str, ...], split: str, out: str, scorers: str, encoder: str,
                  use_task: bool) -> None:
-    """Replay routers on SPLIT of DATA next to random, best single, most expensive and oracle; print a table."""
+    """Replay routers on SPLIT of DATA next to random, best single, most expensive and oracle; print a table. DATA
+    without a split column is cross-validated (5 folds stratified by task; out-of-fold points over every row)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from router_plugins.scorer.encoders import CachedEncoder, make_encoder
     from router_plugins.scorer.pipeline import evaluate_scorers, train_scorer
@@ -127,7 +128,6 @@ def eval_command(data: str, checkpoints: tuple[str, ...], split: str, out: str, 
         _write_report(cross_validate(table, kinds, enc, encoder_spec=encoder, use_task=use_task, extra=extra), out)
         return
     rows = table.split(split if table.has_split else NO_SPLIT)
-    _warn_small(rows, f"split {split!r}" if table.has_split else "the data (no split column: all rows)")
     routers: dict[str, TrainedScorer] = {}
     seconds: dict[str, float] = {}
     if checkpoints:
@@ -144,6 +144,7 @@ def eval_command(data: str, checkpoints: tuple[str, ...], split: str, out: str, 
             routers[kind], _ = train_scorer(train, kind=kind, encoder=enc, encoder_spec=encoder,
                                             config=TrainConfig(kind=kind, use_task=use_task))
             seconds[kind] = time.perf_counter() - t0
+    _warn_small(rows, f"split {split!r}" if table.has_split else "the data (no split column: all rows)")
     text_only = [n for n, s in routers.items() if s.predictor.config.get("use_task")]
     report = evaluate_scorers(rows, routers, split=split if table.has_split else NO_SPLIT, text_only=text_only,
                               extra={"train_seconds": seconds or None, **extra})
