@@ -24,10 +24,9 @@ from autogen_agentchat.teams import RoundRobinGroupChat
 from router_plugins.adapters.autogen import RoutedTeam, routed_team
 from router_plugins.adapters.autogen_replay import ReplayCompletionClient
 from router_plugins.adapters.replay_chat import ReplayChatModels
-from router_plugins.replay.demo import embedded_data_path, task_prior_pool
-from router_plugins.replay import load_outcomes
 from router_plugins.query import Query
-from router_plugins.replay import ReplayBook
+from router_plugins.replay import ReplayBook, load_outcomes
+from router_plugins.replay.demo import embedded_data_path, task_prior_pool
 from router_plugins.router import Router
 
 AGENTS = {
