@@ -32,10 +32,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from router_plugins.escalation import Escalation, escalation_front, replay_escalation, threshold_grid
-from router_plugins.evaluation import cost_to_match
+from router_plugins.replay import cost_to_match
 from router_plugins.judges import checked_confidence
-from router_plugins.loaders import load_outcomes
-from router_plugins.outcome_table import OutcomeTable
+from router_plugins.replay import OutcomeTable, load_outcomes
 
 ROOT = Path(__file__).resolve().parent
 GPT4 = "gpt-4-1106-preview"

@@ -26,13 +26,11 @@ import numpy as np
 from tqdm import tqdm
 
 from router_plugins import ModelCard, ModelPool, Router
-from router_plugins.demo import embedded_data_path, task_prior_pool
-from router_plugins.evaluation import baselines, evaluate_choices
-from router_plugins.loaders import load_outcomes
 from router_plugins.online import MemoryOutcomeStore, OnlineFeedback
 from router_plugins.outcome import Outcome, RoleOutcome
-from router_plugins.outcome_table import OutcomeTable
 from router_plugins.query import Query
+from router_plugins.replay import OutcomeTable, baselines, evaluate_choices, load_outcomes
+from router_plugins.replay.demo import embedded_data_path, task_prior_pool
 
 ROOT = Path(__file__).resolve().parent
 NO_TRAINED = ["router_plugins.scorer.plugin"]

@@ -21,11 +21,11 @@ import tempfile
 from pathlib import Path
 
 from router_plugins import ModelPool, Query, Role, Router
-from router_plugins.demo import embedded_data_path, task_prior_pool
 from router_plugins.guards import private_data
-from router_plugins.loaders import load_outcomes
 from router_plugins.online import OnlineFeedback
 from router_plugins.outcome import Outcome
+from router_plugins.replay import load_outcomes
+from router_plugins.replay.demo import embedded_data_path, task_prior_pool
 
 ROLES = [Role("planner"), Role("solver"), Role("critic", optional=True)]
 TRAINED = "router_plugins.scorer.plugin"

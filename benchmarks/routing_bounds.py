@@ -27,9 +27,13 @@ from numpy.typing import NDArray
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from router_plugins.evaluation import cost_quality_hull, cost_to_match, evaluate_choices  # noqa: E402
-from router_plugins.loaders import load_outcomes  # noqa: E402
-from router_plugins.outcome_table import OutcomeTable  # noqa: E402
+from router_plugins.replay import (  # noqa: E402
+    OutcomeTable,
+    cost_quality_hull,
+    cost_to_match,
+    evaluate_choices,
+    load_outcomes,
+)
 from router_plugins.scorer.encoders import CachedEncoder, make_encoder  # noqa: E402
 from router_plugins.scorer.pipeline import embed_table  # noqa: E402
 from router_plugins.scorer.report import lambda_grid  # noqa: E402

@@ -23,9 +23,14 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from router_plugins.evaluation import baselines, bootstrap_ci, cost_to_match, evaluate_choices  # noqa: E402
-from router_plugins.loaders import load_outcomes  # noqa: E402
-from router_plugins.outcome_table import OutcomeTable  # noqa: E402
+from router_plugins.replay import (  # noqa: E402
+    OutcomeTable,
+    baselines,
+    bootstrap_ci,
+    cost_to_match,
+    evaluate_choices,
+    load_outcomes,
+)
 from router_plugins.scorer.encoders import CachedEncoder, make_encoder  # noqa: E402
 from router_plugins.scorer.pipeline import cost_vector, evaluate_scorers, predictions, train_scorer  # noqa: E402
 from router_plugins.scorer.report import format_table, plot_cost_quality, route, sweep  # noqa: E402

@@ -17,9 +17,7 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from router_plugins.cards import ModelCard  # noqa: E402
-from router_plugins.evaluation import aiq, evaluate_choices  # noqa: E402
-from router_plugins.loaders import load_outcomes  # noqa: E402
-from router_plugins.outcome_table import OutcomeTable  # noqa: E402
+from router_plugins.replay import OutcomeTable, aiq, evaluate_choices, load_outcomes  # noqa: E402
 from router_plugins.query import Query  # noqa: E402
 from router_plugins.scorer.cards_features import parse_size_b  # noqa: E402
 from router_plugins.scorer.encoders import CachedEncoder, make_encoder  # noqa: E402

@@ -15,7 +15,7 @@ import time
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from router_plugins import ModelCard, Router  # noqa: E402
-from router_plugins.loaders import load_outcomes  # noqa: E402
+from router_plugins.replay import load_outcomes  # noqa: E402
 from router_plugins.scorer.plugin import ScorerPlugin  # noqa: E402
 from router_plugins.scorer.trained_scorer import TrainedScorer, load_default_scorer  # noqa: E402
 

@@ -21,8 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from router_plugins.judges import extract_choice
-from router_plugins.loaders import load_outcomes
-from router_plugins.outcome_table import OutcomeTable
+from router_plugins.replay import OutcomeTable, load_outcomes
 from router_plugins.planner import vote_quality
 
 ROOT = Path(__file__).resolve().parent

@@ -22,10 +22,9 @@ from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.teams import RoundRobinGroupChat
 
 from router_plugins.adapters.autogen import ReplayCompletionClient, ReplayCompletionClients, RoutedTeam, routed_team
-from router_plugins.demo import embedded_data_path, task_prior_pool
-from router_plugins.loaders import load_outcomes
 from router_plugins.query import Query
-from router_plugins.replay import ReplayBook
+from router_plugins.replay import ReplayBook, load_outcomes
+from router_plugins.replay.demo import embedded_data_path, task_prior_pool
 from router_plugins.router import Router
 
 AGENTS = {

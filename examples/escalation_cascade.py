@@ -24,8 +24,7 @@ from router_plugins import ModelCard, ModelPool, Router
 from router_plugins.adapters.langchain.escalating import EscalatingChatModel
 from router_plugins.adapters.langchain.replay import ReplayChatModels
 from router_plugins.escalation import Escalation, escalation_front, replay_escalation, threshold_grid
-from router_plugins.loaders import ROUTELLM_PRICES, load_outcomes
-from router_plugins.replay import ReplayBook
+from router_plugins.replay import ROUTELLM_PRICES, ReplayBook, load_outcomes
 from router_plugins.scorer.response_judge import ResponseJudge
 
 CHEAP, STRONG = "mistralai/Mixtral-8x7B-Instruct-v0.1", "gpt-4-1106-preview"

@@ -11,15 +11,46 @@ from typing import Any
 
 import click
 
+from router_plugins.replay import NO_SPLIT
+from router_plugins.scorer.crossval import CV_FOLDS
 from router_plugins.scorer.predictors import KINDS
 
 ENCODER_HELP = "query encoder: 'minilm' (default, all-MiniLM-L6-v2), 'fast' (static, distilled from it) or a folder"
 
 
+#: Fewer rows than this in a split give figures too noisy to act on; train and eval say so.
+MIN_ROWS_ADVISED = 100
+
+
 def _load(data: str) -> Any:
-    from router_plugins.loaders import load_outcomes
+    from router_plugins.replay import load_outcomes
 
     return load_outcomes(data)
+
+
+def _warn_small(rows: Any, what: str) -> None:
+    """One warning line on stderr when a split is too small for its figures to mean much."""
+    if len(rows) < MIN_ROWS_ADVISED:
+        click.echo(f"warning: {what} has {len(rows)} rows (< {MIN_ROWS_ADVISED}); its quality and cost figures are "
+                   "noisy, see README section 'Outcome data formats'", err=True)
+
+
+def _train_rows(table: Any) -> Any:
+    """The train split, or every row when the data records no split (then eval cross-validates instead)."""
+    from router_plugins.scorer.pipeline import check_train_rows
+
+    if not table.has_split:
+        check_train_rows(table)
+        return table
+    if "train" not in set(table.splits.tolist()):
+        from router_plugins.errors import DataError
+
+        raise DataError(f"{table.name}: no row has split 'train' (splits: {sorted(set(table.splits.tolist()))}); "
+                        "mark training rows split=train, or drop the split column to train on every row "
+                        "(README section 'Outcome data formats')")
+    train = table.split("train")
+    check_train_rows(train)
+    return train
 
 
 @click.command("train")
@@ -42,7 +73,8 @@ def train_command(data: str, out: str, kind: str, encoder: str, use_task: bool, 
     from router_plugins.scorer.pipeline import train_scorer
     from router_plugins.scorer.training import TrainConfig
 
-    train = _load(data).split("train")
+    train = _train_rows(_load(data))
+    _warn_small(train, "the train split" if train.has_split else "the data (no split column: all rows)")
     cfg = TrainConfig(kind=kind, use_task=use_task, seed=seed, **({"epochs": epochs} if epochs else {}))
     enc, spec = None, encoder
     if finetune_epochs > 0:
@@ -66,23 +98,36 @@ def train_command(data: str, out: str, kind: str, encoder: str, use_task: bool, 
 @click.option("--data", required=True, type=click.Path(exists=True), help="outcome folder or CSV")
 @click.option("--checkpoint", "checkpoints", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="checkpoint(s) to evaluate; without one, every router kind is trained on DATA's train split first")
-@click.option("--split", default="test", show_default=True)
+@click.option("--split", default="test", show_default=True,
+              help="rows to evaluate; data without a split column (or --split cv5) is cross-validated in 5 folds")
 @click.option("--out", required=True, type=click.Path(), help="folder for report.json and cost_quality.png")
 @click.option("--scorers", default=",".join(KINDS), show_default=True, help="kinds to train when no checkpoint")
 @click.option("--encoder", default="minilm", show_default=True, help=ENCODER_HELP)
 @click.option("--use-task/--no-use-task", default=False, show_default=True, help="dc uses the query's task name")
 def eval_command(data: str, checkpoints: tuple[str, ...], split: str, out: str, scorers: str, encoder: str,
                  use_task: bool) -> None:
-    """Replay routers on SPLIT of DATA next to random, best single, most expensive and oracle; print a table."""
+    """Replay routers on SPLIT of DATA next to random, best single, most expensive and oracle; print a table. DATA
+    without a split column is cross-validated (5 folds stratified by task; out-of-fold points over every row)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from router_plugins.scorer.encoders import CachedEncoder, make_encoder
     from router_plugins.scorer.pipeline import evaluate_scorers, train_scorer
-    from router_plugins.scorer.report import format_table, plot_cost_quality
     from router_plugins.scorer.trained_scorer import TrainedScorer
     from router_plugins.scorer.training import TrainConfig
 
     table = _load(data)
-    rows = table.split(split)
+    kinds = [k.strip() for k in scorers.split(",") if k.strip()]
+    for kind in kinds:
+        if kind not in KINDS:
+            raise click.BadParameter(f"unknown scorer {kind!r}; choose from {KINDS}", param_hint="--scorers")
+    extra = {"checkpoints": list(checkpoints) or None, "encoder": encoder}
+    if not checkpoints and (split == f"cv{CV_FOLDS}" or not table.has_split):
+        from router_plugins.scorer.crossval import cross_validate
+
+        _warn_small(table, f"the data ({CV_FOLDS}-fold cross-validation over all rows)")
+        enc = CachedEncoder(make_encoder(encoder))
+        _write_report(cross_validate(table, kinds, enc, encoder_spec=encoder, use_task=use_task, extra=extra), out)
+        return
+    rows = table.split(split if table.has_split else NO_SPLIT)
     routers: dict[str, TrainedScorer] = {}
     seconds: dict[str, float] = {}
     if checkpoints:
@@ -91,19 +136,25 @@ def eval_command(data: str, checkpoints: tuple[str, ...], split: str, out: str, 
             name = scorer.predictor.kind if scorer.predictor.kind not in routers else Path(ckpt).name
             routers[name] = scorer
     else:
-        train = table.split("train")
+        train = _train_rows(table)
+        _warn_small(train, "the train split")
         enc = CachedEncoder(make_encoder(encoder))
-        for kind in [k.strip() for k in scorers.split(",") if k.strip()]:
-            if kind not in KINDS:
-                raise click.BadParameter(f"unknown scorer {kind!r}; choose from {KINDS}", param_hint="--scorers")
+        for kind in kinds:
             t0 = time.perf_counter()
             routers[kind], _ = train_scorer(train, kind=kind, encoder=enc, encoder_spec=encoder,
                                             config=TrainConfig(kind=kind, use_task=use_task))
             seconds[kind] = time.perf_counter() - t0
+    _warn_small(rows, f"split {split!r}" if table.has_split else "the data (no split column: all rows)")
     text_only = [n for n, s in routers.items() if s.predictor.config.get("use_task")]
-    report = evaluate_scorers(rows, routers, split=split, text_only=text_only,
-                              extra={"train_seconds": seconds or None,
-                                     "checkpoints": list(checkpoints) or None, "encoder": encoder})
+    report = evaluate_scorers(rows, routers, split=split if table.has_split else NO_SPLIT, text_only=text_only,
+                              extra={"train_seconds": seconds or None, **extra})
+    _write_report(report, out)
+
+
+def _write_report(report: dict[str, Any], out: str) -> None:
+    """report.json, cost_quality.png and the printed table."""
+    from router_plugins.scorer.report import format_table, plot_cost_quality
+
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "report.json").write_text(json.dumps(report, indent=2))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from router_plugins.outcome_table import OutcomeTable
+from router_plugins.replay import OutcomeTable
 
 #: Datasets whose licence allows copying derived weights into the package.
 SHIPPABLE = ("llmrouter_nim9", "routellm_gpt4_mixtral", "routerarena_sub10")
@@ -64,7 +64,7 @@ MEMBERS = ("prior", "dc")
 
 def build(data_root: str | Path, out: Path = OUT, *, distill: bool = False) -> Path:
     """Train + save the scorer in ``out`` next to its fast encoder (``out/encoder``, distilled anew if asked or absent)."""
-    from router_plugins.loaders import load_outcomes
+    from router_plugins.replay import load_outcomes
     from router_plugins.scorer.encoders import StaticEncoder, distill_fast_encoder
     from router_plugins.scorer.pipeline import train_scorer
     from router_plugins.scorer.training import TrainConfig

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from router_plugins.errors import ConfigError
-from router_plugins.outcome_table import OutcomeTable
+from router_plugins.replay import OutcomeTable
 from router_plugins.scorer.encoders import default_encoder_path
 from router_plugins.scorer.training import TrainConfig, _build_net, validation_mask
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from router_plugins.errors import CheckpointError, DataError
-from router_plugins.outcome_table import OutcomeTable
+from router_plugins.replay import OutcomeTable
 from router_plugins.query import Query
 from router_plugins.scorer.cards_features import card_features, parse_size_b
 from router_plugins.scorer.encoders import CachedEncoder, Encoder, make_encoder
@@ -22,6 +22,9 @@ from router_plugins.scorer.trained_scorer import TrainedScorer
 from router_plugins.scorer.training import TrainConfig, train_router
 
 log = logging.getLogger("router_plugins.scorer")
+
+#: Fewest train rows any router kind accepts (k-means in dc/stack needs two points; fewer is not learning anything).
+MIN_TRAIN_ROWS = 2
 
 
 def table_meta(train: OutcomeTable) -> dict[str, Any]:
@@ -45,10 +48,19 @@ def embed_table(table: OutcomeTable, encoder: Encoder, *, progress: bool = True)
         return enc.encode(list(table.texts), progress=bar.update)
 
 
+def check_train_rows(train: OutcomeTable) -> None:
+    """DataError unless the train rows are enough for every router kind (a one-line message for the CLI)."""
+    if len(train) < MIN_TRAIN_ROWS:
+        raise DataError(f"{train.name}: the train split has {len(train)} row(s); a router needs at least "
+                        f"{MIN_TRAIN_ROWS} (dc and stack cluster the train queries). Mark more rows split=train "
+                        "(README section 'Outcome data formats')")
+
+
 def train_scorer(train: OutcomeTable, *, kind: str = "dc", encoder_spec: str | None = "minilm",
                  encoder: Encoder | None = None, config: TrainConfig | None = None,
                  progress: bool = True) -> tuple[TrainedScorer, dict[str, Any]]:
     """Train one router kind on a train table; returns the scorer and {seconds, info}."""
+    check_train_rows(train)
     enc = encoder or make_encoder(encoder_spec)
     cached = enc if isinstance(enc, CachedEncoder) else CachedEncoder(enc)
     t0 = time.perf_counter()

@@ -15,8 +15,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from router_plugins.evaluation import aiq, baselines, bootstrap_ci, cost_to_match, evaluate_choices, per_task_quality
-from router_plugins.outcome_table import OutcomeTable
+from router_plugins.replay import (
+    OutcomeTable,
+    aiq,
+    baselines,
+    bootstrap_ci,
+    cost_to_match,
+    evaluate_choices,
+    per_task_quality,
+)
 
 
 def mean_cost_per_query(table: OutcomeTable) -> dict[str, float]:
@@ -44,13 +51,14 @@ def lambda_grid(costs: NDArray[np.float64], n: int = 48) -> list[float]:
 
 
 def route(pred: NDArray[np.float32], costs: NDArray[np.float64] | None, lam: float) -> NDArray[np.int64]:
-    """Model column per query maximising predicted quality − λ · cost (ties → lower cost)."""
+    """Model column per query maximising predicted quality − λ · cost (ties → lower cost). ``costs`` is one estimate
+    per model (m,) or, under cross-validation, one per query and model (n, m) from that query's training folds."""
     if costs is None or lam == 0.0:
         score = pred.astype(np.float64)
         if costs is not None:  # break exact ties towards the cheaper model
             score = score - 1e-12 * costs / max(float(np.nanmax(costs)), 1e-30)
         return np.argmax(score, axis=1).astype(np.int64)
-    return np.argmax(pred - lam * costs[None, :], axis=1).astype(np.int64)
+    return np.argmax(pred - lam * (costs if costs.ndim == 2 else costs[None, :]), axis=1).astype(np.int64)
 
 
 def sweep(pred: NDArray[np.float32], table: OutcomeTable, costs: NDArray[np.float64] | None) -> list[dict[str, Any]]:
@@ -159,6 +167,7 @@ def build_report(dataset: str, split: str, table: OutcomeTable, preds: Mapping[s
         "n": len(table),
         "metric": table.metric,
         "cost_note": table.meta.get("cost_note") if has_cost else "no cost: only quality is compared",
+        "cost_unit": table.cost_unit if has_cost else None,
         "models": models,
         "best_single": {"name": best["name"], "quality": best["quality"], "cost": best["cost"] if has_cost else None},
         "oracle": {"quality": base["oracle"]["quality"], "cost": base["oracle"]["cost"] if has_cost else None},
@@ -176,7 +185,8 @@ def format_table(report: Mapping[str, Any]) -> str:
     best = report["best_single"]
     lines = [f"{report['dataset']} / {report['split']} (n={report['n']}): best single {best['name']} "
              f"q={best['quality']:.4f}" + (f" cost={best['cost']:.3g}" if best["cost"] is not None else "")
-             + f"; oracle q={report['oracle']['quality']:.4f}",
+             + f"; oracle q={report['oracle']['quality']:.4f}"
+             + (f"; cost in {report['cost_unit']}" if report.get("cost_unit") else ""),
              f"{'router':<28}{'q(λ=0)':>9}{'cost(λ=0)':>11}{'q@≤best$':>10}{'AIQ':>9}{'$→match':>9}"]
     for name, r in report["routers"].items():
         p0 = r["points"][0]
@@ -218,7 +228,7 @@ def plot_cost_quality(report: Mapping[str, Any], path: str | Path) -> Path:
         ax.annotate(name.split("/")[-1][:24], (x, m["quality"]), fontsize=6, xytext=(3, 2), textcoords="offset points")
     if has_cost:
         ax.set_xscale("log")
-        ax.set_xlabel("mean cost per query (USD)")
+        ax.set_xlabel(f"mean cost per query ({report.get('cost_unit') or 'USD'})")
     else:
         ax.set_xlabel("(no cost recorded)")
     ax.set_ylabel("quality")

@@ -145,8 +145,8 @@ def build_team_graph(app_model: Any, models: Sequence[str] | None = None) -> Any
 
 def load_team_data(n_queries: int, data: Any = None) -> tuple[Any, Any, Any]:
     """(full table, the test rows of the vote tasks spread evenly, a replay pool with per-task priors from train)."""
-    from router_plugins.demo import embedded_data_path, task_prior_pool
-    from router_plugins.loaders import load_outcomes
+    from router_plugins.replay.demo import embedded_data_path, task_prior_pool
+    from router_plugins.replay import load_outcomes
 
     table = load_outcomes(data or embedded_data_path())
     train, test = table.split("train"), table.split("test")
@@ -193,7 +193,7 @@ def run_team_demo(
     """Run the team routed at each λ and unrouted (every node on the most expensive / on each model); a JSON-able dict."""
     from router_plugins.adapters.langgraph.graph import routed
     from router_plugins.adapters.langchain.replay import ReplayChatModel, ReplayChatModels
-    from router_plugins.demo import SCORERS
+    from router_plugins.replay.demo import SCORERS
     from router_plugins.replay import ReplayBook
     from router_plugins.router import Router
 

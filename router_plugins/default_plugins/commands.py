@@ -22,7 +22,7 @@ from router_plugins.query import Role
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 def demo(data: Path | None, lambdas: tuple[float, ...], team_queries: int, no_team: bool, as_json: bool) -> None:
     """Offline replay on embedded data: route every test query, then run a routed multi-agent LangGraph team."""
-    from router_plugins.demo import DEFAULT_LAMBDAS, format_demo, run_demo
+    from router_plugins.replay.demo import DEFAULT_LAMBDAS, format_demo, run_demo
 
     result: dict[str, object] = {"routing": run_demo(data, lambdas or DEFAULT_LAMBDAS)}
     if not as_json:

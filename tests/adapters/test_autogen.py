@@ -25,8 +25,7 @@ from router_plugins.adapters.autogen import (  # noqa: E402
 )
 from router_plugins.adapters.autogen import ReplayCompletionClients  # noqa: E402
 from router_plugins.adapters.autogen.clients import DEFAULT_MODEL_INFO  # noqa: E402
-from router_plugins.outcome_table import OutcomeTable  # noqa: E402
-from router_plugins.replay import ReplayBook  # noqa: E402
+from router_plugins.replay import OutcomeTable, ReplayBook  # noqa: E402
 from router_plugins.router import Router  # noqa: E402
 
 

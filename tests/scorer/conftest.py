@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from router_plugins.outcome_table import OutcomeTable
+from router_plugins.replay import OutcomeTable
 
 TOPICS = {
     "math": "add subtract multiply divide sum number equation integer fraction algebra",
@@ -89,3 +89,19 @@ def write_wide_csv(table: OutcomeTable, path: Path, *, split: str | None = None)
         data[f"{m}|total_cost"] = table.cost[:, j]
     pd.DataFrame(data).to_csv(path, index=False)
     return path
+
+
+@pytest.fixture
+def cli() -> object:
+    """The real ``router-plugins`` group (its error handling included) with the scorer's commands."""
+    import click
+
+    from router_plugins.cli import _Group
+    from router_plugins.scorer.plugin import register_commands
+
+    @click.group(cls=_Group)
+    def group() -> None:
+        """Test CLI."""
+
+    register_commands(cli=group)
+    return group

@@ -7,25 +7,9 @@ import json
 from pathlib import Path
 
 import click
-import pytest
 from click.testing import CliRunner
 
-from router_plugins.scorer.plugin import register_commands
-
 from .conftest import make_table, write_wide_csv
-
-
-@pytest.fixture
-def cli() -> click.Group:
-    """The real ``router-plugins`` group (its error handling included) with the scorer's commands."""
-    from router_plugins.cli import _Group
-
-    @click.group(cls=_Group)
-    def group() -> None:
-        """Test CLI."""
-
-    register_commands(cli=group)
-    return group
 
 
 def _check_schema(report: dict) -> None:

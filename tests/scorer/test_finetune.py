@@ -11,7 +11,7 @@ import click
 import numpy as np
 from click.testing import CliRunner
 
-from router_plugins.evaluation import baselines, evaluate_choices
+from router_plugins.replay import baselines, evaluate_choices
 from router_plugins.scorer.finetune import FinetuneConfig, finetune_encoder
 from router_plugins.scorer.pipeline import predictions
 from router_plugins.scorer.report import route

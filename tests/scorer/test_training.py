@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from router_plugins.evaluation import baselines, evaluate_choices
+from router_plugins.replay import baselines, evaluate_choices
 from router_plugins.scorer.pipeline import predictions, train_scorer
 from router_plugins.scorer.report import route
 from router_plugins.scorer.training import TrainConfig, simplex_weights, task_prior

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from router_plugins.evaluation import (
+from router_plugins.replay import (
     aiq,
     baselines,
     bootstrap_ci,
@@ -18,8 +18,7 @@ from router_plugins.evaluation import (
     oracle_choices,
     per_task_quality,
 )
-from router_plugins.loaders import load_outcomes
-from router_plugins.outcome_table import OutcomeTable
+from router_plugins.replay import OutcomeTable, load_outcomes
 from shared_data import shared
 
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from router_plugins.errors import DataError
-from router_plugins.loaders import DEFAULT_OUTPUT_TOKENS, estimate_tokens, load_outcomes
-from router_plugins.outcome_table import OutcomeTable
+from router_plugins.replay import DEFAULT_OUTPUT_TOKENS, OutcomeTable, load_outcomes
+from router_plugins._tokens import estimate_tokens
 from shared_data import shared
 from router_plugins.replay import ReplayBook, ReplayRecord
 

@@ -10,15 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from router_plugins.cards import ModelCard, ModelPool
-from router_plugins.outcome_table import OutcomeTable
 from router_plugins.options import PlanOptions
 from router_plugins.query import Query
-from router_plugins.router import Router
+from router_plugins.replay import OutcomeTable, baselines, evaluate_choices, load_outcomes
+
+if TYPE_CHECKING:
+    from router_plugins.router import Router
 
 DEFAULT_LAMBDAS: tuple[float, ...] = (0.0, 100.0, 1000.0)
 
@@ -79,8 +81,7 @@ def run_demo(
     plugins: Sequence[Any] = (),
 ) -> dict[str, Any]:
     """Route the test split at each λ with each scorer; collect routed vs baseline quality and cost (JSON-able)."""
-    from router_plugins.evaluation import baselines, evaluate_choices
-    from router_plugins.loaders import load_outcomes
+    from router_plugins.router import Router  # the one place the replay package needs the routing kernel
 
     table = load_outcomes(data or embedded_data_path())
     train, test = table.split("train"), table.split("test")

@@ -11,15 +11,16 @@ import pandas as pd
 import pytest
 
 from router_plugins.errors import DataError
-from router_plugins.loaders import (
+from router_plugins.replay import (
     LLMROUTER_OUTPUT_TOKENS,
+    NO_SPLIT,
     ROUTELLM_MMLU_FEWSHOT_TOKENS,
     ROUTELLM_PRICES,
-    estimate_tokens,
+    OutcomeTable,
     load_outcomes,
     train_fraction_split,
 )
-from router_plugins.outcome_table import OutcomeTable
+from router_plugins._tokens import estimate_tokens
 from shared_data import shared
 
 
@@ -84,8 +85,8 @@ def test_wide_csv_gz_and_defaults_for_missing_task_and_split(tmp_path: Path) -> 
         df.to_csv(fh, index=False)
     table = load_outcomes(path)
     assert table.name == "t"
-    assert table.tasks.tolist() == ["default", "default"]
-    assert table.splits.tolist() == ["test", "test"]
+    assert table.tasks.tolist() == ["unknown", "unknown"]  # a family nobody trained on (issue 14)
+    assert table.splits.tolist() == [NO_SPLIT, NO_SPLIT] and not table.has_split
     assert table.clusters is None and table.responses is None
 
 
@@ -192,20 +193,6 @@ def test_wrong_file_type_and_empty_folder_are_data_errors(tmp_path: Path) -> Non
         load_outcomes(tmp_path / "notes.txt")
     with pytest.raises(DataError, match="no recognised outcome CSV"):
         load_outcomes(tmp_path)
-
-
-def test_synthetic_multi_agent_folder_is_refused(tmp_path: Path) -> None:
-    pd.DataFrame({"subject": ["x"], "q_pos": [0], "n_agents": [2], "correct": [True]}).to_csv(
-        tmp_path / "teams.csv", index=False
-    )
-    with pytest.raises(DataError, match="multi-agent"):
-        load_outcomes(tmp_path)
-
-
-@pytest.mark.parametrize("folder", ["routemoa_multiagent", "dylan_multiagent_mmlu"])
-def test_shared_multi_agent_folders_are_refused(folder: str) -> None:
-    with pytest.raises(DataError, match="not per-query × per-model"):
-        load_outcomes(shared(folder))
 
 
 # --- shared/data folders against their DATASHEETs -----------------------------------------------------------------

@@ -10,14 +10,24 @@ from numpy.typing import NDArray
 
 from router_plugins.errors import DataError
 
+__all__ = ["DEFAULT_OUTPUT_TOKENS", "NO_SPLIT", "OutcomeTable"]
+
+#: Output tokens assumed when nothing better is known (no recorded count, no response text, unknown task).
+DEFAULT_OUTPUT_TOKENS = 50
+
+#: The split of every row of data that records no split: ``train`` then uses all rows and ``eval`` cross-validates.
+NO_SPLIT = "all"
+
 
 @dataclass(frozen=True, eq=False)
 class OutcomeTable:
     """Recorded outcomes: one row per query, one column per model.
 
     ``quality`` already follows the dataset's own metric (e.g. ``mc_prob`` → 1.0 when score > 0), is in [0, 1]
-    and is NaN where no outcome was recorded (masked, never counted as 0). ``cost`` is USD per (query, model),
-    NaN where unknown; ``cost_estimated`` says it came from estimated tokens × card prices rather than records.
+    and is NaN where no outcome was recorded (masked, never counted as 0). ``cost`` is per (query, model) in
+    ``cost_unit`` (USD unless the data records another unit, e.g. LLM calls), NaN where unknown; ``cost_estimated``
+    says it came from estimated tokens × card prices rather than records. "Models" may be whole multi-agent
+    configurations (``n_agents=4``, ``routemoa``): a column is whatever the router chooses between.
     ``input_tokens`` / ``output_tokens`` (optional, (queries, models) ints) are the per-call token counts, recorded
     where the dataset has them and estimated otherwise (``meta["tokens_note"]`` says which).
     """
@@ -38,6 +48,7 @@ class OutcomeTable:
     meta: dict[str, Any] = field(default_factory=dict)
     input_tokens: NDArray[np.int64] | None = None
     output_tokens: NDArray[np.int64] | None = None
+    cost_unit: str = "USD"
 
     def __post_init__(self) -> None:
         n, m = len(self.texts), len(self.models)
@@ -59,6 +70,11 @@ class OutcomeTable:
 
     def __len__(self) -> int:
         return len(self.texts)
+
+    @property
+    def has_split(self) -> bool:
+        """False when the data records no split (every row is :data:`NO_SPLIT`)."""
+        return bool(len(self)) and not bool(np.all(self.splits == NO_SPLIT))
 
     @property
     def has_cost(self) -> bool:
@@ -92,6 +108,7 @@ class OutcomeTable:
             meta=self.meta,
             input_tokens=None if self.input_tokens is None else self.input_tokens[idx],
             output_tokens=None if self.output_tokens is None else self.output_tokens[idx],
+            cost_unit=self.cost_unit,
         )
 
     def model_index(self, name: str) -> int:

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from router_plugins.errors import DataError
-from router_plugins.loaders import DEFAULT_OUTPUT_TOKENS
-from router_plugins.outcome_table import OutcomeTable
 from router_plugins._tokens import estimate_tokens
+from router_plugins.replay._table import DEFAULT_OUTPUT_TOKENS, OutcomeTable
 
 __all__ = ["ReplayBook", "ReplayRecord"]
 

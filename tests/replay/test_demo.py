@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from router_plugins.demo import embedded_data_path, format_demo, run_demo, task_prior_pool
-from router_plugins.loaders import load_outcomes
+from router_plugins.replay import load_outcomes
+from router_plugins.replay.demo import embedded_data_path, format_demo, run_demo, task_prior_pool
 
 
 def test_demo_routes_better_than_baselines_and_trades_cost() -> None:

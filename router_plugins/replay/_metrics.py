@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from router_plugins.outcome_table import OutcomeTable
+from router_plugins.replay._table import OutcomeTable
 
 __all__ = [
     "aiq",
