@@ -39,6 +39,8 @@ class RoutedTeam:
     lam: float | None = None
     budget_usd: float | None = None
     last_plan: Plan | None = None
+    #: Role → why it ran on the default model in the last team built (its planned model's client failed to build).
+    model_fallbacks: dict[str, str] = field(default_factory=dict)
     _cache: ClientCache = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -54,7 +56,13 @@ class RoutedTeam:
 
     def build(self, plan: Plan) -> Any:
         """A fresh team of the agents whose roles the plan kept, each on its planned model's client."""
-        clients = {role: self.client(model) for role, model in plan.assignments.items() if model is not None}
+        clients: dict[str, ChatCompletionClient] = {}
+        self.model_fallbacks = {}
+        for role, model in plan.assignments.items():
+            if model is not None:
+                _, clients[role], why = self._cache.get_or_default(model)
+                if why is not None:
+                    self.model_fallbacks[role] = why
         kept = frozenset(clients)
         participants = [_build_agent(factory, clients[role], kept) for role, factory in self.agents.items()
                         if role in clients]
@@ -80,8 +88,11 @@ class RoutedTeam:
         if plan is None:
             raise ConfigError("no plan: run a task first or pass plan=")
         total = 0.0
+        fell_back = self.model_fallbacks if plan is self.last_plan else {}
         for msg in getattr(result, "messages", []):
-            usage, model = getattr(msg, "models_usage", None), plan.assignments.get(getattr(msg, "source", ""))
+            source = getattr(msg, "source", "")
+            usage = getattr(msg, "models_usage", None)
+            model = self.router.default_model if source in fell_back else plan.assignments.get(source)
             if usage is not None and model is not None:
                 total += self.router.pool[model].cost_usd(usage.prompt_tokens, usage.completion_tokens)
         return total

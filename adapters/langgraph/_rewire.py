@@ -21,9 +21,9 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from langgraph.constants import END, START
 from langgraph.graph import StateGraph
 from langgraph.types import Send
-
 from router_plugins.adapters.langgraph._compat import add_schema, node_defaults, set_node_defaults
 from router_plugins.adapters.langgraph._reach import reachable, send_targets, unreachable
+
 from router_plugins.errors import RouterError
 
 log = logging.getLogger("router_plugins")

@@ -21,10 +21,9 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import var_child_runnable_config
 from pydantic import ConfigDict, Field
-
+from router_plugins.adapters.langchain._messages import as_ai_message, child_config
 from router_plugins.adapters.langgraph._binding import RouteBinding, current_binding
 from router_plugins.adapters.langgraph._handoff import handoff_destination
-from router_plugins.adapters.langchain._messages import as_ai_message, child_config
 
 __all__ = ["RoutedChatModel"]
 
@@ -83,7 +82,7 @@ class RoutedChatModel(BaseChatModel):
                 raise LookupError(f"role {role!r} is not in the plan (roles: {sorted(binding.plan.assignments)})")
             log.debug("router_plugins: role %r is not routed; using the default model", role)
             return self.default
-        return binding.chat_model(role)
+        return binding.chat_model(role, self.default)
 
     def _need_default(self, why: str) -> Any:
         if self.default is None:

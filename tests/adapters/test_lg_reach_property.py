@@ -16,7 +16,6 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
-
 from router_plugins.adapters.langgraph._rewire import RewireError, build_variant, snapshot
 
 

@@ -10,9 +10,9 @@ from typing import Annotated, Any, TypedDict
 import pytest
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
-
 from router_plugins.adapters.langgraph import routed
 from router_plugins.adapters.langgraph._rewire import RewireError, build_variant, prune_blockers, snapshot
+
 from router_plugins.router import Router
 
 
