@@ -13,6 +13,7 @@ from typing import Any
 from autogen_core.models import ChatCompletionClient
 
 from router_plugins.adapters.autogen.clients import ClientCache
+from router_plugins._unmatched import WarnOnce, report_unmatched, unmatched_message
 from router_plugins.errors import ConfigError
 from router_plugins.plan import Plan
 from router_plugins.query import Query, Role
@@ -39,6 +40,8 @@ class RoutedTeam:
     lam: float | None = None
     budget_usd: float | None = None
     last_plan: Plan | None = None
+    #: Names given in ``routed_team(roles=...)`` that match no agent (ignored; strict=True raises) → why.
+    unmatched: dict[str, str] = field(default_factory=dict)
     #: Role → why it ran on the default model in the last team built (its planned model's client failed to build).
     model_fallbacks: dict[str, str] = field(default_factory=dict)
     _cache: ClientCache = field(init=False, repr=False)
@@ -113,34 +116,51 @@ def _build_agent(factory: AgentFactory, client: ChatCompletionClient, kept: froz
     return factory(client, kept) if takes_kept else factory(client)
 
 
+_warn = WarnOnce()
+
+
 def routed_team(
     router: Router,
     agents: Mapping[str, AgentFactory],
     team: TeamFactory,
     *,
     roles: Mapping[str, bool | Mapping[str, Any]] | None = None,
+    client_roles: Mapping[str, bool | Mapping[str, Any]] | None = None,
     lam: float | None = None,
     budget_usd: float | None = None,
+    strict: bool = False,
 ) -> RoutedTeam:
     """The AutoGen agent factory: one role per agent (``agents`` maps role → ``factory(model_client)``, or
     ``factory(model_client, kept_roles)`` to see which agents run, e.g. for a Swarm agent's ``handoffs``; the role
-    name should be the agent's name so ``cost_usd`` can attribute its messages). ``roles`` adds Role fields per role
-    (``{"critic": {"optional": True}}``) and may declare client-only roles such as a SelectorGroupChat's
-    ``"selector"``, whose client ``team`` receives in ``clients_by_role``."""
+    name should be the agent's name so ``cost_usd`` can attribute its messages). ``roles`` adds Role fields per agent
+    (``{"critic": {"optional": True}}``); a name there that is no agent is a typo: WARNING once and ignored
+    (``strict=True``: ConfigError). ``client_roles`` declares roles that are no agent, such as a SelectorGroupChat's
+    ``"selector"``, whose planned client ``team`` receives in ``clients_by_role``."""
+    if not agents:
+        raise ConfigError("routed_team needs at least one agent factory")
     declared = dict(roles or {})
+    extra = dict(client_roles or {})
+    unmatched: dict[str, str] = {}
+    for name in [r for r in declared if r not in agents]:
+        unmatched[name] = unmatched_message(
+            "routed_team(roles=...): role", name, agents,
+            "roles= takes agent names; declare roles that are no agent with client_roles={...}")
+        report_unmatched(unmatched[name], strict=strict, warn=_warn, key=(id(router), tuple(agents), name))
+    clash = sorted(set(extra) & set(agents))
+    if clash:
+        raise ConfigError(f"routed_team(client_roles=...) names agent(s) {clash}: give their fields in roles= instead")
     specs: dict[str, dict[str, Any]] = {}
-    for name in [*agents, *[r for r in declared if r not in agents]]:
-        spec = declared.get(name, True)
+    for name in [*agents, *extra]:
+        spec = extra[name] if name in extra else declared.get(name, True)
         if spec is False:
             continue
         if spec is not True and not isinstance(spec, Mapping):
-            raise ConfigError(f"routed_team(roles=...): role {name!r} must map to True or a dict of Role fields")
+            raise ConfigError(f"routed_team(roles=/client_roles=...): role {name!r} must map to True or a dict of "
+                              "Role fields")
         specs[name] = {} if spec is True else dict(spec)
     try:
         parsed = tuple(Role(name, **fields) for name, fields in specs.items())
     except TypeError as exc:
         raise ConfigError(f"routed_team(roles=...): {exc}") from None
-    if not agents:
-        raise ConfigError("routed_team needs at least one agent factory")
     router.pool.require(m for r in parsed for m in (r.models or ()))
-    return RoutedTeam(router, dict(agents), team, parsed, lam=lam, budget_usd=budget_usd)
+    return RoutedTeam(router, dict(agents), team, parsed, lam=lam, budget_usd=budget_usd, unmatched=unmatched)
