@@ -19,9 +19,9 @@ from langchain.agents.middleware import AgentMiddleware, AgentState, ExtendedMod
 from langchain.agents.middleware.types import PrivateStateAttr
 from langchain_core.messages import AIMessage, BaseMessage
 from langgraph.types import Command
-
-from router_plugins.adapters.langchain.escalating import escalation_metadata, reply_judge
 from router_plugins.adapters.langchain._messages import as_ai_message, last_human_text, message_text, reply_cost
+from router_plugins.adapters.langchain.escalating import escalation_metadata, reply_judge
+
 from router_plugins._model_build import ClientBuilder
 from router_plugins.errors import BudgetError, ConfigError
 from router_plugins.escalation import Escalation, skip_failed_call

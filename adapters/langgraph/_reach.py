@@ -9,6 +9,7 @@ node after it would run on the graph state without the mapped results), and such
 from __future__ import annotations
 
 import functools
+import inspect
 import types
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -40,8 +41,8 @@ def _function(obj: Any) -> Callable[..., Any] | None:
             obj = obj.__wrapped__
         elif getattr(obj, "func", None) is not None or getattr(obj, "afunc", None) is not None:
             obj = getattr(obj, "func", None) or getattr(obj, "afunc", None)
-        elif callable(obj) and isinstance(getattr(type(obj), "__call__", None), types.FunctionType):
-            obj = type(obj).__call__
+        elif isinstance(inspect.getattr_static(type(obj), "__call__", None), types.FunctionType):
+            obj = type(obj).__call__  # a callable object: its class's __call__
         else:
             return None
     return None

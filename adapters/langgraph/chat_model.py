@@ -21,10 +21,11 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import var_child_runnable_config
 from pydantic import ConfigDict, Field
-from router_plugins._unmatched import WarnOnce, report_unmatched, unmatched_message
 from router_plugins.adapters.langchain._messages import as_ai_message, child_config
 from router_plugins.adapters.langgraph._binding import RouteBinding, current_binding
 from router_plugins.adapters.langgraph._handoff import handoff_destination
+
+from router_plugins._unmatched import WarnOnce, report_unmatched, unmatched_message
 
 __all__ = ["RoutedChatModel"]
 

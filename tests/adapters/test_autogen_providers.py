@@ -11,9 +11,9 @@ import pytest
 
 pytest.importorskip("autogen_ext")
 
-from router_plugins import ConfigError, ModelBuildError, ModelCard  # noqa: E402
-from router_plugins.adapters.autogen._providers import autogen_client, client_config  # noqa: E402
-from router_plugins.router import Router  # noqa: E402
+from router_plugins import ConfigError, ModelBuildError, ModelCard  # noqa: I001 (after the importorskip)
+from router_plugins.adapters.autogen._providers import autogen_client, client_config
+from router_plugins.router import Router
 
 
 @pytest.fixture(autouse=True)

@@ -14,10 +14,10 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
-
 from lg_fakes import Directives, ToolFakeChat
-from router_plugins import ModelBuildError, ModelCard, RouterError, hookimpl
 from router_plugins.adapters.langgraph import RoutedChatModel, routed, routed_model
+
+from router_plugins import ModelBuildError, ModelCard, RouterError, hookimpl
 from router_plugins.router import Router
 
 #: The README's "Use it" cards: no provider, so LangChain's init_chat_model cannot infer one and raises ValueError.
@@ -122,7 +122,6 @@ def half_broken(**kw: Any) -> Router:
 
 def test_middleware_runs_the_agents_own_model_and_tags_the_reply() -> None:
     from langchain.agents import create_agent
-
     from router_plugins.adapters.langchain import RouterMiddleware
 
     own = ToolFakeChat(responses=["own model says hi"] * 5)
@@ -141,7 +140,6 @@ def test_autogen_client_and_team_fall_back_to_the_default_model() -> None:
     from autogen_agentchat.agents import AssistantAgent
     from autogen_agentchat.teams import RoundRobinGroupChat
     from autogen_core.models import UserMessage
-
     from router_plugins.adapters.autogen import RoutedChatCompletionClient, routed_team
 
     client = RoutedChatCompletionClient(half_broken(), role="solver")

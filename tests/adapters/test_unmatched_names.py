@@ -11,10 +11,10 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import AIMessage
 from langgraph.graph import END, START, StateGraph
-
 from lg_fakes import Directives, make_cards
-from router_plugins import ConfigError, ModelCard, hookimpl
 from router_plugins.adapters.langgraph import RoutedChatModel, routed
+
+from router_plugins import ConfigError, ModelCard, hookimpl
 from router_plugins.router import Router
 
 
@@ -58,7 +58,6 @@ class Clients:
     @hookimpl
     def make_chat_model(self, card: ModelCard, framework: str) -> Any:
         from autogen_ext.models.replay import ReplayChatCompletionClient
-
         from router_plugins.adapters.autogen.clients import DEFAULT_MODEL_INFO
 
         return ReplayChatCompletionClient([f"{card.name} says hi"] * 20, model_info=DEFAULT_MODEL_INFO)
@@ -68,7 +67,6 @@ def test_routed_team_role_typo_warns_and_adds_no_paid_role(caplog: pytest.LogCap
     pytest.importorskip("autogen_agentchat")
     from autogen_agentchat.agents import AssistantAgent
     from autogen_agentchat.teams import RoundRobinGroupChat
-
     from router_plugins.adapters.autogen import routed_team
 
     router = Router(make_cards(), plugins=[Clients(), Directives()], load_entrypoints=False, modes=["full"])
