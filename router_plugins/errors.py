@@ -48,3 +48,8 @@ class DataError(RouterError, ValueError):
 
 class QueryRejectedError(QueryError):
     """A guard plugin refused the query (off-domain, unsafe, private …); the message says which and why."""
+
+
+class ModelBuildError(RouterError):
+    """The ``make_chat_model`` hook could not build a client for a planned model (with fail-open off); the message
+    names the model, its provider and the cause."""

@@ -26,6 +26,7 @@ from autogen_core.models import (
 from autogen_core.tools import Tool, ToolSchema
 from pydantic import BaseModel
 
+from router_plugins._model_build import ClientBuilder
 from router_plugins.cards import ModelPool
 from router_plugins.errors import ConfigError
 from router_plugins.escalation import Escalation, EscalationResult, replies_judge, skip_failed_call
@@ -96,20 +97,26 @@ class UsageTracking:
 
 
 class ClientCache:
-    """One AutoGen client per pool model, built once through the router's ``make_chat_model`` hook."""
+    """One AutoGen client per pool model, built once through the router's ``make_chat_model`` hook; a client that
+    cannot be built is replaced by the router's default model's under fail-open (ModelBuildError without it)."""
 
     def __init__(self, router: Router) -> None:
         self.router = router
-        self._clients: dict[str, ChatCompletionClient] = {}
+        self._builder = ClientBuilder(router, "autogen")
 
     def get(self, name: str) -> ChatCompletionClient:
-        if name not in self._clients:
-            self._clients[name] = self.router.chat_model(name, "autogen")
-        return self._clients[name]
+        """The client of pool model ``name`` (ModelBuildError when it cannot be built)."""
+        return self._builder.get(name)
+
+    def get_or_default(self, name: str) -> tuple[str, ChatCompletionClient, str | None]:
+        """``(model used, its client, why it replaced name or None)``: the default model's client when ``name``'s
+        cannot be built and fail-open is on (one WARNING per model)."""
+        client, why = self._builder.get_or_default(name)
+        return (name if why is None else self.router.default_model), client, why
 
     async def close(self) -> None:
         """Close every client built so far."""
-        for client in self._clients.values():
+        for client in self._builder.built():
             await client.close()
 
 
@@ -183,6 +190,8 @@ class RoutedChatCompletionClient(PoolClients, ChatCompletionClient, Component[Ro
         self.lam, self.budget_usd = lam, budget_usd
         self._query = query
         self.last_plan: Plan | None = None
+        #: Why the last call ran on the default model instead of the planned one (its client could not be built).
+        self.last_fallback: str | None = None
 
     # -- routing -----------------------------------------------------------------------------------------------------
     def _candidates(self) -> Sequence[str]:
@@ -194,8 +203,9 @@ class RoutedChatCompletionClient(PoolClients, ChatCompletionClient, Component[Ro
             raise ConfigError("RoutedChatCompletionClient found no user message to route on: pass query=...")
         plan = await self.router.aplan(query, [self.role], PlanOptions(lam=self.lam, budget_usd=self.budget_usd))
         self.last_plan = plan
-        name = plan.model_for(self.role.name) or self.router.default_model
-        return name, self._client(name)
+        name, client, self.last_fallback = self._cache.get_or_default(plan.model_for(self.role.name)
+                                                                       or self.router.default_model)
+        return name, client
 
     def _charge(self, name: str, usage: RequestUsage) -> None:
         self._count(usage)

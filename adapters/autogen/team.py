@@ -13,6 +13,7 @@ from typing import Any
 from autogen_core.models import ChatCompletionClient
 
 from router_plugins.adapters.autogen.clients import ClientCache
+from router_plugins._unmatched import WarnOnce, report_unmatched, unmatched_message
 from router_plugins.errors import ConfigError
 from router_plugins.options import PlanOptions
 from router_plugins.plan import Plan
@@ -40,6 +41,10 @@ class RoutedTeam:
     lam: float | None = None
     budget_usd: float | None = None
     last_plan: Plan | None = None
+    #: Names given in ``routed_team(roles=...)`` that match no agent (ignored; strict=True raises) → why.
+    unmatched: dict[str, str] = field(default_factory=dict)
+    #: Role → why it ran on the default model in the last team built (its planned model's client failed to build).
+    model_fallbacks: dict[str, str] = field(default_factory=dict)
     _cache: ClientCache = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -55,7 +60,13 @@ class RoutedTeam:
 
     def build(self, plan: Plan) -> Any:
         """A fresh team of the agents whose roles the plan kept, each on its planned model's client."""
-        clients = {role: self.client(model) for role, model in plan.assignments.items() if model is not None}
+        clients: dict[str, ChatCompletionClient] = {}
+        self.model_fallbacks = {}
+        for role, model in plan.assignments.items():
+            if model is not None:
+                _, clients[role], why = self._cache.get_or_default(model)
+                if why is not None:
+                    self.model_fallbacks[role] = why
         kept = frozenset(clients)
         participants = [_build_agent(factory, clients[role], kept) for role, factory in self.agents.items()
                         if role in clients]
@@ -81,8 +92,11 @@ class RoutedTeam:
         if plan is None:
             raise ConfigError("no plan: run a task first or pass plan=")
         total = 0.0
+        fell_back = self.model_fallbacks if plan is self.last_plan else {}
         for msg in getattr(result, "messages", []):
-            usage, model = getattr(msg, "models_usage", None), plan.assignments.get(getattr(msg, "source", ""))
+            source = getattr(msg, "source", "")
+            usage = getattr(msg, "models_usage", None)
+            model = self.router.default_model if source in fell_back else plan.assignments.get(source)
             if usage is not None and model is not None:
                 total += self.router.pool[model].cost_usd(usage.prompt_tokens, usage.completion_tokens)
         return total
@@ -103,34 +117,51 @@ def _build_agent(factory: AgentFactory, client: ChatCompletionClient, kept: froz
     return factory(client, kept) if takes_kept else factory(client)
 
 
+_warn = WarnOnce()
+
+
 def routed_team(
     router: Router,
     agents: Mapping[str, AgentFactory],
     team: TeamFactory,
     *,
     roles: Mapping[str, bool | Mapping[str, Any]] | None = None,
+    client_roles: Mapping[str, bool | Mapping[str, Any]] | None = None,
     lam: float | None = None,
     budget_usd: float | None = None,
+    strict: bool = False,
 ) -> RoutedTeam:
     """The AutoGen agent factory: one role per agent (``agents`` maps role → ``factory(model_client)``, or
     ``factory(model_client, kept_roles)`` to see which agents run, e.g. for a Swarm agent's ``handoffs``; the role
-    name should be the agent's name so ``cost_usd`` can attribute its messages). ``roles`` adds Role fields per role
-    (``{"critic": {"optional": True}}``) and may declare client-only roles such as a SelectorGroupChat's
-    ``"selector"``, whose client ``team`` receives in ``clients_by_role``."""
+    name should be the agent's name so ``cost_usd`` can attribute its messages). ``roles`` adds Role fields per agent
+    (``{"critic": {"optional": True}}``); a name there that is no agent is a typo: WARNING once and ignored
+    (``strict=True``: ConfigError). ``client_roles`` declares roles that are no agent, such as a SelectorGroupChat's
+    ``"selector"``, whose planned client ``team`` receives in ``clients_by_role``."""
+    if not agents:
+        raise ConfigError("routed_team needs at least one agent factory")
     declared = dict(roles or {})
+    extra = dict(client_roles or {})
+    unmatched: dict[str, str] = {}
+    for name in [r for r in declared if r not in agents]:
+        unmatched[name] = unmatched_message(
+            "routed_team(roles=...): role", name, agents,
+            "roles= takes agent names; declare roles that are no agent with client_roles={...}")
+        report_unmatched(unmatched[name], strict=strict, warn=_warn, key=(id(router), tuple(agents), name))
+    clash = sorted(set(extra) & set(agents))
+    if clash:
+        raise ConfigError(f"routed_team(client_roles=...) names agent(s) {clash}: give their fields in roles= instead")
     specs: dict[str, dict[str, Any]] = {}
-    for name in [*agents, *[r for r in declared if r not in agents]]:
-        spec = declared.get(name, True)
+    for name in [*agents, *extra]:
+        spec = extra[name] if name in extra else declared.get(name, True)
         if spec is False:
             continue
         if spec is not True and not isinstance(spec, Mapping):
-            raise ConfigError(f"routed_team(roles=...): role {name!r} must map to True or a dict of Role fields")
+            raise ConfigError(f"routed_team(roles=/client_roles=...): role {name!r} must map to True or a dict of "
+                              "Role fields")
         specs[name] = {} if spec is True else dict(spec)
     try:
         parsed = tuple(Role(name, **fields) for name, fields in specs.items())
     except TypeError as exc:
         raise ConfigError(f"routed_team(roles=...): {exc}") from None
-    if not agents:
-        raise ConfigError("routed_team needs at least one agent factory")
     router.pool.require(m for r in parsed for m in (r.models or ()))
-    return RoutedTeam(router, dict(agents), team, parsed, lam=lam, budget_usd=budget_usd)
+    return RoutedTeam(router, dict(agents), team, parsed, lam=lam, budget_usd=budget_usd, unmatched=unmatched)

@@ -24,6 +24,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from router_plugins.adapters.langchain._messages import as_ai_message, child_config, last_human_text, message_text, reply_cost
+from router_plugins._model_build import build_client
 from router_plugins.errors import ConfigError
 from router_plugins.escalation import Escalation, EscalationResult, Judge, replies_judge, skip_failed_call
 from router_plugins.query import Query
@@ -107,7 +108,7 @@ class EscalatingChatModel(BaseChatModel):
     def _model(self, name: str) -> Any:
         model = self._models.get(name)
         if model is None:
-            model = self.router.chat_model(name, self.framework)
+            model = build_client(self.router, name, self.framework)  # a build failure is skipped like a failed call
             if self.bound_tools:
                 model = model.bind_tools(list(self.bound_tools), **self.tool_kwargs)
             self._models[name] = model

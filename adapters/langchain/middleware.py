@@ -19,9 +19,10 @@ from langchain.agents.middleware import AgentMiddleware, AgentState, ExtendedMod
 from langchain.agents.middleware.types import PrivateStateAttr
 from langchain_core.messages import AIMessage, BaseMessage
 from langgraph.types import Command
-
-from router_plugins.adapters.langchain.escalating import escalation_metadata, reply_judge
 from router_plugins.adapters.langchain._messages import as_ai_message, last_human_text, message_text, reply_cost
+from router_plugins.adapters.langchain.escalating import escalation_metadata, reply_judge
+
+from router_plugins._model_build import ClientBuilder
 from router_plugins.errors import BudgetError, ConfigError
 from router_plugins.escalation import Escalation, skip_failed_call
 from router_plugins.options import PlanOptions
@@ -76,7 +77,7 @@ class RouterMiddleware(AgentMiddleware):
         self.lam = lam
         self.framework = framework
         self.escalation = escalation
-        self._models: dict[str, Any] = {}
+        self._clients = ClientBuilder(router, framework)
 
     # -- budget across calls -------------------------------------------------------------------------------------
     def before_agent(self, state: Any, runtime: Any) -> dict[str, Any]:
@@ -98,10 +99,13 @@ class RouterMiddleware(AgentMiddleware):
         return self.router.default_plan([self.role], reason)
 
     def _model(self, name: str) -> Any:
-        model = self._models.get(name)
-        if model is None:
-            model = self._models.setdefault(name, self.router.chat_model(name, self.framework))
-        return model
+        return self._clients.get(name)
+
+    def _planned_model(self, plan: Plan, request: ModelRequest) -> tuple[str, Any, str | None]:
+        """The plan's model for this call; the agent's own model (and why) when its client cannot be built."""
+        name = plan.model_for(self.role.name) or self.router.default_model
+        model, why = self._clients.get_or_default(name, request.model)
+        return name, model, why
 
     def _account(self, response: Any, spent: float, name: str, metadata: dict[str, Any],
                  cost: float | None = None) -> ExtendedModelResponse:
@@ -114,10 +118,11 @@ class RouterMiddleware(AgentMiddleware):
                 msg.response_metadata = {**(msg.response_metadata or {}), **metadata}
         return ExtendedModelResponse(model_response=response, command=Command(update={SPENT_KEY: spent + cost}))
 
-    def _planned(self, response: Any, plan: Plan, spent: float) -> ExtendedModelResponse:
-        name = plan.model_for(self.role.name) or self.router.default_model
-        return self._account(response, spent, name, {"router_model": name, "router_plan": plan.signature,
-                                                     "router_fallback": plan.fallback})
+    def _planned(self, response: Any, plan: Plan, spent: float, name: str, why: str | None) -> ExtendedModelResponse:
+        meta: dict[str, Any] = {"router_model": name, "router_plan": plan.signature, "router_fallback": plan.fallback}
+        if why is not None:  # ran on the agent's own model: say so, and bill it at the planned card's prices
+            meta["router_model_fallback"] = why
+        return self._account(response, spent, name, meta)
 
     def _escalation_call(self, name: str, response: Any, responses: dict[str, Any],
                          replies: dict[str, AIMessage]) -> tuple[str, float]:
@@ -151,8 +156,8 @@ class RouterMiddleware(AgentMiddleware):
             return self._escalated(result, responses, spent)
         else:
             plan = self.router.plan(self.query(request), [self.role], PlanOptions(budget_usd=remaining, lam=self.lam))
-        model = self._model(plan.model_for(self.role.name) or self.router.default_model)
-        return self._planned(handler(request.override(model=model)), plan, spent)
+        name, model, why = self._planned_model(plan, request)
+        return self._planned(handler(request.override(model=model)), plan, spent, name, why)
 
     async def awrap_model_call(self, request: ModelRequest, handler: Callable[[ModelRequest], Awaitable[Any]]) -> Any:
         """Async twin of ``wrap_model_call`` (planning runs off the event loop)."""
@@ -174,8 +179,8 @@ class RouterMiddleware(AgentMiddleware):
             return self._escalated(result, responses, spent)
         else:
             plan = await self.router.aplan(self.query(request), [self.role], PlanOptions(budget_usd=remaining, lam=self.lam))
-        model = self._model(plan.model_for(self.role.name) or self.router.default_model)
-        return self._planned(await handler(request.override(model=model)), plan, spent)
+        name, model, why = self._planned_model(plan, request)
+        return self._planned(await handler(request.override(model=model)), plan, spent, name, why)
 
 
 def _model_response(response: Any) -> ModelResponse:

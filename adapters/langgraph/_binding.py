@@ -71,12 +71,13 @@ class RouteBinding:
         """The model the plan gives ``role`` (None when pruned); KeyError naming the roles when unknown."""
         return self.plan.model_for(role)
 
-    def chat_model(self, role: str) -> Any:
-        """The chat model client for ``role``, built by the ``make_chat_model`` hook (cached per model)."""
+    def chat_model(self, role: str, default: Any = None) -> Any:
+        """The chat model client for ``role``, built by the ``make_chat_model`` hook (cached per model); when it
+        cannot be built, ``default`` (else the router's default model) under fail-open, else ModelBuildError."""
         name = self.model_name(role)
         if name is None:
             raise LookupError(f"role {role!r} is pruned in plan {self.plan.signature}: it should not be running")
-        return self.routing.chat_model(name)
+        return self.routing.clients.get_or_default(name, default)[0]
 
 
 def current_binding(config: RunnableConfig | None) -> RouteBinding | None:
@@ -88,8 +89,9 @@ def current_binding(config: RunnableConfig | None) -> RouteBinding | None:
 def routed_model(config: RunnableConfig | None = None, *, role: str | None = None, default: Any = None) -> Any:
     """The chat model the current plan chose for this node (``config`` defaults to the run's, via ``get_config``).
 
-    ``default`` is the application's own model: returned when the run fell back (planning failed, fail-open) or the
-    node is not routed. Without it those cases get the router's ``default_model`` / raise LookupError.
+    ``default`` is the application's own model: returned when the run fell back (planning failed, fail-open), the
+    node is not routed, or the planned model's client cannot be built (fail-open; ``ModelBuildError`` without it).
+    Without it those cases get the router's ``default_model`` / raise LookupError.
     """
     if config is None:
         from langgraph.config import get_config
@@ -111,5 +113,5 @@ def routed_model(config: RunnableConfig | None = None, *, role: str | None = Non
             f"node {node!r} has no router metadata; add metadata={{'router': {{...}}}} or pass routed_model(role=...)"
         )
     if binding.plan.fallback and role not in binding.plan.assignments:
-        return binding.routing.chat_model(binding.routing.router.default_model)
-    return binding.chat_model(role)
+        return binding.routing.clients.get_or_default(binding.routing.router.default_model)[0]
+    return binding.chat_model(role, default)

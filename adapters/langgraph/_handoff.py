@@ -16,7 +16,6 @@ from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.prebuilt import ToolNode
-
 from router_plugins.adapters.langgraph._compat import set_tools_by_name
 from router_plugins.adapters.langgraph._rewire import GraphTemplate, build_variant, snapshot
 

@@ -21,8 +21,9 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from langgraph.constants import END, START
 from langgraph.graph import StateGraph
 from langgraph.types import Send
-
 from router_plugins.adapters.langgraph._compat import add_schema, node_defaults, set_node_defaults
+from router_plugins.adapters.langgraph._reach import reachable, send_targets, unreachable
+
 from router_plugins.errors import RouterError
 
 log = logging.getLogger("router_plugins")
@@ -90,6 +91,7 @@ class _Wiring:
     joins: set[Join]
     branches: dict[str, dict[str, Any]]
     resolved: dict[str, tuple[str, ...]] = field(default_factory=dict)  # pruned node -> what it now leads to
+    sends: Mapping[str, str] = field(default_factory=dict)  # node -> why it may receive Send fan-out
 
     def resolve(self, dest: str, seen: frozenset[str] = frozenset()) -> tuple[str, ...]:
         """Where a destination leads once pruned nodes are skipped."""
@@ -126,6 +128,8 @@ def _contract(w: _Wiring, node: str, template: GraphTemplate) -> None:
     targeted = [n for n, s in template.nodes.items() if n != node and s.ends and node in s.ends]
     if targeted:
         raise RewireError(f"node {node!r} is a Command(goto=...) target of {targeted}")
+    if node in w.sends:
+        raise RewireError(f"node {node!r} cannot be skipped: {w.sends[node]}")
     if not succs and not out_branches and not joins_out:
         raise RewireError(
             f"node {node!r} has no static successor edge (it may route with Command(goto=...)), so skipping it "
@@ -162,6 +166,8 @@ def _contract(w: _Wiring, node: str, template: GraphTemplate) -> None:
 
 def _detach(w: _Wiring, node: str) -> None:
     """Drop a node that is entered only by Command(goto=...) or conditional edges; its own exits go with it."""
+    if node in w.sends:
+        raise RewireError(f"node {node!r} cannot be dropped: {w.sends[node]}")
     into = sorted(s for s, d in w.edges if d == node)
     if into:
         raise RewireError(f"node {node!r} is reached by static edges from {into}: it is not only a hand-off target")
@@ -212,12 +218,17 @@ def _remapped_branch(branch: Any, resolve: Callable[[str], tuple[str, ...]]) -> 
         out: list[Any] = []
         for item in items:
             if isinstance(item, Send):
-                if resolve(item.node) == (item.node,):
+                targets = resolve(item.node)
+                if targets == (item.node,):
                     out.append(item)
-                else:
-                    log.warning("router_plugins: dropped Send(%r, ...) to a pruned node", item.node)
-                continue
-            dest = ends[item] if ends is not None else item
+                    continue
+                # a fan-out the router could not see in the branch's code: run what the pruned node led to instead,
+                # so no kept node after it is stranded (its successors run once, on the graph state)
+                log.warning("router_plugins: Send(%r, ...) goes to a pruned node; running its successors %s instead",
+                            item.node, list(targets))
+                dest = item.node
+            else:
+                dest = ends[item] if ends is not None else item
             for d in resolve(dest):
                 if d not in out:
                     out.append(d)
@@ -246,6 +257,7 @@ def rewire(template: GraphTemplate, prune: Iterable[str], detached: Iterable[str
         edges=set(template.edges),
         joins=set(template.joins),
         branches={src: dict(bs) for src, bs in template.branches.items()},
+        sends=send_targets(template.branches, template.node_names),
     )
     for node in prune:
         if node in (START, END):
@@ -262,7 +274,21 @@ def rewire(template: GraphTemplate, prune: Iterable[str], detached: Iterable[str
             for name, b in list(bs.items()):
                 if b.ends is None or any(d in w.resolved for d in b.ends.values()):
                     bs[name] = _remapped_branch(b, _branch_resolver(w, b, src, detached))
+        _check_reachable(template, w, prune)
     return w
+
+
+def _check_reachable(template: GraphTemplate, w: _Wiring, prune: Iterable[str]) -> None:
+    """RewireError when the rewrite leaves a kept node that START reached before unreachable."""
+    dropped = set(prune) | {h for n in prune if (h := template.spec(n).error_handler_node)}
+    kept = [n for n in template.node_names if n not in dropped]
+    gotos = {n: _ends(s.ends) for n, s in template.nodes.items() if s.ends}
+    before = reachable(template.node_names, template.edges, template.joins, template.branches, gotos)
+    after = reachable(kept, w.edges, w.joins, w.branches,
+                      {n: [d for d in e if d not in dropped] for n, e in gotos.items() if n not in dropped})
+    lost = unreachable(before, after, dropped)
+    if lost:
+        raise RewireError(f"pruning {sorted(set(prune))} would leave the kept node(s) {lost} unreachable from START")
 
 
 def build_variant(

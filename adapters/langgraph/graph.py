@@ -27,17 +27,14 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
-
 from router_plugins.adapters.langgraph._binding import BINDING_KEY, QueryFn, RouteBinding, default_query
 from router_plugins.adapters.langgraph._compat import merge_configs, swap_class
-from router_plugins.adapters.langgraph._handoff import guard_runnables, handoff_blocker, handoff_sources
-from router_plugins.adapters.langgraph._rewire import (
-    GraphTemplate,
-    build_variant,
-    prune_blockers,
-    snapshot,
-)
-from router_plugins.errors import ConfigError
+from router_plugins.adapters.langgraph._handoff import guard_runnables
+from router_plugins.adapters.langgraph._rewire import GraphTemplate, build_variant, snapshot
+from router_plugins.adapters.langgraph._roles import METADATA_KEY, read_roles
+
+from router_plugins._model_build import ClientBuilder
+from router_plugins.errors import ConfigError, ModelBuildError
 from router_plugins.options import PlanOptions
 from router_plugins.plan import Plan
 from router_plugins.query import Query, Role
@@ -47,12 +44,8 @@ __all__ = ["METADATA_KEY", "PLAN_KEY", "RoutedCompiledStateGraph", "RoutedStateG
 
 log = logging.getLogger("router_plugins")
 
-#: Node metadata key holding a node's routing declaration.
-METADATA_KEY = "router"
 #: Run-metadata key of the plan JSON; LangGraph copies string run metadata into every checkpoint's metadata.
 PLAN_KEY = "router_plan"
-
-_ROLE_FIELDS = {"role", "optional", "models", "description", "lift", "prompt_tokens", "output_tokens", "group"}
 
 
 # --- routing state of one compiled graph ----------------------------------------------------------------------------
@@ -82,77 +75,30 @@ class GraphRouting:
 
     def __post_init__(self) -> None:
         self._variants: OrderedDict[Any, CompiledStateGraph] = OrderedDict()
-        self._models: dict[str, Any] = {}
+        self.clients = ClientBuilder(self.router, self.framework)
         self._lock = threading.Lock()
-        self.detached: frozenset[str] = frozenset()
-        self.node_roles, self.roles, self.forced_required = self._read_roles()
-
-    # -- roles from node metadata ------------------------------------------------------------------------------------
-    def _declaration(self, node: str) -> Any:
-        """A node's router declaration: its metadata, updated by ``routed(..., roles={node: ...})``."""
-        meta = (self.template.spec(node).metadata or {}).get(METADATA_KEY)
-        given = self.declared.get(node)
-        if given is None:
-            return meta
-        base = {} if meta in (None, True) else dict(meta)
-        return {**base, **({} if given is True else dict(given))}
-
-    def _blockers(self, optional: Sequence[str]) -> dict[str, str]:
-        """Why optional nodes must stay; hand-off targets (Command(goto) only) are checked as such."""
-        handoff = {n for n in optional if handoff_sources(self.template, n)}
-        blockers = prune_blockers(self.template, optional, detached=handoff)
-        for node in handoff - set(blockers):
-            why = handoff_blocker(self.template, node)
-            if why:
-                blockers[node] = why
-        self.detached = frozenset(handoff - set(blockers))
-        return blockers
-
-    def _read_roles(self) -> tuple[dict[str, str], tuple[Role, ...], dict[str, str]]:
-        unknown_nodes = set(self.declared) - set(self.template.node_names)
-        if unknown_nodes:
-            raise ConfigError(
-                f"routed(roles=...) names unknown node(s) {sorted(unknown_nodes)}; nodes: {list(self.template.node_names)}"
-            )
-        decls: dict[str, dict[str, Any]] = {}
-        for node in self.template.node_names:
-            meta = self._declaration(node)
-            if meta is None and not self.route_unannotated:
-                continue
-            decl = {"role": node} if meta in (None, True) else dict(meta)
-            unknown = set(decl) - _ROLE_FIELDS
-            if unknown:
-                raise ConfigError(f"node {node!r}: unknown router metadata key(s) {sorted(unknown)}; allowed: {sorted(_ROLE_FIELDS)}")
-            decl.setdefault("role", node)
-            decls[node] = decl
-        optional = [n for n, d in decls.items() if d.get("optional")]
-        blockers = self._blockers(optional)
-        by_role: dict[str, list[str]] = {}
-        for node, decl in decls.items():
-            by_role.setdefault(decl["role"], []).append(node)
-        roles = []
-        for name, nodes in by_role.items():
-            first = decls[nodes[0]]
-            for n in nodes[1:]:
-                for key in ("models", "description", "lift", "prompt_tokens", "output_tokens", "group"):
-                    if key in decls[n] and decls[n][key] != first.get(key, decls[n][key]):
-                        raise ConfigError(f"nodes {nodes} share role {name!r} but disagree on {key!r}")
-            can_prune = all(decls[n].get("optional") and n not in blockers for n in nodes)
-            kwargs = {k: v for k, v in first.items() if k in _ROLE_FIELDS - {"role", "optional"}}
-            roles.append(Role(name, optional=can_prune, **kwargs))
-        for node, why in blockers.items():
-            log.info("router_plugins: node %r is optional but kept required: %s", node, why)
-        return {n: d["role"] for n, d in decls.items()}, tuple(roles), blockers
+        read = read_roles(self.template, self.declared, self.route_unannotated)
+        self.node_roles, self.roles, self.forced_required, self.detached = read
 
     # -- models ------------------------------------------------------------------------------------------------------
     def chat_model(self, name: str) -> Any:
-        """The client of one pool model, built once through the router's ``make_chat_model`` hook."""
-        model = self._models.get(name)
-        if model is None:
-            model = self.router.chat_model(name, self.framework)
-            with self._lock:
-                model = self._models.setdefault(name, model)
-        return model
+        """The client of one pool model, built once through the router's ``make_chat_model`` hook
+        (ModelBuildError when it cannot be built)."""
+        return self.clients.get(name)
+
+    def build_failures(self, plan: Plan) -> dict[str, str]:
+        """Model → why its client cannot be built, for the models the plan uses (built now, before the run starts,
+        so a failure is known up front: raised when fail-open is off, else recorded in the run metadata)."""
+        failures: dict[str, str] = {}
+        for name in dict.fromkeys(m for m in plan.assignments.values() if m is not None):
+            try:
+                self.chat_model(name)
+            except ModelBuildError as exc:
+                if not self.router.fail_open:
+                    raise
+                failures[name] = str(exc)
+                self.clients.warn(name, f"{exc}; its nodes use their default model")
+        return failures
 
     # -- variants ----------------------------------------------------------------------------------------------------
     def pruned_nodes(self, plan: Plan) -> tuple[str, ...]:
@@ -233,6 +179,9 @@ class GraphRouting:
             meta["router_fallback_reason"] = plan.reason
         if self.forced_required:
             meta["router_kept_required"] = json.dumps(self.forced_required)
+        failures = self.build_failures(plan)
+        if failures:
+            meta["router_model_fallbacks"] = json.dumps(failures)
         cfg["metadata"] = {**(cfg.get("metadata") or {}), **meta}
         tags = ["router_plugins", f"router_plan:{plan.signature}"] + (["router_fallback"] if plan.fallback else [])
         cfg["tags"] = [*(cfg.get("tags") or []), *tags]

@@ -1,4 +1,4 @@
-"""Default clients for a card: LangChain's ``init_chat_model`` and AutoGen's OpenAI-compatible client."""
+"""Default clients for a card: LangChain's ``init_chat_model`` and AutoGen's autogen-ext client of its provider."""
 
 from __future__ import annotations
 
@@ -17,11 +17,8 @@ def make_chat_model(card: ModelCard, framework: str) -> Any:
 
         kwargs: dict[str, Any] = {"base_url": card.base_url} if card.base_url else {}
         return init_chat_model(model, model_provider=card.provider, **kwargs)
-    if framework == "autogen":
-        from autogen_core.models import ModelInfo
-        from autogen_ext.models.openai import OpenAIChatCompletionClient
+    if framework == "autogen":  # the card's provider picks the autogen-ext client (OpenAI, Azure, Anthropic, Ollama)
+        from router_plugins.adapters.autogen._providers import autogen_client
 
-        info = ModelInfo(vision=False, function_calling=True, json_output=True, family="unknown",
-                         structured_output=True)
-        return OpenAIChatCompletionClient(model=model, base_url=card.base_url, model_info=info)
+        return autogen_client(card)
     return None

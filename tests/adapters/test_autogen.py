@@ -152,7 +152,7 @@ def test_selector_group_chat_gets_a_routed_selector_client() -> None:
         agents={"solver": lambda c: AssistantAgent("solver", model_client=c, description="solves"),
                 "critic": lambda c: AssistantAgent("critic", model_client=c, description="criticises")},
         team=lambda agents, c: SelectorGroupChat(agents, model_client=c["selector"], max_turns=1),
-        roles={"selector": {"models": ["small"]}},
+        client_roles={"selector": {"models": ["small"]}},
     )
     result = run(team.run(task="review model=big"))
     assert [m.source for m in result.messages] == ["user", "critic"]
@@ -171,7 +171,8 @@ def test_routed_team_rejects_bad_declarations() -> None:
         routed_team(router, agent, _round_robin, roles={"solver": {"colour": "red"}})
     with pytest.raises(ConfigError, match="at least one agent"):
         routed_team(router, {}, _round_robin)
-    pruned = routed_team(router, agent, _round_robin, roles={"solver": {"optional": True}, "selector": True})
+    pruned = routed_team(router, agent, _round_robin, roles={"solver": {"optional": True}},
+                          client_roles={"selector": True})
     with pytest.raises(ConfigError, match="kept none of the agents"):
         run(pruned.run(task="x prune=solver"))
 
