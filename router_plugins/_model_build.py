@@ -13,6 +13,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
+from router_plugins._redact import redact
 from router_plugins.errors import ModelBuildError
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def build_client(router: Router, name: str, framework: str) -> Any:
     except ModelBuildError:
         raise
     except Exception as exc:
-        cause = f"{type(exc).__name__}: {exc}"[:_MAX_CAUSE]
+        cause = redact(f"{type(exc).__name__}: {exc}")[:_MAX_CAUSE]
         raise ModelBuildError(
             f"could not build a {framework!r} client for model {name!r} (provider {card.provider!r}): {cause}; "
             "give the card a provider (and model) your installed integrations support, or a make_chat_model plugin"
