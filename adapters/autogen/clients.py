@@ -178,8 +178,7 @@ class RoutedChatCompletionClient(PoolClients, ChatCompletionClient, Component[Ro
         router: Router,
         *,
         role: Role | str = "agent",
-        lam: float | None = None,
-        budget_usd: float | None = None,
+        options: PlanOptions | None = None,
         model_info: ModelInfo | None = None,
         query: Callable[[Sequence[LLMMessage]], Query | str | None] = task_text,
     ) -> None:
@@ -187,7 +186,7 @@ class RoutedChatCompletionClient(PoolClients, ChatCompletionClient, Component[Ro
             raise ConfigError(f"RoutedChatCompletionClient needs a Router, got {type(router).__name__}")
         self._init_clients(router, model_info)
         self.role = Role.parse(role) if isinstance(role, str) else role
-        self.lam, self.budget_usd = lam, budget_usd
+        self.options = PlanOptions.coerce(options)
         self._query = query
         self.last_plan: Plan | None = None
         #: Why the last call ran on the default model instead of the planned one (its client could not be built).
@@ -201,7 +200,7 @@ class RoutedChatCompletionClient(PoolClients, ChatCompletionClient, Component[Ro
         query = self._query(messages)
         if query is None:
             raise ConfigError("RoutedChatCompletionClient found no user message to route on: pass query=...")
-        plan = await self.router.aplan(query, [self.role], PlanOptions(lam=self.lam, budget_usd=self.budget_usd))
+        plan = await self.router.aplan(query, [self.role], self.options)
         self.last_plan = plan
         name, client, self.last_fallback = self._cache.get_or_default(plan.model_for(self.role.name)
                                                                        or self.router.default_model)
@@ -254,8 +253,8 @@ class RoutedChatCompletionClient(PoolClients, ChatCompletionClient, Component[Ro
         return RoutedClientConfig(
             pool=[c.model_dump(exclude_defaults=True) for c in self.router.pool if c.name not in plugin_models],
             role=self.role.name + ("?" if self.role.optional else ""),
-            lam=self.lam if self.lam is not None else self.router.lam,
-            budget_usd=self.budget_usd if self.budget_usd is not None else self.router.budget_usd,
+            lam=self.options.over(self.router.options).lam,
+            budget_usd=self.options.over(self.router.options).budget_usd,
             default_model=self.router.default_model,
             fail_open=self.router.fail_open,
             model_info=self._model_info,
@@ -265,7 +264,7 @@ class RoutedChatCompletionClient(PoolClients, ChatCompletionClient, Component[Ro
     def _from_config(cls, config: RoutedClientConfig) -> RoutedChatCompletionClient:
         router = Router(ModelPool(config.pool), default_model=config.default_model, fail_open=config.fail_open,
                         load_entrypoints=config.load_entrypoints)
-        return cls(router, role=config.role, lam=config.lam, budget_usd=config.budget_usd,
+        return cls(router, role=config.role, options=PlanOptions(lam=config.lam, budget_usd=config.budget_usd),
                    model_info=config.model_info)
 
 

@@ -38,8 +38,7 @@ class RoutedTeam:
     agents: Mapping[str, AgentFactory]
     team: TeamFactory
     roles: tuple[Role, ...]
-    lam: float | None = None
-    budget_usd: float | None = None
+    options: PlanOptions = field(default_factory=PlanOptions)
     last_plan: Plan | None = None
     #: Names given in ``routed_team(roles=...)`` that match no agent (ignored; strict=True raises) → why.
     unmatched: dict[str, str] = field(default_factory=dict)
@@ -56,7 +55,7 @@ class RoutedTeam:
 
     async def plan(self, task: Query | str) -> Plan:
         """The plan for one task (fail-open: every role on the default model when planning fails)."""
-        return await self.router.aplan(task, list(self.roles), PlanOptions(lam=self.lam, budget_usd=self.budget_usd))
+        return await self.router.aplan(task, list(self.roles), self.options)
 
     def build(self, plan: Plan) -> Any:
         """A fresh team of the agents whose roles the plan kept, each on its planned model's client."""
@@ -127,8 +126,7 @@ def routed_team(
     *,
     roles: Mapping[str, bool | Mapping[str, Any]] | None = None,
     client_roles: Mapping[str, bool | Mapping[str, Any]] | None = None,
-    lam: float | None = None,
-    budget_usd: float | None = None,
+    options: PlanOptions | None = None,
     strict: bool = False,
 ) -> RoutedTeam:
     """The AutoGen agent factory: one role per agent (``agents`` maps role → ``factory(model_client)``, or
@@ -136,7 +134,8 @@ def routed_team(
     name should be the agent's name so ``cost_usd`` can attribute its messages). ``roles`` adds Role fields per agent
     (``{"critic": {"optional": True}}``); a name there that is no agent is a typo: WARNING once and ignored
     (``strict=True``: ConfigError). ``client_roles`` declares roles that are no agent, such as a SelectorGroupChat's
-    ``"selector"``, whose planned client ``team`` receives in ``clients_by_role``."""
+    ``"selector"``, whose planned client ``team`` receives in ``clients_by_role``. ``options`` override the router's
+    planning settings (λ, budget, modes) for this team."""
     if not agents:
         raise ConfigError("routed_team needs at least one agent factory")
     declared = dict(roles or {})
@@ -164,4 +163,4 @@ def routed_team(
     except TypeError as exc:
         raise ConfigError(f"routed_team(roles=...): {exc}") from None
     router.pool.require(m for r in parsed for m in (r.models or ()))
-    return RoutedTeam(router, dict(agents), team, parsed, lam=lam, budget_usd=budget_usd, unmatched=unmatched)
+    return RoutedTeam(router, dict(agents), team, parsed, options=PlanOptions.coerce(options), unmatched=unmatched)

@@ -60,8 +60,7 @@ class RouterMiddleware(AgentMiddleware):
         *,
         role: Role | str = "agent",
         query: Callable[[ModelRequest], Query | str] | None = None,
-        budget_usd: float | None = None,
-        lam: float | None = None,
+        options: PlanOptions | None = None,
         framework: str = "langchain",
         escalation: Escalation | None = None,
     ) -> None:
@@ -73,8 +72,9 @@ class RouterMiddleware(AgentMiddleware):
         self.router = router
         self.role = Role.parse(role) if isinstance(role, str) else role
         self.query = query or (lambda request: _last_human(request.messages))
-        self.budget_usd = router.budget_usd if budget_usd is None else budget_usd
-        self.lam = lam
+        #: Planning settings; ``budget_usd`` is the budget of one whole agent run (every model call together).
+        self.options = PlanOptions.coerce(options).over(router.options)
+        self.budget_usd = self.options.budget_usd
         self.framework = framework
         self.escalation = escalation
         self._clients = ClientBuilder(router, framework)
@@ -155,7 +155,7 @@ class RouterMiddleware(AgentMiddleware):
             result = self.escalation.run(call, reply_judge(self.router, self.query(request), replies))
             return self._escalated(result, responses, spent)
         else:
-            plan = self.router.plan(self.query(request), [self.role], PlanOptions(budget_usd=remaining, lam=self.lam))
+            plan = self.router.plan(self.query(request), [self.role], self.options.but(budget_usd=remaining))
         name, model, why = self._planned_model(plan, request)
         return self._planned(handler(request.override(model=model)), plan, spent, name, why)
 
@@ -178,7 +178,7 @@ class RouterMiddleware(AgentMiddleware):
             result = await self.escalation.arun(call, reply_judge(self.router, self.query(request), replies))
             return self._escalated(result, responses, spent)
         else:
-            plan = await self.router.aplan(self.query(request), [self.role], PlanOptions(budget_usd=remaining, lam=self.lam))
+            plan = await self.router.aplan(self.query(request), [self.role], self.options.but(budget_usd=remaining))
         name, model, why = self._planned_model(plan, request)
         return self._planned(await handler(request.override(model=model)), plan, spent, name, why)
 

@@ -315,9 +315,7 @@ def routed(
     *,
     router: Router | None = None,
     query: QueryFn | None = None,
-    lam: float | None = None,
-    budget_usd: float | None = None,
-    modes: Sequence[str] | None = None,
+    options: PlanOptions | None = None,
     route_unannotated: bool = False,
     cache_size: int = 32,
     framework: str = "langchain",
@@ -328,7 +326,7 @@ def routed(
     Nodes without router metadata run unrouted unless ``route_unannotated`` (then they are required roles).
     ``roles`` maps node name → router declaration (``True`` or a dict like node metadata's, merged over it): the way
     to route a prebuilt graph (``create_supervisor``, ``create_swarm``) whose node metadata you cannot set.
-    ``lam`` / ``budget_usd`` / ``modes`` override the router's for this graph; ``cache_size`` bounds the compiled
+    ``options`` (a :class:`PlanOptions`) override the router's for this graph; ``cache_size`` bounds the compiled
     variants kept.
     """
     if isinstance(target, Router):
@@ -342,7 +340,7 @@ def routed(
     options = dict(
         router=router,
         query=query or default_query,
-        options=PlanOptions(lam=lam, budget_usd=budget_usd, modes=None if modes is None else tuple(modes)),
+        options=PlanOptions.coerce(options),
         route_unannotated=route_unannotated,
         cache_size=cache_size,
         framework=framework,

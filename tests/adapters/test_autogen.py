@@ -17,6 +17,7 @@ from autogen_core.models import ChatCompletionClient, UserMessage  # noqa: E402
 from autogen_ext.models.replay import ReplayChatCompletionClient  # noqa: E402
 
 from lg_fakes import Directives, make_cards  # noqa: E402
+from router_plugins.options import PlanOptions  # noqa: E402
 from router_plugins import ConfigError, ModelCard, UnknownModelError, hookimpl  # noqa: E402
 from router_plugins.adapters.autogen import (  # noqa: E402
     RoutedChatCompletionClient,
@@ -97,7 +98,7 @@ def test_routed_client_streams_and_fails_open(caplog: pytest.LogCaptureFixture) 
 
 
 def test_routed_client_is_an_autogen_component() -> None:
-    client = RoutedChatCompletionClient(make_router(lam=0.5), role="critic?", budget_usd=0.2)
+    client = RoutedChatCompletionClient(make_router(lam=0.5), role="critic?", options=PlanOptions(budget_usd=0.2))
     model = client.dump_component()
     assert model.provider == "router_plugins.adapters.autogen.RoutedChatCompletionClient"
     assert [c["name"] for c in model.config["pool"]] == ["small", "big"]

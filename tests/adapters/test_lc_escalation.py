@@ -15,6 +15,7 @@ from langchain_core.tools import tool
 from langgraph.graph import START, MessagesState, StateGraph
 
 from lg_fakes import make_cards
+from router_plugins.options import PlanOptions  # noqa: E402
 from router_plugins import ConfigError, UnknownModelError, hookimpl
 from router_plugins.adapters.langchain.escalating import EscalatingChatModel
 from router_plugins.adapters.langchain import RouterMiddleware
@@ -186,7 +187,7 @@ def test_agent_middleware_charges_every_attempt_and_falls_back_when_the_budget_i
     assert app.get_state(config).values["router_spent_usd"] == pytest.approx(SMALL_COST + SMALL_COST + BIG_COST)
 
     router = make_router({"small": "maybe x", "big": "sure: x"}, tool_turns=2, default_model="small")
-    mw = RouterMiddleware(router, escalation=CASCADE, budget_usd=1.5 * SMALL_COST)
+    mw = RouterMiddleware(router, escalation=CASCADE, options=PlanOptions(budget_usd=1.5 * SMALL_COST))
     out = create_agent(Scripted(label="app", answer="unused"), tools=[lookup], middleware=[mw]).invoke(
         {"messages": [{"role": "user", "content": "what is x?"}]})
     ai = [m for m in out["messages"] if isinstance(m, AIMessage)]

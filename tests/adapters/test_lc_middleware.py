@@ -13,6 +13,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.tools import tool
 
 from lg_fakes import make_cards
+from router_plugins.options import PlanOptions  # noqa: E402
 from router_plugins import BudgetError, hookimpl
 from router_plugins.adapters.langchain import RouterMiddleware
 from router_plugins.router import Router
@@ -59,7 +60,7 @@ def routed_models(result: dict[str, Any]) -> list[str]:
 
 def agent(router: Router, budget: float | None) -> Any:
     app_model = ToolThenAnswer(label="app")
-    return create_agent(app_model, tools=[lookup], middleware=[RouterMiddleware(router, budget_usd=budget)])
+    return create_agent(app_model, tools=[lookup], middleware=[RouterMiddleware(router, options=PlanOptions(budget_usd=budget))])
 
 
 def test_every_call_is_routed_and_the_budget_spans_the_run() -> None:
