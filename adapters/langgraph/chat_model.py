@@ -76,7 +76,7 @@ class RoutedChatModel(BaseChatModel):
         binding = current_binding(config)
         model, unmatched = self._target(binding, config)
         tools = list(self.bound_tools)
-        if binding is not None and not binding.plan.fallback and tools:
+        if binding is not None and tools:  # a fallback plan prunes optional roles too
             pruned = set(binding.routing.pruned_nodes(binding.plan))
             tools = [t for t in tools if handoff_destination(t) not in pruned]
         if not tools:
