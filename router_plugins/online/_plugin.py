@@ -27,6 +27,14 @@ def passes_gate(outcome: Outcome) -> bool:
     return outcome.error is None and q is not None and math.isfinite(q) and 0.0 <= q <= 1.0
 
 
+def _clean(name: str) -> str:
+    # NUL and lone surrogates cannot be stored as text by PostgreSQL / SQLite / redis-py: one such name would fail
+    # a whole batch, so they become U+FFFD here
+    if "\0" in name or not name.isprintable():
+        name = "".join("\ufffd" if c == "\0" or "\ud800" <= c <= "\udfff" else c for c in name)
+    return name
+
+
 def _close_at_exit(ref: weakref.ref[OnlineFeedback]) -> None:
     feedback = ref()
     if feedback is not None:
@@ -87,8 +95,8 @@ class OnlineFeedback:
         quality = float(outcome.quality)  # type: ignore[arg-type]
         models = [r.model for r in outcome.roles if r.error is None] if outcome.roles else \
             [m for m in plan.assignments.values() if m is not None]
-        keys = [ALL_TASKS] + ([str(plan.metadata["task"])] if plan.metadata.get("task") else [])
-        return [(key, model, quality) for model in dict.fromkeys(models) for key in keys]
+        keys = [ALL_TASKS] + ([_clean(str(plan.metadata["task"]))] if plan.metadata.get("task") else [])
+        return [(key, _clean(str(model)), quality) for model in dict.fromkeys(models) for key in keys]
 
     def record(self, plan: Plan, outcome: Outcome) -> bool:
         """Record one outcome; True once it is acknowledged (queued in async mode, committed in durable mode).
@@ -186,10 +194,11 @@ class OnlineFeedback:
     def adjust(self, task: str | None, models: Iterable[str], scores: Sequence[float]) -> list[float]:
         """The scorer's ``scores`` shrunk towards the observed qualities (plus the exploration bonus)."""
         k = self.prior_strength
+        task = _clean(task) if task else task
         overall = self._stats(ALL_TASKS)
         local = self._stats(task) if task else {}
         out = []
-        names = list(models)
+        names = [_clean(m) for m in models]
         cells, key = (local, task) if task else (overall, ALL_TASKS)
         counts = [cells.get((key, m), (0.0, 0.0))[0] for m in names]  # the bonus follows the most specific counts
         total = sum(counts)

@@ -24,6 +24,12 @@ __all__ = ["RedisOutcomeStore"]
 log = logging.getLogger("router_plugins")
 
 _ADD = """
+for i = 2, #KEYS do  -- check before writing: a script that fails half-way keeps its earlier writes
+  local kind = redis.call('TYPE', KEYS[i])['ok']
+  if kind ~= 'hash' and kind ~= 'none' then
+    return redis.error_reply('WRONGTYPE ' .. KEYS[i] .. ' holds a ' .. kind .. ', not a hash')
+  end
+end
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) == false then return 0 end
 for i = 2, #KEYS do
   local j = (i - 2) * 4 + 2

@@ -49,16 +49,15 @@ class Health:
                 pass
         return Fault(f"{type(exc).__name__}: {redact(str(exc))}", False)
 
-    def failed(self, op: str, fault: Fault, detail: str = "") -> None:
-        """Log an ERROR the first time ``op`` fails for this kind of cause; later failures only count."""
+    def failed(self, op: str, fault: Fault, detail: str = "", level: int = logging.ERROR) -> None:
+        """Log (an ERROR by default) the first time ``op`` fails for this kind of cause; later failures only count."""
         category = fault.cause.split(" (", 1)[0].split(":", 1)[0]
         with self._lock:
             if self._failing.get(op) == category:
                 return
             self._failing[op] = category
-        log.error("router_plugins: online feedback cannot %s the outcome store %s: %s%s (counted in "
-                  "OnlineFeedback.counters; logged again only after a recovery)",
-                  op, redact(str(getattr(self.store, "url", type(self.store).__name__))), fault.cause, detail)
+        log.log(level, "router_plugins: online feedback cannot %s the outcome store %s: %s%s (counted in "
+                "OnlineFeedback.counters; logged again only after a recovery)", op, redact(str(getattr(self.store, "url", type(self.store).__name__))), fault.cause, detail)
 
     def recovered(self, op: str) -> None:
         """Note a success; if ``op`` was failing, log that it works again."""
@@ -89,11 +88,13 @@ def commit(store: OutcomeStore, health: Health, records: list[list[Row]],
             fault = health.classify(exc)
             limit = deadline()
             if not fault.transient or (limit is not None and time.monotonic() + delay > limit):
+                if not fault.transient:
+                    health.recovered("reach")  # the server answered; what fails is the write itself
                 health.count("failed", len(records))
                 health.failed("write to", fault, f"; {len(records)} outcome(s) lost")
                 return False
             health.count("retries")
-            health.failed("reach", fault, "; retrying")
+            health.failed("reach", fault, "; retrying", logging.WARNING)
             reset = getattr(store, "reset", None)
             if callable(reset):
                 try:
