@@ -183,8 +183,15 @@ class OnlineFeedback:
             stats = self.store.read([key])
         except Exception as exc:  # noqa: BLE001 - a failing store must not fail every plan
             self.health.count("read_errors")
-            self.health.failed("read", self.health.classify(exc),
+            fault = self.health.classify(exc)
+            self.health.failed("read", fault,
                                "; plans use the last statistics read (or the scorer alone) until it recovers")
+            reset = getattr(self.store, "reset", None)
+            if fault.transient and callable(reset):
+                try:
+                    reset()  # a broken connection is reopened on the next read
+                except Exception:  # noqa: BLE001 - the next read reconnects anyway
+                    pass
             stats = hit[1] if hit is not None else {}
         else:
             self.health.recovered("read")

@@ -61,6 +61,8 @@ class PostgresOutcomeStore:
         try:
             db = self._db()
             with db.transaction():
+                # concurrent CREATE TABLE IF NOT EXISTS can collide in the catalogue: one worker creates at a time
+                db.execute("SELECT pg_advisory_xact_lock(hashtext('router_outcome_stats'))")
                 for statement in _SCHEMA:
                     db.execute(statement)
             columns = {r[0] for r in db.execute(

