@@ -107,8 +107,7 @@ class OnlineFeedback:
         if not rows:
             return False
         if self._writer is not None:
-            if self._writer.put(rows):
-                self.health.count("accepted")
+            if self._writer.put(rows):  # counted by the writer (no second lock on the hot path)
                 return True
             self.health.count("dropped_overflow")
             if self.health.counts["dropped_overflow"] == 1 or self._closed:
@@ -142,6 +141,8 @@ class OnlineFeedback:
     def counters(self) -> dict[str, int]:
         """accepted, stored, dropped_overflow, failed, write_errors, read_errors, retries, and queued (now)."""
         out = dict(self.health.counts)
+        if self._writer is not None:
+            out["accepted"] += self._writer.accepted
         out["queued"] = len(self._writer) if self._writer is not None else 0
         return out
 

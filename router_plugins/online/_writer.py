@@ -119,7 +119,7 @@ class AsyncWriter:
         self.max_queue, self.max_batch, self.put_timeout_s = max_queue, max_batch, put_timeout_s
         self._cond = threading.Condition()
         self._pending: list[list[Row]] = []
-        self._enqueued = 0
+        self._enqueued = 0  # records accepted so far (the "accepted" counter in async mode)
         self._done = 0
         self._closed = False
         self._deadline: float | None = None
@@ -128,6 +128,11 @@ class AsyncWriter:
 
     def __len__(self) -> int:
         return len(self._pending)
+
+    @property
+    def accepted(self) -> int:
+        """Records accepted into the queue so far."""
+        return self._enqueued
 
     def put(self, record: list[Row]) -> bool:
         """Queue one record; if the queue is full wait up to ``put_timeout_s`` for room, else refuse it (False)."""
