@@ -12,11 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-
-try:  # google-re2 is a dependency; without it (an unsupported platform) the exact patterns alone are still linear
-    import re2 as _re2
-except ImportError:  # pragma: no cover - exercised only where the wheel is missing
-    _re2 = None
+from typing import Any
 
 from router_plugins.context import GuardDecision, PlanContext
 from router_plugins.errors import ConfigError
@@ -58,12 +54,22 @@ def _iban_ok(match: str) -> bool:
     return 15 <= len(code) <= 34 and int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
 
 
+def _re2_compile(pattern: str) -> Any:
+    try:  # google-re2 is a dependency; without it (an unsupported platform) the exact patterns alone are still linear
+        import re2
+    except ImportError:  # pragma: no cover - exercised only where the wheel is missing
+        return None
+    return re2.compile(pattern.encode())
+
+
 def _spans(pattern: re.Pattern[str], prefilter: str, check: Callable[[str], bool] | None = None) -> Finder:
-    quick = _re2.compile(prefilter.encode()) if _re2 is not None else None
+    quick: list[Any] = []  # compiled on first use: importing RE2 costs ~20 ms, not worth paying at import time
 
     def find(text: str) -> Iterator[tuple[int, int]]:
+        if not quick:
+            quick.append(_re2_compile(prefilter))
         # bytes, with lone surrogates passed through: every str (even invalid UTF-16) reaches the prefilter
-        if quick is not None and quick.search(text.encode("utf-8", "surrogatepass")) is None:
+        if quick[0] is not None and quick[0].search(text.encode("utf-8", "surrogatepass")) is None:
             return
         for m in pattern.finditer(text):
             if check is None or check(m.group()):
