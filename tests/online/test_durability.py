@@ -178,6 +178,16 @@ def test_read_only_sqlite_after_start_is_reported_once(tmp_path: Path, caplog: p
     assert len(errors) == 1 and "read-only" in errors[0]
 
 
+def finish(proc: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
+    """The worker's final JSON line. Read through the same buffered pipe as its "ready" line: communicate() reads
+    the raw pipe and would miss output that readline() already buffered."""
+    assert proc.stdout is not None and proc.stderr is not None
+    out = proc.stdout.read()
+    err = proc.stderr.read()  # a few log lines at most: the worker logs each kind of failure once
+    assert proc.wait(timeout) == 0, err[-3000:]
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
 def run_fleet(url: str, seconds: float, crash: Any = None, restart: Any = None) -> None:
     """4 writers (2 durable, 2 async) and a planner for ``seconds``; optionally crash and restart the server."""
     writers = {f"w{i}": subprocess.Popen(
@@ -193,14 +203,8 @@ def run_fleet(url: str, seconds: float, crash: Any = None, restart: Any = None) 
         crash()
         time.sleep(seconds * 0.2)
         restart()
-    reports = {}
-    for name, proc in writers.items():
-        out, err = proc.communicate(timeout=seconds + 120)
-        assert proc.returncode == 0, err[-3000:]
-        reports[name] = json.loads(out.strip().splitlines()[-1])
-    out, err = planner.communicate(timeout=seconds + 120)
-    assert planner.returncode == 0, err[-3000:]
-    planned = json.loads(out.strip().splitlines()[-1])
+    reports = {name: finish(proc, seconds + 120) for name, proc in writers.items()}
+    planned = finish(planner, seconds + 120)
     assert planned["plans"] > 50 and planned["fallbacks"] == 0
     for name, report in reports.items():
         assert report["acked"] > 0 and report["counters"]["failed"] == 0, (name, report)
