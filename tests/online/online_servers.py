@@ -51,7 +51,12 @@ class PostgresServer:
         self._pg_ctl("-w", "-o", '-h ""', "-o", f"-k {self._info.socket_dir}", "-l", str(self._srv.log), "start")
 
     def stop(self) -> None:
-        """Stop and delete the server."""
+        """Stop and delete the server (stopped here first: after a restart, the wheel's cleanup would look for the
+        first server's process, find it gone and leave the restarted one running)."""
+        try:
+            self._pg_ctl("-w", "-m", "fast", "stop")
+        except Exception:  # noqa: BLE001 - already stopped
+            pass
         self._srv.cleanup()
 
 
