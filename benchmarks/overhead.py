@@ -4,7 +4,8 @@ Run: ``python benchmarks/overhead.py [--n 2000]``. Prints one JSON object. Pool:
 models with per-task priors; queries: the embedded test split. In the same run: the planner alone (card priors,
 the trained scorer disabled) with a one-role plan (classic routing) and a three-role plan (planner, solver,
 optional critic), the default router, whose shipped trained scorer (fast static encoder) knows these models, and the
-default router with online learning (OnlineFeedback on a SQLite store).
+default router with online learning (OnlineFeedback on a SQLite store); and the privacy guard's detectors on
+1 MB texts: prose, and the worst of a set of adversarial inputs built against backtracking regexes.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import resource
 import statistics
 import subprocess
 import sys
-import time
-
 import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 from router_plugins import ModelPool, Query, Role, Router
 from router_plugins.guards import private_data
@@ -61,6 +62,28 @@ def batched_rate(router: Router, queries: list[Query]) -> float:
     return len(queries) / (time.perf_counter() - start)
 
 
+def guard_megabyte_ms() -> dict[str, Any]:
+    """ms for ``private_data`` on a 1 MB prose text and on the slowest of several 1 MB adversarial texts."""
+    n = 1_000_000
+    prose = ("The committee reviewed the quarterly figures on 12 March and asked for a revised plan by Friday. " * n
+             )[:n]
+    adversarial = {"letters": "a" * n, "dots": "a@" + "a." * (n // 2), "at-signs": "a@" * (n // 2),
+                   "digit-spaces": "1 " * (n // 2), "digit-dashes": "12-" * (n // 3), "iban-like": "AB12 " * (n // 5),
+                   "sk-prefixes": "sk-" * (n // 3), "local-parts": "x.y+z@" * (n // 6)}
+
+    def timed(text: str) -> float:
+        start = time.perf_counter()
+        private_data(text)
+        return (time.perf_counter() - start) * 1e3
+
+    times = {name: timed(text) for name, text in adversarial.items()}
+    worst = max(times, key=lambda k: times[k])
+    return {"privacy_guard_1mb_prose_ms": round(timed(prose), 1),
+            "privacy_guard_1mb_adversarial_median_ms": round(statistics.median(times.values()), 1),
+            "privacy_guard_1mb_adversarial_worst_ms": round(times[worst], 1),
+            "privacy_guard_1mb_adversarial_worst_input": worst}
+
+
 def percentile(values: list[float], p: float) -> float:
     """The p-th percentile (nearest rank)."""
     ordered = sorted(values)
@@ -83,6 +106,7 @@ def online_overhead(pool: ModelPool, queries: list[Query]) -> tuple[list[float],
         per_plan_ms(router, [Query(text=q.text + "?", task=q.task) for q in queries[:200]], None)  # warm-up
         times = per_plan_ms(router, queries, None)
         rate = batched_rate(router, [Query(text=q.text + "#", task=q.task) for q in queries])
+        online.close()
     return times, record_us, rate
 
 
@@ -132,6 +156,7 @@ def main() -> None:
         "online_record_p50_us": round(percentile(record_us, 50), 2),
         "privacy_guard_p50_us": round(percentile(guard_us, 50), 1),
         "privacy_guard_p99_us": round(percentile(guard_us, 99), 1),
+        **guard_megabyte_ms(),
         "import_s": round(import_seconds(), 4),
         "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }

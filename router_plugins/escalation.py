@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from router_plugins._redact import redact
 from router_plugins.errors import ConfigError
 
 log = logging.getLogger("router_plugins")
@@ -243,5 +244,5 @@ def skip_failed_call(router: JudgingRouter, escalation: Escalation, model: str, 
     if not (router.fail_open if fail_open is None else fail_open) or last or escalation.thresholds[step] <= 0:
         raise exc
     log.warning("router_plugins: %r failed in an escalation, trying the next model: %s: %s",
-                model, type(exc).__name__, exc)
+                model, type(exc).__name__, redact(str(exc)))  # provider errors can echo keys and the query
     return "", 0.0

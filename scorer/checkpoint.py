@@ -1,5 +1,6 @@
 """Checkpoints: ``weights.safetensors`` + ``config.json`` (never pickle). Loading verifies the sha256 of the weights,
 every tensor's shape against the config, and (when asked) the model names, and raises CheckpointError otherwise.
+Saving creates the files 0600 and missing folders 0700: a checkpoint can hold training queries' embeddings (kNN).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from router_plugins._files import private_dir, write_private
 from router_plugins.errors import CheckpointError
 from router_plugins.scorer.predictors import KINDS, Predictor
 
@@ -32,12 +34,11 @@ def file_sha256(path: Path) -> str:
 def save_checkpoint(predictor: Predictor, out_dir: str | Path, *, encoder: dict[str, Any],
                     extra: dict[str, Any] | None = None) -> Path:
     """Write a predictor and its metadata; ``encoder`` = {"spec", "id", "dim"} says how queries were embedded."""
-    from safetensors.numpy import save_file
+    from safetensors.numpy import save
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    weights = out / WEIGHTS
-    save_file({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in predictor.tensors.items()}, str(weights))
+    out = private_dir(out_dir)
+    weights = write_private(out / WEIGHTS, save({k: np.ascontiguousarray(v, dtype=np.float32)
+                                                  for k, v in predictor.tensors.items()}))
     config = {
         "format": "router-plugins-scorer",
         "format_version": FORMAT_VERSION,
@@ -50,7 +51,7 @@ def save_checkpoint(predictor: Predictor, out_dir: str | Path, *, encoder: dict[
         "weights_sha256": file_sha256(weights),
         **(extra or {}),
     }
-    (out / CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True, default=_json_default))
+    write_private(out / CONFIG, json.dumps(config, indent=2, sort_keys=True, default=_json_default).encode("utf-8"))
     return out
 
 

@@ -1,13 +1,17 @@
-"""Embedding cache keyed by a hash of (encoder id, text): in memory, and on disk under the router-plugins cache dir.
+"""Embedding cache keyed by a salted hash of (encoder id, text): in memory, and on disk under the cache dir.
 
 The disk cache lives under ``$ROUTER_PLUGINS_CACHE`` if set, else ``$XDG_CACHE_HOME/router-plugins``, else
-``~/.cache/router-plugins`` — never inside the repository. Shards are ``.npz`` files read with ``allow_pickle=False``.
+``~/.cache/router-plugins`` — never inside the repository. Shards are ``.npz`` files read with ``allow_pickle=False``,
+created 0600 in folders created 0700. Keys are HMAC-SHA256 under a random per-installation salt (``salt``, 0600, in
+the cache's root), so someone holding the cache alone cannot hash a text and test whether it was ever routed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
+import secrets
 import tempfile
 import threading
 from collections import OrderedDict
@@ -16,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
+
+from router_plugins._files import private_dir, read_or_create_secret
 
 CACHE_ENV = "ROUTER_PLUGINS_CACHE"
 
@@ -30,9 +36,13 @@ def cache_dir() -> Path:
     return base / "router-plugins"
 
 
-def text_key(encoder_id: str, text: str) -> bytes:
-    """The cache key of one text under one encoder: sha256 of both (32 raw bytes)."""
-    return hashlib.sha256(encoder_id.encode("utf-8") + b"\x00" + text.encode("utf-8")).digest()
+SALT_FILE = "salt"
+
+
+def text_key(encoder_id: str, text: str, salt: bytes) -> bytes:
+    """The cache key of one text under one encoder: HMAC-SHA256 of both under ``salt`` (32 raw bytes)."""
+    message = encoder_id.encode("utf-8") + b"\x00" + text.encode("utf-8", "surrogatepass")
+    return hmac.new(salt, message, hashlib.sha256).digest()
 
 
 class EmbeddingCache:
@@ -43,8 +53,11 @@ class EmbeddingCache:
         self.encoder_id = encoder_id
         self.persist = persist
         self.memory_items = memory_items
-        safe = hashlib.sha256(encoder_id.encode("utf-8")).hexdigest()[:16]
-        self.directory = (directory or cache_dir() / "embeddings") / safe
+        self.root = directory or cache_dir() / "embeddings"
+        # an in-memory cache needs no stable salt; a disk cache shares one per installation (per cache root)
+        self.salt = read_or_create_secret(self.root / SALT_FILE) if persist else secrets.token_bytes(32)
+        safe = hmac.new(self.salt, encoder_id.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
+        self.directory = self.root / safe
         self._memory: OrderedDict[bytes, NDArray[np.float32]] = OrderedDict()
         self._lock = threading.Lock()
         self._loaded = False
@@ -69,7 +82,7 @@ class EmbeddingCache:
         """Cached vectors (None where missing) and the keys of all texts."""
         with self._lock:
             self._load_disk()
-            keys = [text_key(self.encoder_id, t) for t in texts]
+            keys = [text_key(self.encoder_id, t, self.salt) for t in texts]
             out: list[NDArray[np.float32] | None] = []
             for k in keys:
                 v = self._memory.get(k)
@@ -90,8 +103,8 @@ class EmbeddingCache:
                 self._memory.popitem(last=False)
             if not self.persist:
                 return
-            self.directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+            private_dir(self.directory)
+            fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")  # mode 0600
             os.close(fd)
             with open(tmp, "wb") as fh:
                 np.savez(fh, keys=np.frombuffer(b"".join(keys), dtype="S32"), vectors=np.asarray(vectors, np.float32))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from typing import Any
 
 import pytest
@@ -88,3 +91,32 @@ def test_configured_local_models_and_detectors() -> None:
         Query("write to a@b.io")).model_for("default") == "laptop"
     with pytest.raises(ConfigError, match="unknown privacy detector"):
         PrivacyGuard(detectors=["dna"])
+
+
+# Inputs on which the old detectors backtracked quadratically (a 200,000-character run took 43.9 s per plan for the
+# e-mail pattern alone); at 1 MB each they would take many minutes. Run in a child process so that a regression fails
+# at the timeout instead of hanging the suite; the bound is two orders of magnitude above the linear time.
+PATHOLOGICAL = textwrap.dedent("""
+    from router_plugins._redact import redact
+    from router_plugins.guards import private_data
+    n = 1_000_000
+    texts = ["a" * n, "a." * (n // 2), "a@" * (n // 2), "x@" + "a." * (n // 2), "1 " * (n // 2), "12-" * (n // 3),
+             "AB12 " * (n // 5), "sk-" * (n // 3), "(12) " * (n // 5), "-----BEGIN PRIVATE KEY-----" * (n // 27),
+             "key=" * (n // 4), "a://" * (n // 4), "Bearer " * (n // 7)]
+    for t in texts:
+        private_data(t)
+        redact(t)
+    print("done", len(texts))
+""")
+
+
+def test_pathological_inputs_for_backtracking_regexes_finish() -> None:
+    done = subprocess.run([sys.executable, "-c", PATHOLOGICAL], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "done 13"
+
+
+def test_detectors_still_find_data_inside_long_runs() -> None:
+    assert "email" in private_data("x" * 100_000 + " jane@example.com " + "y" * 100_000)
+    assert "payment_card" in private_data("1 " * 50_000 + "\n4111 1111 1111 1111\n")
+    assert "email" in private_data("lone\ud800 surrogate jane@example.com")  # invalid UTF-16 reaches every detector

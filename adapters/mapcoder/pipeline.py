@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from router_plugins._redact import redact
 from router_plugins.errors import ConfigError
 from router_plugins.escalation import Attempt, Escalation
 from router_plugins.options import PlanOptions
@@ -298,7 +299,7 @@ class MapCoder:
             return self._call(result, stage, prompt)
         except Exception as exc:
             log.warning("router_plugins: MapCoder %s stage failed, going on without it: %s: %s", stage,
-                        type(exc).__name__, exc)
+                        type(exc).__name__, redact(str(exc)))
             return None
 
     def _check(self, problem: CodeProblem, code: str) -> ExecutionReport | None:

@@ -92,17 +92,23 @@ def test_background_writes_are_flushed_and_failures_logged(caplog: pytest.LogCap
     feed(router(broken), "math", "pricey", 1.0, 1)
     with caplog.at_level(logging.ERROR, logger="router_plugins"):
         broken.flush()
-    assert "could not store" in caplog.text
+    assert "cannot write to the outcome store" in caplog.text and "disk full" in caplog.text
+    assert broken.counters["failed"] == 1 and broken.counters["stored"] == 0
 
 
-def test_a_failing_store_read_falls_back_to_the_default_model(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_failing_store_read_is_one_error_and_a_counter_not_a_fallback_per_plan(
+        caplog: pytest.LogCaptureFixture) -> None:
     class Unreadable(MemoryOutcomeStore):
         def read(self, keys: Any) -> Any:
             raise OSError("locked")
 
+    online = OnlineFeedback(Unreadable(), background=False, refresh_s=0.0)
     with caplog.at_level(logging.WARNING, logger="router_plugins"):
-        plan = router(OnlineFeedback(Unreadable(), background=False)).plan(Query("q", task="math"))
-    assert plan.fallback and "locked" in plan.reason
+        plans = [router(online).plan(Query("q", task="math")) for _ in range(5)]
+    assert not any(p.fallback for p in plans)  # the scorer alone decides while the store is unreadable
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "cannot read" in errors[0].getMessage() and "locked" in errors[0].getMessage()
+    assert online.counters["read_errors"] == 10  # two keys (task, all) per plan
 
 
 def test_plan_batch_goes_through_the_same_adjustment() -> None:
