@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from router_plugins.cards import ModelPool
+from router_plugins._redact import redact
 from router_plugins.hookspecs import hookimpl
 from router_plugins.query import Query
 
@@ -77,7 +78,7 @@ def known_models() -> frozenset[str]:
     try:
         return frozenset(read_config(DEFAULT_CHECKPOINT)["models"])
     except CheckpointError as exc:
-        log.warning("router_plugins: default scorer unavailable (%s); card priors decide", exc)
+        log.warning("router_plugins: default scorer unavailable (%s); card priors decide", redact(str(exc)))
         return frozenset()
 
 

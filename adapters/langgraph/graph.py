@@ -34,6 +34,7 @@ from router_plugins.adapters.langgraph._rewire import GraphTemplate, build_varia
 from router_plugins.adapters.langgraph._roles import METADATA_KEY, read_roles
 
 from router_plugins._model_build import ClientBuilder
+from router_plugins._redact import redact
 from router_plugins.errors import ConfigError, ModelBuildError
 from router_plugins.options import PlanOptions
 from router_plugins.plan import Plan
@@ -155,7 +156,7 @@ class GraphRouting:
             except Exception as exc:  # a joint contraction can fail where each node alone could be pruned
                 if not self.router.fail_open:
                     raise
-                reason = f"could not rewrite the graph without {list(pruned)}: {type(exc).__name__}: {exc}"
+                reason = redact(f"could not rewrite the graph without {list(pruned)}: {type(exc).__name__}: {exc}")
                 log.warning("router_plugins: %s; running the unrouted graph", reason)
                 plan, pruned = self.fallback(reason), ()
         elif plan.fallback:
