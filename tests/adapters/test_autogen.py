@@ -106,7 +106,7 @@ def test_routed_client_is_an_autogen_component() -> None:
     loaded = ChatCompletionClient.load_component(model)
     assert isinstance(loaded, RoutedChatCompletionClient)
     assert loaded.router.pool.names == ("small", "big")
-    assert (loaded.role.name, loaded.role.optional, loaded.lam, loaded.budget_usd) == ("critic", True, 0.5, 0.2)
+    assert (loaded.role.name, loaded.role.optional, loaded.options.lam, loaded.options.budget_usd) == ("critic", True, 0.5, 0.2)
     assert loaded.model_info["function_calling"]
 
 
