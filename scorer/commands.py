@@ -3,17 +3,17 @@ scorer/plugin.py)."""
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
 from typing import Any
 
 import click
-
-from router_plugins.replay import NO_SPLIT
 from router_plugins.scorer.crossval import CV_FOLDS
 from router_plugins.scorer.predictors import KINDS
+
+from router_plugins._json import dumps
+from router_plugins.replay import NO_SPLIT
 
 ENCODER_HELP = "query encoder: 'minilm' (default, all-MiniLM-L6-v2), 'fast' (static, distilled from it) or a folder"
 
@@ -157,7 +157,7 @@ def _write_report(report: dict[str, Any], out: str) -> None:
 
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "report.json").write_text(json.dumps(report, indent=2))
+    (folder / "report.json").write_text(dumps(report, indent=2), encoding="utf-8")
     plot_cost_quality(report, folder / "cost_quality.png")
     click.echo(format_table(report))
     click.echo(f"wrote {folder / 'report.json'} and {folder / 'cost_quality.png'}")
@@ -180,12 +180,12 @@ def onboard_command(checkpoint: str, out: str, name: str, data: str | None, colu
     """Add a model to a trained scorer without retraining (≤ LIMIT labelled queries, or zero-shot from its card)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import numpy as np
-
-    from router_plugins.cards import ModelCard
-    from router_plugins.query import Query
     from router_plugins.scorer.onboarding import onboard_labelled, onboard_zero_shot
     from router_plugins.scorer.report import mean_cost_per_query
     from router_plugins.scorer.trained_scorer import TrainedScorer
+
+    from router_plugins.cards import ModelCard
+    from router_plugins.query import Query
 
     scorer = TrainedScorer.load(checkpoint)
     card = ModelCard(name=name, input_price=input_price, output_price=output_price, size_b=size_b,
@@ -225,10 +225,10 @@ def train_judge_command(data: str, models: tuple[str, ...], out: str, task: str 
     """Train a ResponseJudge for escalation cascades: P(answer right) per MODEL from its recorded train answers.
     Prints its out-of-fold train AUC and, where DATA has a test split, its test AUC."""
     import numpy as np
+    from router_plugins.scorer.response_judge import ResponseJudge
     from sklearn.metrics import roc_auc_score
 
     from router_plugins.errors import DataError
-    from router_plugins.scorer.response_judge import ResponseJudge
 
     table = _load(data)
     if task is not None:

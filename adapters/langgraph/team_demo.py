@@ -38,7 +38,8 @@ __all__ = [
 
 #: Test-split task families whose answers can be voted on (multiple choice or a final number).
 VOTE_TASKS = ("mmlu", "gpqa", "agentverse-logicgrid", "gsm8k", "agentverse-mgsm")
-DEFAULT_LAMBDAS = (0.0, 300.0, 3000.0)
+#: The same λ grid as the single-role demo table, so the two tables read together.
+DEFAULT_LAMBDAS = (0.0, 100.0, 1000.0)
 SOLVERS = ("solver_1", "solver_2", "solver_3")
 PROMPTS = {
     "planner": "Break the problem into steps for the solvers.",
@@ -252,6 +253,8 @@ def format_team_demo(result: dict[str, Any]) -> str:
         f"LangGraph team (planner → 3 solvers → verifier → vote) replayed on {result['dataset']}: "
         f"{result['n_queries']} test queries ({', '.join(result['tasks'])})",
         *[f"  note: {n}" for n in result["notes"]],
+        "  note: exact = share of queries whose vote outcome the records fix (the rest lie in [low, high]); "
+        "calls = model calls per query",
         "",
         f"{'configuration':<{width}} {'quality [low, high]':>20} {'exact':>6} {'$/query':>10} {'vs most exp.':>12} "
         f"{'calls':>5}",
@@ -261,6 +264,13 @@ def format_team_demo(result: dict[str, Any]) -> str:
         rel = f"{r['cost_usd'] / me['cost_usd']:.2f}×" if me["cost_usd"] else "n/a"
         lines.append(f"{r['label']:<{width}} {q:>20} {r['exact_share'] * 100:5.0f}% {r['cost_usd']:>10.2e} {rel:>12} "
                      f"{r['calls_per_query']:>5.2f}")
+    routed = [r for r in result["results"] if r["kind"] == "routed"]
+    if routed:
+        top = max(routed, key=lambda r: (r["quality_low"], -r["cost_usd"]))
+        rel = f"{top['cost_usd'] / me['cost_usd']:.2f}×" if me["cost_usd"] else "n/a"
+        lines.append(f"summary: the best routed team, {top['label']}, scores {top['quality_low'] * 100:.1f}% "
+                     f"(at least) against {me['quality_low'] * 100:.1f}% for the unrouted team on the most expensive "
+                     f"model, at {rel} its cost")
     lines.append("")
     for r in result["results"]:
         if r["kind"] != "routed":

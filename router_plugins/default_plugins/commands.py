@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
+from router_plugins._json import dumps
 from router_plugins.cards import ModelPool
 from router_plugins.hookspecs import hookimpl
 from router_plugins.query import Role
@@ -16,7 +16,8 @@ from router_plugins.query import Role
 
 @click.command()
 @click.option("--data", type=click.Path(path_type=Path), default=None, help="outcome data (default: embedded)")
-@click.option("--lam", "lambdas", type=float, multiple=True, help="λ values (repeatable; default 0, 100, 1000)")
+@click.option("--lam", "lambdas", type=float, multiple=True,
+              help="λ values for both tables (repeatable; default 0, 100, 1000: cost ignored, balanced, cheap)")
 @click.option("--team-queries", type=int, default=100, show_default=True, help="queries for the multi-agent part")
 @click.option("--no-team", is_flag=True, help="skip the multi-agent LangGraph part")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
@@ -35,11 +36,11 @@ def demo(data: Path | None, lambdas: tuple[float, ...], team_queries: int, no_te
             if not as_json:
                 click.echo(f"\n(multi-agent part skipped: {exc}; install router-plugins[langgraph])")
         else:
-            result["team"] = run_team_demo(n_queries=team_queries, data=data)
+            result["team"] = run_team_demo(n_queries=team_queries, data=data, lambdas=lambdas or DEFAULT_LAMBDAS)
             if not as_json:
                 click.echo("\n" + format_team_demo(result["team"]))  # type: ignore[arg-type]
     if as_json:
-        click.echo(json.dumps(result, indent=2))
+        click.echo(dumps(result, indent=2))
 
 
 @click.command("plan")
@@ -47,7 +48,8 @@ def demo(data: Path | None, lambdas: tuple[float, ...], team_queries: int, no_te
 @click.option("--pool", "pool_path", type=click.Path(path_type=Path), required=True, help="pool file (.toml/.yaml)")
 @click.option("--roles", default=None, help="comma-separated roles; a trailing ? marks a role optional")
 @click.option("--modes", default=None, help="comma-separated collaboration modes")
-@click.option("--lam", type=float, default=0.0, show_default=True, help="cost weight λ (quality per USD)")
+@click.option("--lam", type=float, default=0.0, show_default=True,
+              help="cost weight λ, quality points per USD; 0 = best predicted quality, cost only breaks ties")
 @click.option("--budget", type=float, default=None, help="hard budget in USD for this task")
 @click.option("--task", default=None, help="task family of the query")
 @click.option("--json", "as_json", is_flag=True, help="print the plan as JSON")

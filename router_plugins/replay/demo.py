@@ -118,12 +118,12 @@ def format_demo(result: dict[str, Any]) -> str:
     base = result["baselines"]
     best = base["best_single"]
     width = 26 + max(len(m) for m in result["models"])
-    lines.append(f"{'router / baseline':<{width}} {'quality':>8} {'cost/query':>12} {'vs best':>8}")
+    lines.append(f"{'router / baseline':<{width}} {'quality':>8} {'cost/query':>12} {'cost ÷ best single':>18}")
 
     def row(label: str, q: float, c: float | None) -> str:
         rel = "" if c is None or not best or not best["cost"] else f"{c / best['cost']:.2f}×"
         cost = "n/a" if c is None else f"${c:.3e}"
-        return f"{label:<{width}} {q * 100:>7.1f}% {cost:>12} {rel:>8}"
+        return f"{label:<{width}} {q * 100:>7.1f}% {cost:>12} {rel:>18}"
 
     for r in result["routed"]:
         lines.append(row(f"routed ({r['scorer']}) λ={r['lambda']:g}", r["quality"], r["cost"]))
@@ -135,6 +135,12 @@ def format_demo(result: dict[str, Any]) -> str:
     lines.append(row("random", base["random"]["quality"], base["random"]["cost"]))
     lines.append(row("oracle", base["oracle"]["quality"], base["oracle"]["cost"]))
     lines.append("")
+    lines.append("single models, each answering every query:")
     for m in result["models"]:
         lines.append(row(f"  {m}", base[m]["quality"], base[m]["cost"]))
+    if best and result["routed"]:
+        top = max(result["routed"], key=lambda r: (r["quality"], -(r["cost"] or 0.0)))
+        rel = f" at {top['cost'] / best['cost']:.2f}× its cost" if top["cost"] is not None and best["cost"] else ""
+        lines.append(f"summary: the best router, {top['scorer']} λ={top['lambda']:g}, scores "
+                     f"{(top['quality'] - best['quality']) * 100:+.1f} points against the best single model{rel}")
     return "\n".join(lines)
