@@ -195,6 +195,13 @@ def format_table(report: Mapping[str, Any]) -> str:
         ctm = report["cost_to_match_best"].get(name)
         lines.append(f"{name:<28}{_f(p0['quality'], 4):>9}{_f(p0['cost'], 3, 'g'):>11}{_f(q_cap, 4):>10}"
                      f"{_f(r.get('aiq'), 4):>9}{_f(ctm, 3):>9}")
+    lines += [
+        "q(λ=0), cost(λ=0): quality and mean cost per query when the router ignores cost;",
+        "q@≤best$: the router's best quality over its λ sweep at no more than the best single model's cost;",
+        "AIQ: area under the router's cost–quality hull divided by the largest cost compared (RouterBench), higher is better;",
+        "$→match: the router's cost to reach the best single model's quality, as a share of that model's cost "
+        "(— = never reached)",
+    ]
     return "\n".join(lines)
 
 
