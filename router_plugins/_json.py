@@ -1,4 +1,5 @@
-"""JSON for people and files: non-ASCII kept as is (model and task names), floats rounded to 6 significant digits."""
+"""JSON for people and files: plain values only (numpy scalars unwrapped, NaN/inf as null), non-ASCII kept as is
+(model and task names), floats rounded to 6 significant digits when written."""
 
 from __future__ import annotations
 
@@ -6,29 +7,25 @@ import json
 import math
 from typing import Any
 
-__all__ = ["dumps"]
+__all__ = ["dumps", "plain"]
 
 
-def _rounded(value: Any) -> Any:
+def plain(value: Any, digits: int | None = None) -> Any:
+    """``value`` with numpy scalars unwrapped, NaN / inf as None, tuples as lists, and floats rounded to ``digits``
+    significant digits when given."""
+    if hasattr(value, "item") and type(value).__module__ == "numpy":
+        value = value.item()
     if isinstance(value, float):
-        return value if not math.isfinite(value) or value == 0 else float(f"{value:.6g}")
+        if not math.isfinite(value):
+            return None
+        return float(f"{value:.{digits}g}") if digits and value else value
     if isinstance(value, dict):
-        return {k: _rounded(v) for k, v in value.items()}
+        return {k: plain(v, digits) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_rounded(v) for v in value]
+        return [plain(v, digits) for v in value]
     return value
 
 
 def dumps(obj: Any, **kwargs: Any) -> str:
-    """``json.dumps`` with ``ensure_ascii=False`` and floats rounded to 6 significant digits (NaN becomes null)."""
-    return json.dumps(_null_nan(_rounded(obj)), ensure_ascii=False, **kwargs)
-
-
-def _null_nan(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _null_nan(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_null_nan(v) for v in value]
-    return value
+    """``json.dumps`` of :func:`plain` values with ``ensure_ascii=False`` and floats rounded to 6 significant digits."""
+    return json.dumps(plain(obj, 6), ensure_ascii=False, **kwargs)

@@ -90,17 +90,7 @@ class Router:
         self._timed = TimedCalls(MAX_HUNG_PLANS)
 
     def __repr__(self) -> str:
-        return f"Router(pool={list(self.pool.names)}, lam={self.lam}, budget_usd={self.budget_usd})"
-
-    @property
-    def lam(self) -> float:
-        """The router's λ."""
-        return self.options.lam or 0.0
-
-    @property
-    def budget_usd(self) -> float | None:
-        """The router's per-task budget."""
-        return self.options.budget_usd
+        return f"Router(pool={list(self.pool.names)}, options={self.options})"
 
     @property
     def fail_open(self) -> bool:
@@ -216,8 +206,8 @@ class Router:
                         for r in self._resolve_roles(roles)),
             fallback=True,
             reason=redact(reason),
-            lam=self.lam,
-            budget_usd=self.budget_usd,
+            lam=self.options.lam or 0.0,
+            budget_usd=self.options.budget_usd,
         )
 
     def _check_scores(self, raw: Any) -> tuple[float, ...]:

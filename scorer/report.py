@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from router_plugins._json import plain
 from router_plugins.replay import (
     OutcomeTable,
     aiq,
@@ -98,18 +99,6 @@ def select_lambda(pred_val: NDArray[np.float32], val: OutcomeTable, costs: NDArr
     return best[1]
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        return _clean(value.item())
-    return value
-
-
 def paired_difference(table: OutcomeTable, choices: NDArray[np.int64], reference: int) -> dict[str, Any]:
     """Mean per-query quality difference between routing by ``choices`` and always using column ``reference``,
     with its 95 % paired-bootstrap interval: how sure the gap to the best single model is."""
@@ -177,7 +166,7 @@ def build_report(dataset: str, split: str, table: OutcomeTable, preds: Mapping[s
         "aiq_max_cost": cost_max if has_cost else None,
         **(dict(extra) if extra else {}),
     }
-    return _clean(report)
+    return plain(report)  # type: ignore[no-any-return]
 
 
 def format_table(report: Mapping[str, Any]) -> str:
