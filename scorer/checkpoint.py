@@ -85,6 +85,67 @@ def read_config(path: str | Path) -> dict[str, Any]:
     return cfg
 
 
+#: Predictor settings that are counts: integers, and at least this much.
+_COUNTS = {"k": 1, "n_layers": 0, "hidden": 0, "embed_dim": 1, "n_clusters": 1}
+#: Weight files that unpickle (run code) when loaded: never loaded from a checkpoint.
+_PICKLED = {".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt"}
+
+
+def confined_encoder_folder(folder: Path, spec: Any) -> Path:
+    """The encoder folder a checkpoint names, which must lie inside the checkpoint and hold no pickled weights and
+    no remote code; CheckpointError otherwise."""
+    if not isinstance(spec, str) or not spec or Path(spec).is_absolute():
+        raise CheckpointError(f"{folder}: encoder spec {spec!r} is not a folder inside the checkpoint; a checkpoint may "
+                              "only name a built-in encoder or its own subfolder (pass encoder= to use another one)")
+    root = folder.resolve()
+    path = (folder / spec).resolve()
+    if path != root and root not in path.parents:
+        raise CheckpointError(f"{folder}: encoder spec {spec!r} points outside the checkpoint folder; pass encoder= "
+                              "to use an encoder from elsewhere")
+    if not path.is_dir():
+        raise CheckpointError(f"{folder}: encoder folder {spec!r} is missing")
+    files = [f for f in path.rglob("*") if f.is_file()]
+    if any(f.suffix in _PICKLED for f in files) or any(f.suffix == ".py" for f in files):
+        raise CheckpointError(f"{path}: the encoder folder holds pickled weights or Python code, which loading would "
+                              "run; checkpoints carry safetensors weights only")
+    config = path / "config.json"
+    if config.is_file():
+        try:
+            data = json.loads(config.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CheckpointError(f"{config}: not valid JSON ({exc})") from None
+        if isinstance(data, dict) and ("auto_map" in data or data.get("trust_remote_code")):
+            raise CheckpointError(f"{config}: the encoder asks for remote code (auto_map); it is never loaded")
+    return path
+
+
+def _check_predictor_config(folder: Path, config: Any) -> dict[str, Any]:
+    """The predictor's settings, with counts as integers in range and every number finite; CheckpointError else."""
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{folder}: 'config' must be an object, got {type(config).__name__}")
+
+    def walk(value: Any, where: str) -> None:
+        if isinstance(value, float) and not np.isfinite(value):
+            raise CheckpointError(f"{folder}: config value {where} is not finite ({value})")
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, f"{where}.{k}")
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(v, f"{where}[{i}]")
+
+    walk(config, "config")
+    for key, low in _COUNTS.items():
+        if key in config:
+            value = config[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise CheckpointError(f"{folder}: config {key!r} must be an integer ≥ {low}, got {value!r}")
+    for member in config.get("members", []) if isinstance(config.get("members"), list) else []:
+        if isinstance(member, dict):
+            _check_predictor_config(folder, member.get("config", {}))
+    return config
+
+
 def load_checkpoint(path: str | Path, *, expected_models: Sequence[str] | None = None,
                     encoder_id: str | None = None) -> tuple[Predictor, dict[str, Any]]:
     """Load and verify a checkpoint; returns the predictor and its config. Raises CheckpointError on any mismatch."""
@@ -107,7 +168,13 @@ def load_checkpoint(path: str | Path, *, expected_models: Sequence[str] | None =
     models = list(cfg["models"])
     if len(set(models)) != len(models) or not models:
         raise CheckpointError(f"{folder}: the model list is empty or has duplicates: {models}")
-    predictor = Predictor(cfg["kind"], models, dict(cfg.get("config", {})), tensors, list(cfg.get("tasks", [])))
+    # recorded labels (kNN's train_quality) mark "not recorded" with NaN; every learned weight must be finite
+    bad = sorted(k for k, v in tensors.items()
+                 if np.isinf(v).any() or (not k.endswith("train_quality") and np.isnan(v).any()))
+    if bad:
+        raise CheckpointError(f"{weights}: tensor(s) {bad[:5]} hold NaN or infinite values; retrain the checkpoint")
+    config = _check_predictor_config(folder, cfg.get("config", {}))
+    predictor = Predictor(cfg["kind"], models, dict(config), tensors, list(cfg.get("tasks", [])))
     dim = int(cfg["encoder"].get("dim", 0))
     expected = predictor.expected_shapes(dim)
     recorded = {k: tuple(v) for k, v in cfg["tensors"].items()}

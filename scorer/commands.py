@@ -88,6 +88,13 @@ def train_command(data: str, out: str, kind: str, encoder: str, use_task: bool, 
         click.echo(f"fine-tuned the encoder in {tuned['seconds']}s (best epoch {tuned['best_epoch']}, val BCE by "
                    f"epoch {[round(v, 4) for v in tuned['val_bce_by_epoch']]}) → {Path(out) / 'encoder'}")
         enc, spec = make_encoder(Path(out) / "encoder"), "encoder"  # stored relative to the checkpoint
+    elif encoder not in ("minilm", "default", "fast"):
+        # a checkpoint is self-contained: it may only name an encoder inside itself (issue 12.8)
+        import shutil
+
+        shutil.copytree(encoder, Path(out) / "encoder", dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("*.bin", "*.pt", "*.pth", "*.pkl", "*.ckpt", "*.py", "__pycache__"))
+        enc, spec = make_encoder(Path(out) / "encoder"), "encoder"
     scorer, info = train_scorer(train, kind=kind, encoder=enc, encoder_spec=spec, config=cfg)
     path = scorer.save(out)
     click.echo(f"trained {kind} on {train.name} train ({len(train)} queries, {len(train.models)} models) in "

@@ -95,8 +95,11 @@ class TransformerEncoder:
                 from transformers import AutoModel, AutoTokenizer
 
                 assert self.path is not None
-                self._tokenizer = self._tokenizer or AutoTokenizer.from_pretrained(str(self.path))
-                self._model = self._model or AutoModel.from_pretrained(str(self.path))
+                # safetensors only and no remote code: a model folder must not run code when it loads
+                self._tokenizer = self._tokenizer or AutoTokenizer.from_pretrained(str(self.path),
+                                                                                   trust_remote_code=False)
+                self._model = self._model or AutoModel.from_pretrained(str(self.path), use_safetensors=True,
+                                                                       trust_remote_code=False)
                 self._model.eval()
             self._tokenizer.truncation_side = self.truncation_side
             return self._model, self._tokenizer

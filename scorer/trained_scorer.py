@@ -41,15 +41,16 @@ class TrainedScorer:
     # -- construction ---------------------------------------------------------------------------------------------
     @classmethod
     def load(cls, path: str | Path, *, encoder: Encoder | None = None, unknown: str = "zero-shot") -> TrainedScorer:
-        """Load a checkpoint folder and the encoder it names (a relative encoder path is inside the folder)."""
-        from router_plugins.scorer.checkpoint import load_checkpoint, read_config
+        """Load a checkpoint folder and the encoder it names: a built-in one, or a folder inside the checkpoint (a
+        checkpoint cannot make the loader read a model from elsewhere; pass ``encoder=`` for that)."""
+        from router_plugins.scorer.checkpoint import confined_encoder_folder, load_checkpoint, read_config
 
         folder = Path(path)
         cfg = read_config(folder)
         if encoder is None:
-            spec = cfg["encoder"].get("spec")
-            if spec not in (None, "minilm", "default", "fast") and not Path(spec).is_absolute():
-                spec = str(folder / spec)
+            spec = cfg["encoder"].get("spec") if isinstance(cfg["encoder"], dict) else None
+            if spec not in (None, "minilm", "default", "fast"):
+                spec = str(confined_encoder_folder(folder, spec))
             encoder = make_encoder(spec)
         predictor, cfg = load_checkpoint(folder, encoder_id=encoder.id)
         return cls(predictor, encoder, meta=cfg, unknown=unknown)
