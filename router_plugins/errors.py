@@ -48,3 +48,8 @@ class DataError(RouterError, ValueError):
 
 class QueryRejectedError(QueryError):
     """A guard plugin refused the query (off-domain, unsafe, private …); the message says which and why."""
+
+
+class SandboxUnavailableError(RouterError):
+    """Generated code cannot be isolated here (no user namespaces, no seccomp, not Linux); the message says what is
+    missing and that ``mode="process"`` runs it without isolation (not a security boundary)."""

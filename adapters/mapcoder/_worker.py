@@ -1,0 +1,210 @@
+# The sandboxed worker. The host runs it as ``python -I -c <_wire.py + this file> REPLY_FD`` (it imports nothing from
+# the project, so it needs no project files inside the sandbox). Everything above ``_load`` is trusted setup: it runs
+# before the untrusted program and reports failures as ``setup_error``. Then the worker loads the program and answers
+# calls over its private pipes; the verdicts are computed by the host, never here.
+import ctypes
+import errno
+import os
+import resource
+import sys
+import traceback
+
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND = 1, 2, 4, 8, 32, 4096
+MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
+MNT_DETACH = 2
+# statvfs flags of a mount → the mount flags a user namespace may not clear when it remounts a bind read-only.
+_LOCKED = ((os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, MS_NOEXEC),
+           (os.ST_NOATIME, MS_NOATIME), (os.ST_NODIRATIME, MS_NODIRATIME), (os.ST_RELATIME, MS_RELATIME))
+_SYSTEM_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
+_DEVICES = ("null", "zero", "random", "urandom")
+# Syscalls the program never needs and that reach beyond its namespaces: mounts (undoing the read-only view),
+# namespaces, tracing other processes, kernel keyrings/modules/BPF, io_uring (which bypasses seccomp).
+_DENY = ("mount", "umount2", "pivot_root", "chroot", "unshare", "setns", "move_mount", "open_tree", "fsopen",
+         "fsmount", "fsconfig", "fspick", "mount_setattr", "ptrace", "process_vm_readv", "process_vm_writev",
+         "keyctl", "add_key", "request_key", "bpf", "perf_event_open", "userfaultfd", "init_module",
+         "finit_module", "delete_module", "kexec_load", "kexec_file_load", "reboot", "swapon", "swapoff", "acct",
+         "quotactl", "syslog", "io_uring_setup", "io_uring_enter", "io_uring_register", "name_to_handle_at",
+         "open_by_handle_at", "lookup_dcookie", "vhangup", "personality")
+_CLONE_NEW = (0x10000000, 0x00020000, 0x20000000, 0x40000000, 0x08000000, 0x04000000, 0x02000000)
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _mount(source, target, fstype, flags, data=None):
+    enc = lambda s: None if s is None else s.encode()  # noqa: E731
+    if _libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"mount {source or ''} on {target}: {os.strerror(code)}")
+
+
+def _bind_read_only(source, target):
+    _mount(source, target, None, MS_BIND)
+    flags = os.statvfs(target).f_flag
+    locked = sum(ms for st, ms in _LOCKED if flags & st)
+    _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | locked)
+
+
+def _build_root(job, syscall_nr):
+    """A fresh root: system dirs and the Python install read-only, a few devices, this PID namespace's /proc, and
+    a size-capped tmpfs at /tmp, the only writable place. The old root is detached, so nothing else is reachable."""
+    root = "/tmp"  # any directory: the mount is private to this mount namespace
+    _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+    for name in _SYSTEM_DIRS:
+        source = "/" + name
+        if os.path.islink(source):
+            os.symlink(os.readlink(source), root + source)
+        elif os.path.isdir(source):
+            os.makedirs(root + source)
+            _bind_read_only(source, root + source)
+    for path in job["read_only"]:
+        if os.path.isdir(path) and not os.path.exists(root + path):
+            os.makedirs(root + path)
+            _bind_read_only(path, root + path)
+    os.makedirs(root + "/dev")
+    _mount("tmpfs", root + "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=0755")
+    for name in _DEVICES:
+        open(f"{root}/dev/{name}", "w").close()
+        _mount(f"/dev/{name}", f"{root}/dev/{name}", None, MS_BIND)
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+                         ("stderr", "/proc/self/fd/2")):
+        os.symlink(target, f"{root}/dev/{name}")
+    _mount(None, root + "/dev", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC)
+    os.makedirs(root + "/proc")
+    _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
+    os.makedirs(root + "/tmp")
+    _mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={job['disk_mb']}m,mode=1777")
+    os.chdir(root)
+    if _libc.syscall(syscall_nr, b".", b".") != 0:  # pivot_root(".", "."): the old root ends up stacked on top
+        raise OSError(ctypes.get_errno(), "pivot_root failed")
+    if _libc.umount2(b".", MNT_DETACH) != 0:
+        raise OSError(ctypes.get_errno(), "detaching the old root failed")
+    os.chdir("/")
+    _mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def _seccomp(pyseccomp):
+    """Deny the syscalls in ``_DENY`` and new namespaces through clone; clone3 says ENOSYS so libc uses clone."""
+    filt = pyseccomp.SyscallFilter(pyseccomp.ALLOW)  # also sets no_new_privs
+    for name in _DENY:
+        try:
+            filt.add_rule(pyseccomp.ERRNO(errno.EPERM), name)
+        except (OSError, ValueError, RuntimeError):
+            pass  # not a syscall on this architecture
+    for flag in _CLONE_NEW:
+        filt.add_rule(pyseccomp.ERRNO(errno.EPERM), "clone", pyseccomp.Arg(0, pyseccomp.MASKED_EQ, flag, flag))
+    filt.add_rule(pyseccomp.ERRNO(errno.ENOSYS), "clone3")
+    filt.load()
+
+
+def _import_pyseccomp(libraries):
+    """pyseccomp, with ``ctypes.util`` standing in for the host's lookup: the real ``find_library`` runs ``ldconfig``
+    and imports shutil/subprocess (tens of ms per run). The stand-in is removed so the program gets the real one."""
+    import types  # noqa: PLC0415
+
+    stand_in = types.ModuleType("ctypes.util")
+    stand_in.find_library = libraries.get
+    sys.modules["ctypes.util"], ctypes.util = stand_in, stand_in
+    try:
+        import pyseccomp  # noqa: PLC0415
+    finally:
+        del sys.modules["ctypes.util"], ctypes.util
+    return pyseccomp
+
+
+def _limits(job):
+    mem = job["memory_mb"] << 20
+    cpu = int(job["cpu_s"]) + 1
+    fsize = job["disk_mb"] << 20
+    for limit, value in ((resource.RLIMIT_AS, mem), (resource.RLIMIT_CPU, cpu), (resource.RLIMIT_FSIZE, fsize),
+                         (resource.RLIMIT_NPROC, job["max_processes"]), (resource.RLIMIT_NOFILE, 256),
+                         (resource.RLIMIT_CORE, 0)):
+        resource.setrlimit(limit, (value, value))
+
+
+def _brief(exc):
+    try:
+        return "".join(traceback.format_exception_only(type(exc), exc)).strip()[:500]
+    except BaseException:  # noqa: B902 - the exception's __str__ is program code
+        return type(exc).__name__[:80]
+
+
+def _message(exc):
+    try:
+        return str(exc)[:500]
+    except BaseException:  # noqa: B902 - the exception's __str__ is program code
+        return "?"
+
+
+class _Channel:
+    """Line-delimited messages over the two private pipe ends (requests in, replies out)."""
+
+    def __init__(self, rfd, wfd):
+        self.reader, self.wfd = os.fdopen(rfd, "rb", buffering=1 << 16), wfd
+
+    def send(self, message):
+        data = dumps(message)  # noqa: F821 (from _wire, prepended)
+        while data:
+            data = data[os.write(self.wfd, data):]
+
+    def receive(self):
+        line = self.reader.readline()
+        return loads(line) if line else None  # noqa: F821
+
+
+def _serve(channel, namespace):
+    """Answer calls until the host closes the request pipe; exceptions come back by type name."""
+    while (message := channel.receive()) is not None:
+        try:
+            func = namespace.get(message["call"])
+            if func is None:
+                raise NameError(f"name {message['call']!r} is not defined by the program")
+            result = func(*decode(message["args"]), **decode(message["kwargs"]))  # noqa: F821
+            reply = {"ok": encode(result)}  # noqa: F821
+        except BaseException as exc:  # noqa: B902 - SystemExit from the program is an answer too
+            reply = {"raise": type(exc).__name__[:80], "message": _message(exc)}
+        channel.send(reply)
+
+
+def main():
+    reply_fd = int(sys.argv[1])
+    requests = os.dup(0)
+    channel = _Channel(requests, reply_fd)
+    job = channel.receive()
+    sys.path.extend(job["sys_path"])  # site-packages without running .pth files (-S): imports work, startup is fast
+    try:
+        if job["isolate"]:
+            pyseccomp = _import_pyseccomp(job["libraries"])  # before the old root (and the venv path) go away
+            _build_root(job, pyseccomp.resolve_syscall(pyseccomp.system_arch(), "pivot_root"))
+        os.chdir("/tmp" if job["isolate"] else job["cwd"])
+        null = os.open("/dev/null", os.O_RDONLY)
+        os.dup2(null, 0)  # the program reads nothing; its stdout/stderr are the host's capped pipes
+        os.close(null)
+        try:
+            os.setsid()  # out of the launcher's process group: kill(0, ...) reaches only this run
+        except OSError:
+            pass
+        _limits(job)
+        if job["isolate"]:
+            _seccomp(pyseccomp)
+    except BaseException as exc:
+        channel.send({"setup_error": _brief(exc)})
+        return
+    os.environ.clear()  # the program and its children get an empty environment (also no LC_CTYPE coercion)
+    namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+    try:
+        exec(compile(job["code"], "solution.py", "exec"), namespace)
+    except BaseException as exc:  # noqa: B902 - SystemExit while loading is a load error
+        channel.send({"load_error": _brief(exc), "exception": type(exc).__name__[:80]})
+        return
+    names = sorted(n for n, v in namespace.items() if callable(v) and not n.startswith("__"))
+    channel.send({"loaded": names})
+    _serve(channel, namespace)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: B902 - the program may have replaced or closed them
+            pass
+    os._exit(0)  # the host is done: end at once (no atexit of the program); init's exit ends the namespace
+
+
+main()
