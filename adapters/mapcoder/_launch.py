@@ -4,7 +4,7 @@ Isolated mode (Linux): util-linux ``unshare`` makes new user, mount, PID, networ
 (the caller's uid mapped to root inside) and forks the worker as the PID namespace's init, which dies with
 ``unshare`` (``--kill-child``). The host moves the worker into the run's memory cgroup while its interpreter starts,
 before it sends the program, so every process of the program starts inside. The worker builds its read-only root,
-applies rlimits and a seccomp filter (``pyseccomp``), then loads the program. Process mode runs the same worker as a
+applies rlimits and the seccomp filter compiled by :mod:`._seccomp`, then loads the program. Process mode runs the same worker as a
 plain limited process in a host temp dir: no namespaces, so not a security boundary.
 """
 
@@ -24,6 +24,7 @@ from typing import Any
 
 from router_plugins.adapters.mapcoder import _wire
 from router_plugins.adapters.mapcoder._cgroups import RunCgroup
+from router_plugins.adapters.mapcoder._seccomp import compiled_filter
 
 __all__ = ["Worker", "WorkerGone", "isolation_missing"]
 
@@ -53,18 +54,10 @@ def isolation_missing() -> str | None:
     except (OSError, ValueError):
         pass
     try:
-        import pyseccomp  # noqa: F401, PLC0415
-    except (ImportError, OSError) as exc:
+        compiled_filter()
+    except (ImportError, OSError, RuntimeError) as exc:
         return f"seccomp is unavailable ({exc}); pip install pyseccomp and install libseccomp2"
     return None
-
-
-@functools.lru_cache(maxsize=1)
-def shared_libraries() -> dict[str, str | None]:
-    """The C library and libseccomp as ``ctypes.util.find_library`` names them, looked up once per host process."""
-    import ctypes.util  # noqa: PLC0415
-
-    return {name: ctypes.util.find_library(name) for name in ("c", "seccomp")}
 
 
 class WorkerGone(Exception):
@@ -107,8 +100,9 @@ class Worker:
             os.set_blocking(fd, False)
             self._sel.register(fd, selectors.EVENT_READ)
         self._buffer = bytearray()
-        self._pending = _wire.dumps(job | {"isolate": isolate, "cwd": self._tmp,
-                                                                                "libraries": shared_libraries()})
+        if isolate:
+            job = job | dict(zip(("seccomp", "pivot_root"), compiled_filter()))
+        self._pending = _wire.dumps(job | {"isolate": isolate, "cwd": self._tmp})
         self.closed = False
 
     def _join_cgroup(self) -> None:

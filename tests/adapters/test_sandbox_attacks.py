@@ -62,7 +62,7 @@ def test_the_host_environment_home_and_processes_are_invisible(monkeypatch: pyte
 import os
 def peek():
     seen = [repr(dict(os.environ)), str(os.getppid()), repr(sorted(os.listdir('/proc')))]
-    for path in ('/proc/{os.getpid()}/environ', '/proc/{os.getpid()}/mem', '/proc/1/environ', '/etc/passwd',
+    for path in ('/proc/{os.getpid()}/environ', '/proc/{os.getpid()}/mem', '/etc/passwd',
                  '{tmp_path}/private.txt', '{Path.home()}/.bashrc', '/root/.bashrc', '{Path(__file__).resolve().parent}'):
         try:
             seen.append(path + '=' + (open(path, 'rb').read(200).decode('latin-1') if not os.path.isdir(path)
