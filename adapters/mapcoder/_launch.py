@@ -2,8 +2,8 @@
 
 Isolated mode (Linux): util-linux ``unshare`` makes new user, mount, PID, network, IPC, UTS and cgroup namespaces
 (the caller's uid mapped to root inside) and forks the worker as the PID namespace's init, which dies with
-``unshare`` (``--kill-child``). The host moves the worker into the run's memory cgroup while its interpreter starts,
-before it sends the program, so every process of the program starts inside. The worker builds its read-only root,
+``unshare`` (``--kill-child``). The worker tells the host its pid; the host moves it into the run's cgroup while the
+worker builds its root, and sends the program only then, so every process of the program starts inside. The worker builds its read-only root,
 applies rlimits and the seccomp filter compiled by :mod:`._seccomp`, then loads the program. Process mode runs the same worker as a
 plain limited process in a host temp dir: no namespaces, so not a security boundary.
 """
@@ -92,8 +92,6 @@ class Worker:
         finally:
             os.close(req_r)
             os.close(rep_w)
-        if self.cgroup is not None:
-            self._join_cgroup()
         self._fds = {self.proc.stdout.fileno(): 1, self.proc.stderr.fileno(): 2}  # type: ignore[union-attr]
         self._sel = selectors.DefaultSelector()
         for fd in (*self._fds, self._rep):
@@ -104,22 +102,22 @@ class Worker:
             job = job | dict(zip(("seccomp", "pivot_root"), compiled_filter()))
         self._pending = _wire.dumps(job | {"isolate": isolate, "cwd": self._tmp})
         self.closed = False
+        self.init_pid: int | None = None
 
-    def _join_cgroup(self) -> None:
-        """Move the worker (the namespace's init, once unshare has forked it) into the run cgroup; without it the
-        run goes on with per-process memory limits."""
-        deadline = time.monotonic() + 2.0
-        while (init := _only_child(self.proc.pid)) is None and self.proc.poll() is None:
-            if time.monotonic() > deadline:
-                break
-            time.sleep(0.0005)
-        try:
-            if init is None:
-                raise OSError("the sandbox's init process was not found")
-            self.cgroup.add(init)  # type: ignore[union-attr]
-        except OSError:
-            self.cgroup.remove()  # type: ignore[union-attr]
-            self.cgroup = None
+    def load(self, code: str, deadline: float) -> dict[str, Any]:
+        """Send the program once the worker is in the run cgroup; the worker's answer (loaded / load_error /
+        setup_error). The cgroup move overlaps the worker building its root (both wait on the kernel)."""
+        first = self.exchange(None, deadline)
+        if "pid" not in first:
+            return first  # setup_error
+        self.init_pid = int(first["pid"])
+        if self.cgroup is not None:
+            try:
+                self.cgroup.add(self.init_pid)
+            except OSError:  # e.g. the cgroup was removed under us: per-process limits still hold
+                self.cgroup.remove()
+                self.cgroup = None
+        return self.exchange({"code": code}, deadline)
 
     def exchange(self, message: dict[str, Any] | None, deadline: float) -> dict[str, Any]:
         """Send ``message`` (None: only wait) and return the next reply; :class:`WorkerGone` when none can come."""
@@ -186,7 +184,7 @@ class Worker:
                 self.proc.wait(timeout=grace_s)
             except subprocess.TimeoutExpired:
                 pass
-        init = _only_child(self.proc.pid) if self.isolate and self.proc.returncode is None else None
+        init = (self.init_pid or _only_child(self.proc.pid)) if self.isolate and self.proc.returncode is None else None
         try:
             # SIGKILL to the namespace's init ends the whole PID namespace; unshare then exits with it.
             os.kill(init, signal.SIGKILL) if init else os.killpg(self.proc.pid, signal.SIGKILL)

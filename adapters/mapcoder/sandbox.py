@@ -70,7 +70,10 @@ class TestOutcome:
 
 @dataclass(frozen=True)
 class ExecutionReport:
-    """What running a program against its tests gave; ``error`` is set when the run did not end normally."""
+    """What running a program against its tests gave; ``error`` is set when the run did not end normally.
+
+    ``mode`` and ``limits`` say how the run was contained; ``stdout``/``stderr`` are the program's output (capped);
+    ``setup_ms`` is the time the worker spent isolating itself before it loaded the program."""
 
     tests: tuple[TestOutcome, ...]
     error: str | None = None
@@ -80,6 +83,7 @@ class ExecutionReport:
     seconds: float = 0.0
     stdout: str = ""
     stderr: str = ""
+    setup_ms: float = 0.0
 
     @property
     def timed_out(self) -> bool:
@@ -177,16 +181,17 @@ def run_tests(code: str, tests: Sequence[str], *, setup: str = "", entry_point: 
     limits = _limits_note(isolate, memory_mb, max_processes)
     start = time.monotonic()
     deadline = start + timeout_s
-    job = {"code": code, "memory_mb": int(memory_mb), "cpu_s": timeout_s, "max_processes": int(max_processes),
+    job = {"memory_mb": int(memory_mb), "cpu_s": timeout_s, "max_processes": int(max_processes),
            "disk_mb": int(disk_mb), "read_only": _python_dirs(), "sys_path": _site_dirs()}
     worker = Worker(job, isolate=isolate, memory_mb=memory_mb, max_processes=max_processes,
                     output_limit=output_limit_bytes)
     program = _Program(worker, call_timeout_s or timeout_s, deadline)
     outcomes: list[TestOutcome] = []
     error: str | None = None
+    setup_ms = 0.0
     try:
         try:
-            loaded = worker.exchange(None, deadline)
+            loaded = worker.load(code, deadline)
         except WorkerGone as exc:
             program.gone = exc
             loaded = {}
@@ -199,6 +204,7 @@ def run_tests(code: str, tests: Sequence[str], *, setup: str = "", entry_point: 
             program.memory_error |= loaded.get("exception") == "MemoryError"
         elif program.gone is None:
             names = [str(n) for n in loaded.get("loaded", []) if isinstance(n, str)]
+            setup_ms = float(loaded.get("setup_ms", 0.0))
             outcomes = _grade(program, names, tests, setup, entry_point)
     finally:
         returncode = worker.close(grace_s=0 if program.gone is not None and program.gone.status != "exited" else 0.5)
@@ -207,7 +213,7 @@ def run_tests(code: str, tests: Sequence[str], *, setup: str = "", entry_point: 
         error = _gone_text(program.gone, returncode, timeout_s)
     out, err = (bytes(worker.output[i]).decode(errors="replace") for i in (1, 2))
     return ExecutionReport(tuple(outcomes), error=error, status=status, mode=mode, limits=limits,
-                           seconds=time.monotonic() - start, stdout=out, stderr=err)
+                           seconds=time.monotonic() - start, stdout=out, stderr=err, setup_ms=setup_ms)
 
 
 def _grade(program: _Program, names: list[str], tests: Sequence[str], setup: str,
