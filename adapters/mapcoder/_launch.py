@@ -30,7 +30,7 @@ __all__ = ["Worker", "WorkerGone", "isolation_missing"]
 
 _HERE = Path(__file__).resolve().parent
 #: Longest reply line accepted from the worker (a bigger one is a protocol violation: the run is stopped).
-REPLY_LIMIT = 16 << 20
+REPLY_LIMIT = 4 << 20
 _UNSHARE_FLAGS = ("--user", "--map-root-user", "--mount", "--net", "--ipc", "--uts", "--pid", "--cgroup", "--fork",
                   "--kill-child", "--propagation", "private")
 

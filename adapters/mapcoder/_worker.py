@@ -40,7 +40,10 @@ def _bind_read_only(source, target):
 def _build_root(job, syscall_nr):
     """A fresh root: system dirs and the Python install read-only, a few devices, this PID namespace's /proc, and
     a size-capped tmpfs at /tmp, the only writable place. The old root is detached, so nothing else is reachable."""
-    root = "/tmp"  # any directory: the mount is private to this mount namespace
+    # Any existing directory will do (the mount is private to this mount namespace) as long as it does not hide a
+    # directory to bind (a venv under /tmp).
+    root = next(d for d in ("/tmp", "/mnt", "/var/tmp", "/run", "/opt", "/srv", "/media")
+                if os.path.isdir(d) and not any(p == d or p.startswith(d + "/") for p in job["read_only"]))
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
     for name in _SYSTEM_DIRS:
         source = "/" + name
