@@ -6,8 +6,9 @@ with docstring examples goes coding → visible tests fail → debugging → vis
 it; problems without examples keep the wrong body (nothing shows the failure before grading). Each problem is solved
 in both modes, alternating which goes first. Measured per mode: wall time per problem (planning, prompts, sandbox
 runs; the models take no time), sandbox run p50/p99, and the pass rate, which checks the pipeline end to end (it must
-equal the number of problems with examples). Then what one isolated run spends where: interpreter start, util-linux
-``unshare`` (namespaces), cgroup setup. Writes JSON.
+equal the number of problems with examples). Then what one isolated run spends where: the worker's own isolation
+steps (reported by each run), interpreter start, util-linux ``unshare`` (namespaces), cgroup setup, and the machine's
+load (the figures are wall-clock). Writes JSON.
 
     python benchmarks/mapcoder_overhead.py
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -91,7 +93,9 @@ def main() -> None:
     seconds = {m: [] for m in MODES}
     run_seconds: dict[str, list[float]] = {m: [] for m in MODES}
     passed = dict.fromkeys(MODES, 0)
+    setup_ms: list[float] = []
     runs = []
+    load_before = os.getloadavg()[0]
     for i, prob in enumerate(tqdm(problems, desc="HumanEval, both sandbox modes")):
         current["id"] = prob.id
         for mode in (MODES if i % 2 else MODES[::-1]):
@@ -101,6 +105,7 @@ def main() -> None:
             reports = [r for r in (result.visible, result.hidden) if r is not None]
             assert all(r.mode.value == mode for r in reports)
             run_seconds[mode] += [r.seconds for r in reports]
+            setup_ms += [r.setup_ms for r in reports if mode == "isolated"]
             passed[mode] += result.passed
         runs.append(1 + result.debug_rounds + (1 if result.visible is not None else 0))
     with_examples = sum(bool(p.visible_tests) for p in problems)
@@ -119,7 +124,10 @@ def main() -> None:
                                        - per_mode["process"]["ms_per_sandbox_run_p50"], 1),
         "isolation_adds_ms_p99": round(per_mode["isolated"]["ms_per_sandbox_run_p99"]
                                        - per_mode["process"]["ms_per_sandbox_run_p99"], 1),
-        "parts_ms_p50": {"python -I -S startup": timed(python),
+        "load_average_1min_before_after": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+        "parts_ms_p50": {"worker's own isolation (root, pivot_root, limits, seccomp), in the run":
+                         round(statistics.median(setup_ms), 1),
+                         "python -I -S startup": timed(python),
                          "unshare (all namespaces) of /bin/true": timed([unshare, *_UNSHARE_FLAGS, "--", "/bin/true"]),
                          "/bin/true alone": timed(["/bin/true"]),
                          "cgroup create + join + remove (host side)": cgroup_ms()},

@@ -82,13 +82,19 @@ class Worker:
         req_r, self._req = os.pipe()
         self._rep, rep_w = os.pipe()
         source = _worker_source()
-        if isolate:
-            cmd = [shutil.which("unshare") or "unshare", *_UNSHARE_FLAGS, "--", sys.executable, "-I", "-S", "-c", source, str(rep_w)]
-        else:
-            cmd = [sys.executable, "-I", "-S", "-c", source, str(rep_w)]
+        python = [sys.executable, "-I", "-S", "-c", source, str(rep_w)]
+        cmd = [shutil.which("unshare") or "unshare", *_UNSHARE_FLAGS, "--", *python] if isolate else python
         try:
             self.proc = subprocess.Popen(cmd, stdin=req_r, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                          pass_fds=(rep_w,), env={}, cwd=self._tmp or "/", start_new_session=True)
+        except OSError:
+            os.close(self._req)
+            os.close(self._rep)
+            if self.cgroup is not None:
+                self.cgroup.remove()
+            if self._tmp is not None:
+                _remove_tree(self._tmp)
+            raise
         finally:
             os.close(req_r)
             os.close(rep_w)

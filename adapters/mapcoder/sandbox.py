@@ -211,6 +211,8 @@ def run_tests(code: str, tests: Sequence[str], *, setup: str = "", entry_point: 
     status = _status(program, error, worker)
     if program.gone is not None and error is None:
         error = _gone_text(program.gone, returncode, timeout_s)
+    if isolate and worker.cgroup is None and cgroup_support()[0] != "none":
+        limits = _limits_note(isolate, memory_mb, max_processes, joined=False)
     out, err = (bytes(worker.output[i]).decode(errors="replace") for i in (1, 2))
     return ExecutionReport(tuple(outcomes), error=error, status=status, mode=mode, limits=limits,
                            seconds=time.monotonic() - start, stdout=out, stderr=err, setup_ms=setup_ms)
@@ -269,11 +271,14 @@ def _mode(mode: SandboxMode | str) -> SandboxMode:
         raise ConfigError(f"sandbox mode must be one of {[m.value for m in SandboxMode]}, got {mode!r}") from None
 
 
-def _limits_note(isolate: bool, memory_mb: int, max_processes: int) -> str:
+def _limits_note(isolate: bool, memory_mb: int, max_processes: int, joined: bool = True) -> str:
+    """How the run's limits were enforced, for the report (cgroup or per-process caps)."""
     if not isolate:
         return (f"process mode (not a security boundary): {memory_mb} MB per process, CPU time per process, "
                 "children killed by process group only")
     version, _, note = cgroup_support()
+    if not joined:
+        return f"the run's cgroup could not be joined: {memory_mb} MB per process, RLIMIT_NPROC {max_processes}"
     if version == "none":
         log.info("router_plugins sandbox: %s", note)
         return f"{note} = {memory_mb * max_processes} MB at most; {max_processes} processes"
