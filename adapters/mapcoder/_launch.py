@@ -113,7 +113,15 @@ class Worker:
     def load(self, code: str, deadline: float) -> dict[str, Any]:
         """Send the program once the worker is in the run cgroup; the worker's answer (loaded / load_error /
         setup_error). The cgroup move overlaps the worker building its root (both wait on the kernel)."""
-        first = self.exchange(None, deadline)
+        try:
+            first = self.exchange(None, deadline)
+        except WorkerGone as exc:
+            if exc.status != "exited":
+                raise
+            self.close(grace_s=0.5)  # the launcher failed (e.g. user namespaces refused): say what it said
+            said = bytes(self.output[2]).decode(errors="replace").strip().splitlines()
+            return {"setup_error": f"the sandbox launcher exited with {self.proc.returncode} before the worker "
+                                   f"started: {' / '.join(said[-3:]) or 'no message'}"}
         if "pid" not in first:
             return first  # setup_error
         self.init_pid = int(first["pid"])

@@ -1,9 +1,9 @@
-# The sandboxed worker. The host runs it as ``python -I -c <_wire.py + this file> REPLY_FD`` (it imports nothing from
-# the project, so it needs no project files inside the sandbox). Everything above ``_load`` is trusted setup: it runs
-# before the untrusted program and reports failures as ``setup_error``. Then the worker loads the program and answers
-# calls over its private pipes; the verdicts are computed by the host, never here.
+# The sandboxed worker. The host runs it as ``python -I -S -c <_wire.py + this file> REPLY_FD`` (it imports nothing
+# from the project, so no project file has to be visible inside the sandbox). Until it receives the program, all it
+# runs is trusted setup, whose failures it reports as ``setup_error``: tell the host its pid, build the isolated root,
+# set limits, install the seccomp filter. Then it loads the program and answers calls over its private pipes; the
+# verdicts are computed by the host, never here. (Not a module of the package: it is sent as source.)
 import ctypes
-import errno
 import os
 import resource
 import sys
@@ -23,21 +23,23 @@ PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def _mount(source, target, fstype, flags, data=None):
-    enc = lambda s: None if s is None else s.encode()  # noqa: E731
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    def enc(text: str | None) -> bytes | None:
+        return None if text is None else text.encode()
+
     if _libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)) != 0:
         code = ctypes.get_errno()
         raise OSError(code, f"mount {source or ''} on {target}: {os.strerror(code)}")
 
 
-def _bind_read_only(source, target):
+def _bind_read_only(source: str, target: str) -> None:
     _mount(source, target, None, MS_BIND)
     flags = os.statvfs(target).f_flag
     locked = sum(ms for st, ms in _LOCKED if flags & st)
     _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | locked)
 
 
-def _build_root(job, syscall_nr):
+def _build_root(job: dict, syscall_nr: int) -> None:
     """A fresh root: system dirs and the Python install read-only, a few devices, this PID namespace's /proc, and
     a size-capped tmpfs at /tmp, the only writable place. The old root is detached, so nothing else is reachable."""
     # Any existing directory will do (the mount is private to this mount namespace) as long as it does not hide a
@@ -82,7 +84,7 @@ class _SockFprog(ctypes.Structure):
     _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
 
 
-def _seccomp(program_hex):
+def _seccomp(program_hex: str) -> None:
     """Install the host-compiled seccomp BPF program (see ``_seccomp.py``); no_new_privs first, as the kernel asks."""
     code = bytes.fromhex(program_hex)
     buffer = ctypes.create_string_buffer(code, len(code))
@@ -93,7 +95,7 @@ def _seccomp(program_hex):
         raise OSError(ctypes.get_errno(), "installing the seccomp filter failed")
 
 
-def _limits(job):
+def _limits(job: dict) -> None:
     mem = job["memory_mb"] << 20
     cpu = int(job["cpu_s"]) + 1
     fsize = job["disk_mb"] << 20
@@ -103,14 +105,14 @@ def _limits(job):
         resource.setrlimit(limit, (value, value))
 
 
-def _brief(exc):
+def _brief(exc: BaseException) -> str:
     try:
         return "".join(traceback.format_exception_only(type(exc), exc)).strip()[:500]
     except BaseException:  # noqa: B902 - the exception's __str__ is program code
         return type(exc).__name__[:80]
 
 
-def _message(exc):
+def _message(exc: BaseException) -> str:
     try:
         return str(exc)[:500]
     except BaseException:  # noqa: B902 - the exception's __str__ is program code
@@ -120,20 +122,20 @@ def _message(exc):
 class _Channel:
     """Line-delimited messages over the two private pipe ends (requests in, replies out)."""
 
-    def __init__(self, rfd, wfd):
+    def __init__(self, rfd: int, wfd: int) -> None:
         self.reader, self.wfd = os.fdopen(rfd, "rb", buffering=1 << 16), wfd
 
-    def send(self, message):
+    def send(self, message: dict) -> None:
         data = dumps(message)  # noqa: F821 (from _wire, prepended)
         while data:
             data = data[os.write(self.wfd, data):]
 
-    def receive(self):
+    def receive(self) -> dict | None:
         line = self.reader.readline()
         return loads(line) if line else None  # noqa: F821
 
 
-def _serve(channel, namespace):
+def _serve(channel: _Channel, namespace: dict) -> None:
     """Answer calls until the host closes the request pipe; exceptions come back by type name."""
     while (message := channel.receive()) is not None:
         try:
@@ -147,7 +149,7 @@ def _serve(channel, namespace):
         channel.send(reply)
 
 
-def main():
+def main() -> None:
     reply_fd = int(sys.argv[1])
     requests = os.dup(0)
     channel = _Channel(requests, reply_fd)

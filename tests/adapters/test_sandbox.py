@@ -92,6 +92,17 @@ def test_isolation_is_required_unless_the_weaker_mode_is_asked_for(monkeypatch: 
     assert report.passed and report.mode is SandboxMode.PROCESS and "not a security boundary" in report.limits
 
 
+def test_a_launcher_that_cannot_isolate_gives_a_typed_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from router_plugins.adapters.mapcoder import _launch
+
+    if sandbox.isolation_missing() is not None:
+        pytest.skip("no isolation here")
+    # As when user namespaces are refused (AppArmor, a container): unshare fails before the worker starts.
+    monkeypatch.setattr(_launch, "_UNSHARE_FLAGS", ("--no-such-namespace-option",))
+    with pytest.raises(SandboxUnavailableError, match="launcher exited with 1 .*no-such-namespace-option"):
+        run_tests(ADD, ["assert add(1, 2) == 3"])
+
+
 def test_bad_limits_are_config_errors() -> None:
     with pytest.raises(ConfigError, match="at least one test"):
         run_tests(ADD, [])
