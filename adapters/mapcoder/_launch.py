@@ -26,7 +26,7 @@ from router_plugins.adapters.mapcoder import _wire
 from router_plugins.adapters.mapcoder._cgroups import RunCgroup
 from router_plugins.adapters.mapcoder._seccomp import compiled_filter
 
-__all__ = ["Worker", "WorkerGone", "isolation_missing"]
+__all__ = ["SetupFailed", "Worker", "WorkerGone", "isolation_missing"]
 
 _HERE = Path(__file__).resolve().parent
 #: Longest reply line accepted from the worker (a bigger one is a protocol violation: the run is stopped).
@@ -58,6 +58,10 @@ def isolation_missing() -> str | None:
     except (ImportError, OSError, RuntimeError) as exc:
         return f"seccomp is unavailable ({exc}); pip install pyseccomp and install libseccomp2"
     return None
+
+
+class SetupFailed(Exception):
+    """The worker could not isolate itself (before any program code ran); the message says why."""
 
 
 class WorkerGone(Exception):
@@ -109,21 +113,13 @@ class Worker:
         self._pending = _wire.dumps(job | {"isolate": isolate, "cwd": self._tmp})
         self.closed = False
         self.init_pid: int | None = None
+        self.setup_ms = 0.0
 
     def load(self, code: str, deadline: float) -> dict[str, Any]:
-        """Send the program once the worker is in the run cgroup; the worker's answer (loaded / load_error /
-        setup_error). The cgroup move overlaps the worker building its root (both wait on the kernel)."""
-        try:
-            first = self.exchange(None, deadline)
-        except WorkerGone as exc:
-            if exc.status != "exited":
-                raise
-            self.close(grace_s=0.5)  # the launcher failed (e.g. user namespaces refused): say what it said
-            said = bytes(self.output[2]).decode(errors="replace").strip().splitlines()
-            return {"setup_error": f"the sandbox launcher exited with {self.proc.returncode} before the worker "
-                                   f"started: {' / '.join(said[-3:]) or 'no message'}"}
-        if "pid" not in first:
-            return first  # setup_error
+        """Send the program once the worker is set up and in the run cgroup; its first answer (loaded / load_error).
+        Raises :class:`SetupFailed` when the trusted setup failed (before the program was sent, so the program cannot
+        forge it). The cgroup move overlaps the worker building its root (both wait on the kernel)."""
+        first = self._trusted(deadline)
         self.init_pid = int(first["pid"])
         if self.cgroup is not None:
             try:
@@ -131,7 +127,23 @@ class Worker:
             except OSError:  # e.g. the cgroup was removed under us: per-process limits still hold
                 self.cgroup.remove()
                 self.cgroup = None
+        self.setup_ms = float(self._trusted(deadline, "ready")["ready"])
         return self.exchange({"code": code}, deadline)
+
+    def _trusted(self, deadline: float, key: str = "pid") -> dict[str, Any]:
+        """A setup message (sent before the program exists); SetupFailed for anything else."""
+        try:
+            message = self.exchange(None, deadline)
+        except WorkerGone as exc:
+            if exc.status != "exited":
+                raise
+            self.close(grace_s=0.5)  # the launcher failed (e.g. user namespaces refused): say what it said
+            said = bytes(self.output[2]).decode(errors="replace").strip().splitlines()
+            raise SetupFailed(f"the sandbox launcher exited with {self.proc.returncode} before the worker was set "
+                              f"up: {' / '.join(said[-3:]) or 'no message'}") from None
+        if key not in message:
+            raise SetupFailed(str(message.get("setup_error", f"unexpected setup message {str(message)[:200]}")))
+        return message
 
     def exchange(self, message: dict[str, Any] | None, deadline: float) -> dict[str, Any]:
         """Send ``message`` (None: only wait) and return the next reply; :class:`WorkerGone` when none can come."""

@@ -21,7 +21,7 @@ from enum import Enum
 from typing import Any
 
 from router_plugins.adapters.mapcoder._cgroups import cgroup_support
-from router_plugins.adapters.mapcoder._launch import Worker, WorkerGone, isolation_missing
+from router_plugins.adapters.mapcoder._launch import SetupFailed, Worker, WorkerGone, isolation_missing
 from router_plugins.adapters.mapcoder._wire import OpaqueValue, WireError, decode, encode
 from router_plugins.errors import ConfigError, SandboxUnavailableError
 
@@ -188,23 +188,20 @@ def run_tests(code: str, tests: Sequence[str], *, setup: str = "", entry_point: 
     program = _Program(worker, call_timeout_s or timeout_s, deadline)
     outcomes: list[TestOutcome] = []
     error: str | None = None
-    setup_ms = 0.0
     try:
         try:
             loaded = worker.load(code, deadline)
         except WorkerGone as exc:
             program.gone = exc
             loaded = {}
-        if "setup_error" in loaded:
-            raise SandboxUnavailableError(f"the sandbox could not be set up here: {loaded['setup_error']}. Pass "
-                                          "mode='process' to run code as a plain limited process (not a security "
-                                          "boundary).")
+        except SetupFailed as exc:
+            raise SandboxUnavailableError(f"the sandbox could not be set up here: {exc}. Pass mode='process' to run "
+                                          "code as a plain limited process (not a security boundary).") from None
         if "load_error" in loaded:
             error = str(loaded["load_error"])[:500]
             program.memory_error |= loaded.get("exception") == "MemoryError"
         elif program.gone is None:
             names = [str(n) for n in loaded.get("loaded", []) if isinstance(n, str)]
-            setup_ms = float(loaded.get("setup_ms", 0.0))
             outcomes = _grade(program, names, tests, setup, entry_point)
     finally:
         returncode = worker.close(grace_s=0 if program.gone is not None and program.gone.status != "exited" else 0.5)
@@ -215,7 +212,7 @@ def run_tests(code: str, tests: Sequence[str], *, setup: str = "", entry_point: 
         limits = _limits_note(isolate, memory_mb, max_processes, joined=False)
     out, err = (bytes(worker.output[i]).decode(errors="replace") for i in (1, 2))
     return ExecutionReport(tuple(outcomes), error=error, status=status, mode=mode, limits=limits,
-                           seconds=time.monotonic() - start, stdout=out, stderr=err, setup_ms=setup_ms)
+                           seconds=time.monotonic() - start, stdout=out, stderr=err, setup_ms=worker.setup_ms)
 
 
 def _grade(program: _Program, names: list[str], tests: Sequence[str], setup: str,

@@ -225,6 +225,7 @@ def test_a_process_writing_into_the_temp_dir_during_cleanup_cannot_break_it() ->
     "import sys\ndef add(a, b):\n    sys.exit(0)\n",
     "import os, sys\ndef add(a, b):\n    os.write(int(sys.argv[1]), b'{\"passed\": true, \"results\": \"all\"}\\n')\n"
     "    return 3\n",
+    "import os, sys\nos.write(int(sys.argv[1]), b'{\"setup_error\": \"forged\"}\\n')\n",  # a report, not a raise
     "class Five(int):\n    def __eq__(self, other):\n        return True\ndef add(a, b):\n    return Five(3)\n",
 ])
 def test_a_wrong_program_cannot_forge_a_pass(forgery: str) -> None:
