@@ -20,9 +20,11 @@ from router_plugins.adapters.mapcoder import (
 )
 from router_plugins.escalation import Escalation
 from router_plugins.query import Role
-from router_plugins.adapters.mapcoder.sandbox import run_tests
+from router_plugins.adapters.mapcoder.sandbox import isolation_missing, run_tests
 from router_plugins.router import Router
 
+#: Isolated where this machine allows it; else the weaker mode, so the pipeline is still tested (see test_sandbox.py).
+MODE = "isolated" if isolation_missing() is None else "process"
 BUGGY = "```python\ndef add(a, b):\n    return a - b\n```"
 FIXED = "Here is the fix:\n```python\ndef add(a, b):\n    return a + b\n```"
 
@@ -60,7 +62,7 @@ class Scripted:
 
 def coder(complete: Any, **kw: Any) -> MapCoder:
     router = Router(make_cards(), plugins=[Directives()], load_entrypoints=False, modes=["full"])
-    return MapCoder(router, complete=complete, **kw)
+    return MapCoder(router, complete=complete, **{"sandbox_mode": MODE, **kw})
 
 
 def test_a_failing_visible_test_triggers_debugging_and_the_fix_passes_the_hidden_tests() -> None:
@@ -132,7 +134,8 @@ def test_hidden_tests_and_their_setup_never_reach_a_prompt_or_the_sandbox() -> N
 
 
 def test_the_weaker_sandbox_mode_is_used_only_when_asked_for() -> None:
-    assert coder(Scripted(coding=FIXED)).sandbox_mode.value == "isolated"
+    router = Router(make_cards(), plugins=[Directives()], load_entrypoints=False, modes=["full"])
+    assert MapCoder(router, complete=Scripted()).sandbox_mode.value == "isolated"
     result = coder(Scripted(coding=FIXED), sandbox_mode="process").solve(problem())
     assert result.passed and result.hidden is not None and result.hidden.mode.value == "process"
     with pytest.raises(ConfigError, match="sandbox_mode"):
@@ -167,7 +170,7 @@ def test_default_completer_goes_through_the_routers_chat_models() -> None:
             return FakeListChatModel(responses=[FIXED if card.name == "big" else BUGGY])
 
     router = Router(make_cards(), plugins=[Models(), Directives()], load_entrypoints=False, modes=["full"])
-    result = MapCoder(router).solve(problem("model=big prune=retrieval,planning"))
+    result = MapCoder(router, sandbox_mode=MODE).solve(problem("model=big prune=retrieval,planning"))
     assert result.passed and [c.model for c in result.calls] == ["big"]
 
 
@@ -179,7 +182,7 @@ def test_helpers_and_bad_configuration() -> None:
     prob = CodeProblem(id="x", prompt=stub, tests=("assert area(1) > 3",), entry_point="area")
     full = assemble(prob, "def area(r):\n    return pi * helper(r)")  # replaces the stub; imports and helpers stay
     body = assemble(prob, "    return pi * helper(r)\n")  # a body completion continues the stub
-    assert all(run_tests(p, ["assert 3.14 < area(1) < 3.15"]).passed for p in (full, body))
+    assert all(run_tests(p, ["assert 3.14 < area(1) < 3.15"], mode=MODE).passed for p in (full, body))
     mbpp = CodeProblem(id="m", prompt="Write a function area(r).", tests=("assert area(1) > 3",), entry_point="area")
     assert assemble(mbpp, "def area(r):\n    return 3.2") == "def area(r):\n    return 3.2"
     assert docstring_tests(">>> f(2)\n4\nf(3) ➞ 9\nf(n) == f(n - 1)", "f") == ["assert (f(2)) == (4)",
