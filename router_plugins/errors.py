@@ -53,3 +53,8 @@ class QueryRejectedError(QueryError):
 class ModelBuildError(RouterError):
     """The ``make_chat_model`` hook could not build a client for a planned model (with fail-open off); the message
     names the model, its provider and the cause."""
+
+
+class SandboxUnavailableError(RouterError):
+    """Generated code cannot be isolated here (no user namespaces, no seccomp, not Linux); the message says what is
+    missing and that ``mode="process"`` runs it without isolation (not a security boundary)."""

@@ -11,7 +11,16 @@ from router_plugins.adapters.mapcoder.pipeline import (
     docstring_tests,
     extract_code,
 )
-from router_plugins.adapters.mapcoder.sandbox import ExecutionReport, run_tests
+from router_plugins.adapters.mapcoder.sandbox import (
+    ExecutionReport,
+    OpaqueValue,
+    ProgramError,
+    RunStatus,
+    SandboxMode,
+    TestOutcome,
+    isolation_missing,
+    run_tests,
+)
 
 __all__ = [
     "ROLES",
@@ -19,9 +28,15 @@ __all__ = [
     "CodeResult",
     "ExecutionReport",
     "MapCoder",
+    "OpaqueValue",
+    "ProgramError",
+    "RunStatus",
+    "SandboxMode",
     "StageCall",
+    "TestOutcome",
     "assemble",
     "docstring_tests",
     "extract_code",
+    "isolation_missing",
     "run_tests",
 ]

