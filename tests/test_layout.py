@@ -58,8 +58,10 @@ def _top_level_imports(path: Path, module: str, known: set[str]) -> set[str]:
                     anchor = module.split(".") if is_package else module.split(".")[:-1]
                     anchor = anchor[: len(anchor) - (node.level - 1)]
                     base = ".".join([*anchor, base] if base else anchor)
-                targets.add(base)
-                targets.update(f"{base}.{a.name}" for a in node.names)
+                submodules = {f"{base}.{a.name}" for a in node.names} & known
+                targets.update(submodules)
+                if len(submodules) < len(node.names):  # names from the module itself, not submodules of a package
+                    targets.add(base)
 
     visit(tree.body)
     return {t for t in targets if t in known and t != module}
