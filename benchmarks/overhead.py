@@ -1,16 +1,19 @@
 """Routing overhead: ms per plan at batch 1, plans/s batched, import time, RSS — planner alone and default router.
 
-Run: ``python benchmarks/overhead.py [--n 2000]``. Prints one JSON object. Pool: the embedded demo's nine
+Run: ``python benchmarks/overhead.py [--n 2000] [--team-n 200]``. Prints one JSON object. Pool: the embedded demo's nine
 models with per-task priors; queries: the embedded test split. In the same run: the planner alone (card priors,
 the trained scorer disabled) with a one-role plan (classic routing) and a three-role plan (planner, solver,
 optional critic), the default router, whose shipped trained scorer (fast static encoder) knows these models, and the
-default router with online learning (OnlineFeedback on a SQLite store).
+default router with online learning (OnlineFeedback on a SQLite store). The team sweep times the planner alone on
+teams of 1, 3, 10, 20 and 40 roles (one 3-voter group, every third other role optional) under a $1 budget and under a
+tight one, with the current optimiser and the pre-issue-15 search (``_legacy_planner``) side by side on the same queries.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import resource
 import statistics
 import subprocess
@@ -18,7 +21,11 @@ import sys
 import time
 
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import _legacy_planner
 
 from router_plugins import ModelPool, Query, Role, Router
 from router_plugins.demo import embedded_data_path, task_prior_pool
@@ -26,6 +33,7 @@ from router_plugins.guards import private_data
 from router_plugins.loaders import load_outcomes
 from router_plugins.online import OnlineFeedback
 from router_plugins.outcome import Outcome
+from router_plugins import planner
 
 ROLES = [Role("planner"), Role("solver"), Role("critic", optional=True)]
 TRAINED = "router_plugins.default_plugins.trained_scorer"
@@ -86,9 +94,67 @@ def online_overhead(pool: ModelPool, queries: list[Query]) -> tuple[list[float],
     return times, record_us, rate
 
 
+def team(n: int) -> list[Role]:
+    """A team of ``n`` roles: one role alone, or a 3-voter group (one required voter) plus other roles, every third
+    optional, with prompts of different lengths so that roles differ in cost."""
+    if n == 1:
+        return [Role("r0")]
+    voters = [Role("voter0", group="vote"), Role("voter1", optional=True, group="vote"),
+              Role("voter2", optional=True, group="vote")]
+    rest = [Role(f"r{i}", optional=i % 3 == 0, prompt_tokens=100 * (i % 4)) for i in range(3, n)]
+    return voters + rest
+
+
+@contextmanager
+def using(optimise: Callable[..., object]) -> Iterator[None]:
+    """Route every module that imported ``planner.optimise`` to ``optimise`` for the duration."""
+    current = planner.optimise
+    users = [m for m in list(sys.modules.values()) if getattr(m, "optimise", None) is current]
+    for m in users:
+        setattr(m, "optimise", optimise)
+    try:
+        yield
+    finally:
+        for m in users:
+            setattr(m, "optimise", current)
+
+
+def team_sweep(router: Router, queries: list[Query], sizes: tuple[int, ...]) -> dict[str, float]:
+    """p50/p99 ms per plan for each team size and budget, current vs legacy search, and how often each found the
+    better objective (quality − λ·cost of the plan)."""
+    out: dict[str, float] = {}
+    shapes = [(f"{n}roles", team(n)) for n in sizes] + [("3required", [Role("a"), Role("b"), Role("c")])]
+    for label, roles in shapes:
+        # tight: 1.3× the query's cheapest plan, so the budget binds and the search must trade roles against it
+        cheapest = [router.plan(q, roles=roles, lam=1e9, budget_usd=1.0).cost_usd for q in queries]
+        for budget_label, budgets in (("budget1", [1.0] * len(queries)), ("tight", [1.3 * c for c in cheapest])):
+            objectives: dict[str, list[float]] = {}
+            for name, fn in (("new", planner.optimise), ("legacy", _legacy_planner.optimise)):
+                with using(fn):
+                    times, objs = [], []
+                    for q, budget in zip(queries, budgets):
+                        start = time.perf_counter()
+                        plan = router.plan(q, roles=roles, budget_usd=budget)
+                        times.append((time.perf_counter() - start) * 1e3)
+                        ok = not plan.fallback and plan.quality is not None
+                        objs.append(plan.quality - router.lam * plan.cost_usd if ok else -math.inf)
+                objectives[name] = objs
+                out[f"{label}_{budget_label}_{name}_p50_ms"] = round(percentile(times, 50), 3)
+                out[f"{label}_{budget_label}_{name}_p99_ms"] = round(percentile(times, 99), 3)
+            gaps = [a - b for a, b in zip(objectives["new"], objectives["legacy"]) if math.isfinite(a) and math.isfinite(b)]
+            out[f"{label}_{budget_label}_speedup"] = round(
+                out[f"{label}_{budget_label}_legacy_p50_ms"] / max(out[f"{label}_{budget_label}_new_p50_ms"], 1e-9), 1)
+            out[f"{label}_{budget_label}_new_better_share"] = round(sum(g > 1e-9 for g in gaps) / max(len(gaps), 1), 3)
+            out[f"{label}_{budget_label}_new_worse_share"] = round(sum(g < -1e-9 for g in gaps) / max(len(gaps), 1), 3)
+            out[f"{label}_{budget_label}_max_gain"] = round(max(gaps, default=0.0), 6)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=2000, help="plans per measurement")
+    parser.add_argument("--team-n", type=int, default=200, help="plans per team size in the team sweep")
+    parser.add_argument("--only-teams", action="store_true", help="run the team sweep alone")
     args = parser.parse_args()
 
     table = load_outcomes(embedded_data_path())
@@ -101,6 +167,11 @@ def main() -> None:
         Query(text=f"{test.texts[i % len(test)]} [{i}]", task=str(test.tasks[i % len(test)])) for i in range(args.n)
     ]
 
+    team_queries = [Query(text=q.text + " (team)", task=q.task) for q in queries[: args.team_n]]
+    sweep = team_sweep(router, team_queries, (1, 3, 10, 20, 40))
+    if args.only_teams:
+        print(json.dumps(sweep))
+        return
     per_plan_ms(router, queries[:200], None)  # warm-up
     per_plan_ms(default, queries[:200], None)
     one = per_plan_ms(router, queries, None)
@@ -134,6 +205,7 @@ def main() -> None:
         "privacy_guard_p99_us": round(percentile(guard_us, 99), 1),
         "import_s": round(import_seconds(), 4),
         "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        **sweep,
     }
     print(json.dumps(result))
 

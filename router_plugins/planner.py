@@ -11,20 +11,17 @@ cost, lower latency (RouteMoA's order).
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
+import numpy as np
+
+from router_plugins._frontier import Options, empty, group_unit, grow, join, prune, role_unit
 from router_plugins.modes import Mode
 from router_plugins.query import Role
-
-#: Above this many joint assignments the optimiser switches from exhaustive search to coordinate ascent.
-EXHAUSTIVE_LIMIT = 1024
-
 
 @dataclass(frozen=True)
 class Candidate:
@@ -138,22 +135,16 @@ def pareto_front(cands: Sequence[Candidate], *, with_latency: bool = True, slack
     other members of the group. Without slack, exact duplicates keep their first copy.
     """
 
-    def point(c: Candidate) -> tuple[float, float, float]:
-        return (c.quality, c.cost, c.latency if with_latency else 0.0)
-
+    points = [(c.quality, c.cost, c.latency if with_latency else 0.0) for c in cands]
     front: list[Candidate] = []
-    for c in cands:
-        q, cost, lat = point(c)
-        dominators = sum(
-            1 for oq, oc, ol in map(point, cands) if oq >= q and oc <= cost and ol <= lat and (oq, oc, ol) != (q, cost, lat)
-        )
+    kept_points: set[tuple[float, float, float]] = set()
+    for c, (q, cost, lat) in zip(cands, points):
+        dominators = sum(1 for oq, oc, ol in points if oq >= q and oc <= cost and ol <= lat and (oq, oc, ol) != (q, cost, lat))
         # equal points are interchangeable for one role, but distinct voters for a group
-        if dominators <= slack and (slack or all(point(o) != (q, cost, lat) for o in front)):
+        if dominators <= slack and (slack or (q, cost, lat) not in kept_points):
             front.append(c)
+            kept_points.add((q, cost, lat))
     return front
-
-
-Choice = Sequence["Candidate | None"]
 
 
 def optimise(
@@ -170,7 +161,7 @@ def optimise(
     """Best feasible draft for ``mode``, or None when even the cheapest choice breaks a constraint.
 
     ``fixed`` pins roles (model name, or None = pruned) chosen by an earlier stage or a plugin; optional roles
-    in ``keep`` may not be pruned. Small searches are exact; above EXHAUSTIVE_LIMIT, coordinate ascent.
+    in ``keep`` may not be pruned. Exact, in time about linear in the roles (see ``router_plugins._frontier``).
     """
     fixed = fixed or {}
     group_size = Counter(r.group for r in roles if r.group is not None)
@@ -189,87 +180,10 @@ def optimise(
             opts = opts + [None] if mode.keep_optional else [None]
         options.append(opts)
 
-    free = _separable(roles, options) if budget is None and max_latency is None else []
-    classes = _interchangeable(roles, options, free)
-    size = math.prod(math.comb(len(options[c[0]]) + len(c) - 1, len(c)) for c in classes)
-    if size <= EXHAUSTIVE_LIMIT:
-        return _enumerate(roles, options, free, classes, mode, lam, budget, max_latency)
-    return _coordinate_ascent(roles, options, mode, lam, budget, max_latency)
+    return _search(roles, options, mode, lam, budget, max_latency)
 
 
-def _separable(roles: Sequence[Role], options: Sequence[Sequence[Candidate | None]]) -> list[int]:
-    """Required roles whose best model does not depend on the others' once optional choices are fixed.
-
-    Quality is 1 − P + P·mean(T(q_required)) with P the optional roles' product, so each such role maximises
-    (P/n)·T(q) − λ·samples·cost on its own (n = units with a required role). Group members vote: never free.
-    """
-    return [
-        i
-        for i, (r, o) in enumerate(zip(roles, options))
-        if not r.optional and r.group is None and None not in o and len(o) > 1
-    ]
-
-
-def _interchangeable(
-    roles: Sequence[Role], options: Sequence[Sequence[Candidate | None]], free: Sequence[int]
-) -> list[list[int]]:
-    """The non-free roles in classes of interchangeable ones (same flags, group, lift and options)."""
-
-    def point(c: Candidate | None) -> tuple[Any, ...] | None:
-        return None if c is None else (c.model, c.quality, c.cost, c.latency, c.input_cost, c.output_cost)
-
-    classes: dict[tuple[Any, ...], list[int]] = {}
-    for i, (r, o) in enumerate(zip(roles, options)):
-        if i not in free:
-            key = (r.optional, r.group, r.lift, tuple(map(point, o))) if r.group or r.optional else (i,)
-            classes.setdefault(key, []).append(i)
-    return list(classes.values())
-
-
-def _enumerate(
-    roles: Sequence[Role],
-    options: Sequence[Sequence[Candidate | None]],
-    free: Sequence[int],
-    classes: Sequence[Sequence[int]],
-    mode: Mode,
-    lam: float,
-    budget: float | None,
-    max_latency: float | None,
-) -> Draft | None:
-    """Exact search: every combination of the non-free roles, each free role at its own best (unconstrained only).
-
-    Interchangeable roles (``classes``) take each multiset of options once, in role order.
-    """
-    n_required = sum(1 for r in roles if not r.optional and r.group is None) + len(
-        {r.group for r in roles if not r.optional and r.group is not None}
-    )
-    best: Draft | None = None
-    per_class = [list(itertools.combinations_with_replacement(range(len(options[c[0]])), len(c))) for c in classes]
-    for combo in itertools.product(*per_class):
-        choice: list[Candidate | None] = [None] * len(roles)
-        for members, picks in zip(classes, combo):
-            for i, k in zip(members, picks):
-                choice[i] = options[i][k]
-        chosen = {r.name: c for r, c in zip(roles, choice) if c is not None}
-        if free:
-            weight = lift_product(roles, chosen, mode) / n_required
-            for i in free:
-                chosen[roles[i].name] = max(
-                    (c for c in options[i] if c is not None),
-                    key=lambda c: (
-                        round(weight * mode.transform(c.quality) - lam * mode.samples * c.cost, 12),
-                        c.quality, -c.output_cost, -c.input_cost, -c.latency,
-                    ),
-                )
-        if not chosen:
-            continue  # a plan runs at least one role
-        d = _evaluate(roles, chosen, mode, lam)
-        if _feasible(d, budget, max_latency) and (best is None or d.rank > best.rank):
-            best = d
-    return best
-
-
-def _coordinate_ascent(
+def _search(
     roles: Sequence[Role],
     options: Sequence[Sequence[Candidate | None]],
     mode: Mode,
@@ -277,40 +191,63 @@ def _coordinate_ascent(
     budget: float | None,
     max_latency: float | None,
 ) -> Draft | None:
-    """Improve one role at a time from the cheapest feasible plan and from each role's own best; keep the better."""
+    """The exact optimum over ``options`` by frontier search (``router_plugins._frontier``); ties by ``Draft.rank``."""
+    n_roles = len(roles)
+    required: list[Options] = []
+    optional: list[Options] = []
+    groups: dict[str, list[int]] = {}
+    for i, r in enumerate(roles):
+        if r.group is not None:
+            groups.setdefault(r.group, []).append(i)
+        elif any(c is not None for c in options[i]):
+            unit = role_unit(i, n_roles, options[i], mode.transform, r.lift if r.optional else None)
+            (optional if r.optional else required).append(unit)
+    for members in groups.values():
+        # a vote with a kept required member is a required unit (plan_quality's rule); required roles always run
+        needed = any(not roles[i].optional and None not in options[i] for i in members)
+        unit_or_none = group_unit(members, n_roles, [options[i] for i in members], mode.transform,
+                                  [roles[i].lift for i in members], needed)
+        if unit_or_none is not None:
+            (required if needed else optional).append(unit_or_none)
 
-    def draft_of(choice: Choice) -> Draft | None:
-        chosen = {r.name: c for r, c in zip(roles, choice) if c is not None}
-        if not chosen:
+    s, n, eps = mode.samples, len(required), 1e-12
+    lam_s = lam * s
+    cost_cap = math.inf if budget is None else (budget + eps) / s
+    latency_cap = math.inf if max_latency is None else (max_latency + eps) / s
+    units = required + optional
+    # what the units after each one cost at least: partial plans that cannot afford them are dropped early
+    rest_cost = [sum(float(u.cost.min()) for u in units[t + 1:]) for t in range(len(units))]
+    rest_latency = [sum(float(u.latency.min()) for u in units[t + 1:]) for t in range(len(units))]
+
+    def required_key(f: Options) -> tuple[np.ndarray, np.ndarray]:
+        return f.value / max(n, 1) - lam_s * f.cost, f.value
+
+    front = empty(n_roles, 0.0)
+    for t, unit in enumerate(required):
+        unit = prune(unit, *required_key(unit), latency=max_latency is not None, protect_empty=False)
+        front = grow(front, unit, add=True, key=required_key, cost_cap=cost_cap - rest_cost[t],
+                     latency_cap=latency_cap - rest_latency[t], latency=max_latency is not None, protect_empty=False)
+        if not len(front):
             return None
-        d = _evaluate(roles, chosen, mode, lam)
-        return d if _feasible(d, budget, max_latency) else None
+    worst_error = 1.0 - float(front.value.min()) / n if n else 1.0
 
-    def own_best(o: Sequence[Candidate | None]) -> Candidate | None:
-        return max(o, key=lambda c: -math.inf if c is None else mode.transform(c.quality) - lam * mode.samples * c.cost)
+    def optional_key(f: Options) -> tuple[np.ndarray, np.ndarray]:
+        return -f.value * worst_error - lam_s * f.cost, -f.value
 
-    cheapest = [min(o, key=lambda c: (0.0, 0.0) if c is None else (c.cost, c.latency)) for o in options]
-    if all(c is None for c in cheapest):
-        i = next(i for i, o in enumerate(options) if any(c is not None for c in o))
-        cheapest[i] = min((c for c in options[i] if c is not None), key=lambda c: (c.cost, c.latency))
-    best: Draft | None = None
-    for start in (cheapest, [own_best(o) for o in options]):
-        current = list(start)
-        here = draft_of(current)
-        if here is None:
-            continue
-        improved = True
-        while improved:
-            improved = False
-            for i, opts in enumerate(options):
-                for c in opts:
-                    trial = current[:i] + [c] + current[i + 1 :]
-                    d = draft_of(trial)
-                    if d is not None and d.rank > here.rank:
-                        here, current, improved = d, trial, True
-        if best is None or here.rank > best.rank:
-            best = here
-    return best
+    tail = empty(n_roles, 1.0)
+    floor_cost, floor_latency = float(front.cost.min()), float(front.latency.min())
+    for t, unit in enumerate(optional, start=n):
+        unit = prune(unit, *optional_key(unit), latency=max_latency is not None, protect_empty=n == 0)
+        tail = grow(tail, unit, add=False, key=optional_key, cost_cap=cost_cap - floor_cost - rest_cost[t],
+                    latency_cap=latency_cap - floor_latency - rest_latency[t], latency=max_latency is not None,
+                    protect_empty=n == 0)
+    drafts = []
+    for row in join(front, tail, n, lam_s, cost_cap, latency_cap)[:64]:
+        chosen = {r.name: options[i][k] for i, (r, k) in enumerate(zip(roles, row)) if k >= 0}
+        d = _evaluate(roles, {name: c for name, c in chosen.items() if c is not None}, mode, lam)
+        if _feasible(d, budget, max_latency):
+            drafts.append(d)
+    return max(drafts, key=lambda d: d.rank, default=None)
 
 
 def cheapest_cost(roles: Sequence[Role], candidates: Mapping[str, Sequence[Candidate]], mode: Mode) -> float:
