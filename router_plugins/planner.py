@@ -17,9 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
-import numpy as np
-
-from router_plugins._frontier import Options, empty, group_unit, grow, join, prune, role_unit
+from router_plugins._frontier import search
 from router_plugins.modes import Mode
 from router_plugins.query import Role
 
@@ -136,6 +134,14 @@ def pareto_front(cands: Sequence[Candidate], *, with_latency: bool = True, slack
     """
 
     points = [(c.quality, c.cost, c.latency if with_latency else 0.0) for c in cands]
+    if not slack and not with_latency:
+        # two criteria: one sweep in cost order keeps each candidate that beats every cheaper one's quality
+        keep, best = set(), -math.inf
+        for k in sorted(range(len(cands)), key=lambda k: (points[k][1], -points[k][0])):
+            if points[k][0] > best:
+                keep.add(k)
+                best = points[k][0]
+        return [c for k, c in enumerate(cands) if k in keep]
     front: list[Candidate] = []
     kept_points: set[tuple[float, float, float]] = set()
     for c, (q, cost, lat) in zip(cands, points):
@@ -192,57 +198,8 @@ def _search(
     max_latency: float | None,
 ) -> Draft | None:
     """The exact optimum over ``options`` by frontier search (``router_plugins._frontier``); ties by ``Draft.rank``."""
-    n_roles = len(roles)
-    required: list[Options] = []
-    optional: list[Options] = []
-    groups: dict[str, list[int]] = {}
-    for i, r in enumerate(roles):
-        if r.group is not None:
-            groups.setdefault(r.group, []).append(i)
-        elif any(c is not None for c in options[i]):
-            unit = role_unit(i, n_roles, options[i], mode.transform, r.lift if r.optional else None)
-            (optional if r.optional else required).append(unit)
-    for members in groups.values():
-        # a vote with a kept required member is a required unit (plan_quality's rule); required roles always run
-        needed = any(not roles[i].optional and None not in options[i] for i in members)
-        unit_or_none = group_unit(members, n_roles, [options[i] for i in members], mode.transform,
-                                  [roles[i].lift for i in members], needed)
-        if unit_or_none is not None:
-            (required if needed else optional).append(unit_or_none)
-
-    s, n, eps = mode.samples, len(required), 1e-12
-    lam_s = lam * s
-    cost_cap = math.inf if budget is None else (budget + eps) / s
-    latency_cap = math.inf if max_latency is None else (max_latency + eps) / s
-    units = required + optional
-    # what the units after each one cost at least: partial plans that cannot afford them are dropped early
-    rest_cost = [sum(float(u.cost.min()) for u in units[t + 1:]) for t in range(len(units))]
-    rest_latency = [sum(float(u.latency.min()) for u in units[t + 1:]) for t in range(len(units))]
-
-    def required_key(f: Options) -> tuple[np.ndarray, np.ndarray]:
-        return f.value / max(n, 1) - lam_s * f.cost, f.value
-
-    front = empty(n_roles, 0.0)
-    for t, unit in enumerate(required):
-        unit = prune(unit, *required_key(unit), latency=max_latency is not None, protect_empty=False)
-        front = grow(front, unit, add=True, key=required_key, cost_cap=cost_cap - rest_cost[t],
-                     latency_cap=latency_cap - rest_latency[t], latency=max_latency is not None, protect_empty=False)
-        if not len(front):
-            return None
-    worst_error = 1.0 - float(front.value.min()) / n if n else 1.0
-
-    def optional_key(f: Options) -> tuple[np.ndarray, np.ndarray]:
-        return -f.value * worst_error - lam_s * f.cost, -f.value
-
-    tail = empty(n_roles, 1.0)
-    floor_cost, floor_latency = float(front.cost.min()), float(front.latency.min())
-    for t, unit in enumerate(optional, start=n):
-        unit = prune(unit, *optional_key(unit), latency=max_latency is not None, protect_empty=n == 0)
-        tail = grow(tail, unit, add=False, key=optional_key, cost_cap=cost_cap - floor_cost - rest_cost[t],
-                    latency_cap=latency_cap - floor_latency - rest_latency[t], latency=max_latency is not None,
-                    protect_empty=n == 0)
     drafts = []
-    for row in join(front, tail, n, lam_s, cost_cap, latency_cap)[:64]:
+    for row in search(roles, options, mode, lam, budget, max_latency)[:64]:
         chosen = {r.name: options[i][k] for i, (r, k) in enumerate(zip(roles, row)) if k >= 0}
         d = _evaluate(roles, {name: c for name, c in chosen.items() if c is not None}, mode, lam)
         if _feasible(d, budget, max_latency):
