@@ -27,7 +27,7 @@ from pathlib import Path
 
 import _legacy_planner
 
-from router_plugins import ModelPool, Query, Role, Router
+from router_plugins import ModelCard, ModelPool, Query, Role, Router
 from router_plugins.demo import embedded_data_path, task_prior_pool
 from router_plugins.guards import private_data
 from router_plugins.loaders import load_outcomes
@@ -119,11 +119,25 @@ def using(optimise: Callable[..., object]) -> Iterator[None]:
             setattr(m, "optimise", current)
 
 
-def team_sweep(router: Router, queries: list[Query], sizes: tuple[int, ...]) -> dict[str, float]:
+def front_pool(pool: ModelPool) -> ModelPool:
+    """The same nine models made all non-dominated: per task, model j gets the j-th lowest prior quality, and
+    prices rise with j (0.1 × 1.5^j per million tokens), so every role keeps all nine candidates (the worst case)."""
+    cards = list(pool)
+    tasks = sorted({t for c in cards if isinstance(c.quality, dict) for t in c.quality})
+    ranked = {t: sorted(float(c.quality[t]) for c in cards if isinstance(c.quality, dict) and t in c.quality)
+              for t in tasks}
+    return ModelPool([
+        ModelCard(name=c.name, provider=c.provider, input_price=0.1 * 1.5**j, output_price=0.1 * 1.5**j,
+                  quality={t: ranked[t][min(j, len(ranked[t]) - 1)] for t in tasks})
+        for j, c in enumerate(cards)
+    ])
+
+
+def team_sweep(router: Router, queries: list[Query], sizes: tuple[int, ...], prefix: str) -> dict[str, float]:
     """p50/p99 ms per plan for each team size and budget, current vs legacy search, and how often each found the
     better objective (quality − λ·cost of the plan)."""
     out: dict[str, float] = {}
-    shapes = [(f"{n}roles", team(n)) for n in sizes] + [("3required", [Role("a"), Role("b"), Role("c")])]
+    shapes = [(f"{prefix}{n}roles", team(n)) for n in sizes] + [(f"{prefix}3required", [Role("a"), Role("b"), Role("c")])]
     for label, roles in shapes:
         # tight: 1.3× the query's cheapest plan, so the budget binds and the search must trade roles against it
         cheapest = [router.plan(q, roles=roles, lam=1e9, budget_usd=1.0).cost_usd for q in queries]
@@ -168,7 +182,9 @@ def main() -> None:
     ]
 
     team_queries = [Query(text=q.text + " (team)", task=q.task) for q in queries[: args.team_n]]
-    sweep = team_sweep(router, team_queries, (1, 3, 10, 20, 40))
+    front_router = Router(front_pool(pool), lam=100.0, load_entrypoints=False, disable_plugins=[TRAINED])
+    sweep = team_sweep(router, team_queries, (1, 3, 10, 20, 40), "")
+    sweep.update(team_sweep(front_router, team_queries, (1, 3, 10, 20, 40), "front9_"))
     if args.only_teams:
         print(json.dumps(sweep))
         return

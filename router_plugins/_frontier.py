@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 #: Keys closer than this count as equal: the earlier (cheaper, then better) partial plan stands for both.
 TOL = 1e-12
+#: Most partial plans a frontier keeps (without / with a latency bound, where pruning is quadratic); never reached
+#: in the benchmarks' teams, only when a binding budget meets many near-equal options (then the search approximates).
+FRONT_LIMIT = {False: 1024, True: 128}
 #: Columns of ``Options.data``; ``value`` is S on the required side and P on the optional side.
 COST, LATENCY, VALUE, OUT, INP, KEPT = range(6)
 #: One option as plain floats: the columns above, then ((role index, option index), ...) it picks.
@@ -342,7 +345,13 @@ def grow(
     if len(unit) == 1:
         return grown
     k, prefer = key(grown.data)
-    return prune(grown, k, prefer, latency=latency, protect_empty=protect_empty)
+    front = prune(grown, k, prefer, latency=latency, protect_empty=protect_empty)
+    limit = FRONT_LIMIT[latency]
+    if len(front) > limit:
+        # a binding budget over many near-equal options (a hard knapsack): keep plans spread evenly along cost, the
+        # cheapest and the dearest included, so the search stays linear in roles (approximate from here on)
+        front = front.take(np.unique(np.linspace(0, len(front) - 1, limit).round().astype(np.int64)))
+    return front
 
 
 def join(req: Options, opt: Options, n: int, lam_s: float, cost_cap: float, latency_cap: float) -> np.ndarray:
