@@ -6,7 +6,8 @@ the trained scorer disabled) with a one-role plan (classic routing) and a three-
 optional critic), the default router, whose shipped trained scorer (fast static encoder) knows these models, and the
 default router with online learning (OnlineFeedback on a SQLite store). The team sweep times the planner alone on
 teams of 1, 3, 10, 20 and 40 roles (one 3-voter group, every third other role optional) under a $1 budget and under a
-tight one, with the current optimiser and the pre-issue-15 search (``_legacy_planner``) side by side on the same queries.
+tight one, with the current optimiser and the pre-issue-15 search (``_legacy_planner``) side by side on the same
+queries.
 """
 
 from __future__ import annotations
@@ -106,12 +107,21 @@ def team(n: int) -> list[Role]:
 
 
 @contextmanager
-def using(optimise: Callable[..., object]) -> Iterator[None]:
-    """Route every module that imported ``planner.optimise`` to ``optimise`` for the duration."""
+def using(optimise: Callable[..., object], spent: list[float]) -> Iterator[None]:
+    """Route every module that imported ``planner.optimise`` to ``optimise`` for the duration, adding the seconds
+    each call takes to ``spent[0]`` (the search's share of a plan)."""
     current = planner.optimise
+
+    def timed(*args: object, **kwargs: object) -> object:
+        start = time.perf_counter()
+        try:
+            return optimise(*args, **kwargs)
+        finally:
+            spent[0] += time.perf_counter() - start
+
     users = [m for m in list(sys.modules.values()) if getattr(m, "optimise", None) is current]
     for m in users:
-        setattr(m, "optimise", optimise)
+        setattr(m, "optimise", timed)
     try:
         yield
     finally:
@@ -134,28 +144,34 @@ def front_pool(pool: ModelPool) -> ModelPool:
 
 
 def team_sweep(router: Router, queries: list[Query], sizes: tuple[int, ...], prefix: str) -> dict[str, float]:
-    """p50/p99 ms per plan for each team size and budget, current vs legacy search, and how often each found the
-    better objective (quality − λ·cost of the plan)."""
+    """p50/p99 ms per plan (and p50 of the time spent searching, inside ``optimise``) for each team size and budget,
+    current vs legacy search, and how often each found the better objective (quality − λ·cost of the plan)."""
     out: dict[str, float] = {}
-    shapes = [(f"{prefix}{n}roles", team(n)) for n in sizes] + [(f"{prefix}3required", [Role("a"), Role("b"), Role("c")])]
+    shapes = [(f"{prefix}{n}roles", team(n)) for n in sizes]
+    shapes.append((f"{prefix}3required", [Role("a"), Role("b"), Role("c")]))
     for label, roles in shapes:
         # tight: 1.3× the query's cheapest plan, so the budget binds and the search must trade roles against it
         cheapest = [router.plan(q, roles=roles, lam=1e9, budget_usd=1.0).cost_usd for q in queries]
         for budget_label, budgets in (("budget1", [1.0] * len(queries)), ("tight", [1.3 * c for c in cheapest])):
             objectives: dict[str, list[float]] = {}
             for name, fn in (("new", planner.optimise), ("legacy", _legacy_planner.optimise)):
-                with using(fn):
-                    times, objs = [], []
+                spent = [0.0]
+                with using(fn, spent):
+                    times, search, objs = [], [], []
                     for q, budget in zip(queries, budgets):
+                        spent[0] = 0.0
                         start = time.perf_counter()
                         plan = router.plan(q, roles=roles, budget_usd=budget)
                         times.append((time.perf_counter() - start) * 1e3)
+                        search.append(spent[0] * 1e3)
                         ok = not plan.fallback and plan.quality is not None
                         objs.append(plan.quality - router.lam * plan.cost_usd if ok else -math.inf)
                 objectives[name] = objs
                 out[f"{label}_{budget_label}_{name}_p50_ms"] = round(percentile(times, 50), 3)
                 out[f"{label}_{budget_label}_{name}_p99_ms"] = round(percentile(times, 99), 3)
-            gaps = [a - b for a, b in zip(objectives["new"], objectives["legacy"]) if math.isfinite(a) and math.isfinite(b)]
+                out[f"{label}_{budget_label}_{name}_search_p50_ms"] = round(percentile(search, 50), 3)
+            pairs = zip(objectives["new"], objectives["legacy"])
+            gaps = [a - b for a, b in pairs if math.isfinite(a) and math.isfinite(b)]
             out[f"{label}_{budget_label}_speedup"] = round(
                 out[f"{label}_{budget_label}_legacy_p50_ms"] / max(out[f"{label}_{budget_label}_new_p50_ms"], 1e-9), 1)
             out[f"{label}_{budget_label}_new_better_share"] = round(sum(g > 1e-9 for g in gaps) / max(len(gaps), 1), 3)

@@ -1,12 +1,13 @@
 """Exact search behind ``planner.optimise``: Pareto frontiers of partial plans, a multiple-choice knapsack per side.
 
-A plan picks one option per *unit* (an ungrouped role, or the members of one vote group). Required units add their
-quality to S; the other units multiply P by (1 − lift·quality). With n required units and s samples per role the
-objective is 1 − P·(1 − S/n) − λ·s·C, under s·C ≤ budget and s·latency ≤ bound. Since P ≤ 1, a partial plan of
-required units is never needed when another costs no more, is no slower, and has S/n − λ·s·C at least as high; a
-partial plan of optional units likewise with −P·E − λ·s·C, E the largest error the required side can leave. Dropping
-those is exact, and what survives is small, so the search grows one frontier per side unit by unit (linear in
-roles) and joins the two pairwise at the end; only a vote group's members are enumerated jointly (vectorised).
+A plan picks one option per *unit* (an ungrouped role, or the members of one vote group). Required units add
+their quality to S; the other units multiply P by (1 − lift·quality). With n required units and s samples per
+role the objective is 1 − P·(1 − S/n) − λ·s·C, under s·C ≤ budget and s·latency ≤ bound. Since P ≤ 1, a
+partial plan of required units is never needed when another costs no more, is no slower, and has S/n − λ·s·C
+at least as high; a partial plan of optional units likewise with −P·E − λ·s·C, E the largest error the
+required side can leave. Dropping those is exact, and what survives is small, so the search grows one frontier
+per side unit by unit (linear in roles) and joins the two pairwise at the end; only a vote group's members are
+enumerated jointly (vectorised).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ class Key:
     sign: float
 
     def __call__(self, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(key, tie preference) for each row of ``data``."""
         return self.weight * d[:, VALUE] - self.lam_s * d[:, COST], self.sign * d[:, VALUE]
 
 
@@ -74,8 +76,13 @@ def search(
 ) -> np.ndarray:
     """Option index per role (−1: no option) of every plan within TOL of the best objective; none if infeasible."""
     n_roles, s, eps = len(roles), mode.samples, 1e-12
+    if any(not opts for opts in options):
+        return np.empty((0, n_roles), dtype=np.int64)  # a role without candidates: no plan
     lam_s, bounded = lam * s, max_latency is not None
-    caps = (math.inf if budget is None else (budget + eps) / s, math.inf if max_latency is None else (max_latency + eps) / s)
+    caps = (
+        math.inf if budget is None else (budget + eps) / s,
+        math.inf if max_latency is None else (max_latency + eps) / s,
+    )
     singles: dict[bool, list[int]] = {True: [], False: []}  # required? → ungrouped roles
     votes: dict[bool, list[list[int]]] = {True: [], False: []}
     groups: dict[str, list[int]] = {}
@@ -214,6 +221,7 @@ def _role_rows(
 
 
 def _rows_to_options(rows: list[Row], n_roles: int) -> Options:
+    """Plain rows as an ``Options`` array pair, for the numpy frontier."""
     picks = np.full((len(rows), n_roles), -1)
     for j, r in enumerate(rows):
         for i, k in r[6]:
@@ -245,23 +253,24 @@ def _group_unit(
     combos = np.empty_like(idx)
     combos[:, order] = idx  # back to member order
     names: dict[str, int] = {}
-    g = len(members)
-    model = np.full((len(combos), g), -1)
-    q, lift = np.zeros((len(combos), g)), np.zeros((len(combos), g))
-    data = np.zeros((len(combos), 6))
-    fields = {"cost": data[:, COST], "latency": data[:, LATENCY], "output_cost": data[:, OUT], "input_cost": data[:, INP]}
+    columns = []  # per member: (model id, quality after the mode, cost, latency, output cost, input cost)
     for j, o in enumerate(opts):
-        pick = combos[:, j]
-        model[:, j] = np.array([-1 if c is None else names.setdefault(c.model, len(names)) for c in o])[pick]
-        q[:, j] = np.array([0.0 if c is None else transform(c.quality) for c in o])[pick]
-        lift[:, j] = lifts[j]
-        for name, total in fields.items():
-            total += np.array([0.0 if c is None else getattr(c, name) for c in o])[pick]
+        table = np.array([
+            (-1.0, 0.0, 0.0, 0.0, 0.0, 0.0) if c is None else
+            (names.setdefault(c.model, len(names)), transform(c.quality), c.cost, c.latency, c.output_cost,
+             c.input_cost)
+            for c in o
+        ])
+        columns.append(table[combos[:, j]])
+    stacked = np.stack(columns, axis=1)
+    model, q = stacked[:, :, 0].astype(np.int64), stacked[:, :, 1]
+    data = np.zeros((len(combos), 6))
+    data[:, [COST, LATENCY, OUT, INP]] = stacked[:, :, 2:].sum(axis=1)
     kept = model >= 0
     any_kept = kept.any(axis=1)
     vote = vote_matrix(model, q)
-    first = np.argmax(kept, axis=1)
-    data[:, VALUE] = vote if required else np.where(any_kept, 1.0 - lift[np.arange(len(combos)), first] * vote, 1.0)
+    first_lift = np.asarray(lifts)[np.argmax(kept, axis=1)]
+    data[:, VALUE] = vote if required else np.where(any_kept, 1.0 - first_lift * vote, 1.0)
     data[:, KEPT] = any_kept
     picks = np.full((len(combos), n_roles), -1)
     picks[:, list(members)] = combos
@@ -277,26 +286,28 @@ def vote_matrix(model: np.ndarray, q: np.ndarray) -> np.ndarray:
     """
     rows, g = model.shape
     kept = model >= 0
-    same = (model[:, :, None] == model[:, None, :]) & kept[:, :, None] & kept[:, None, :]
-    weight = same.sum(axis=2)
-    earlier = np.tril(np.ones((g, g), bool), -1)
-    lead = kept & ~(same & earlier[None]).any(axis=2)
-    best_q = np.where(same, q[:, None, :], -np.inf).max(axis=2)
-    total = kept.sum(axis=1)
+    # loops over the (few) members: numpy reduces a short last axis slowly
+    weight = np.zeros((rows, g), dtype=np.int64)
+    repeat = np.zeros((rows, g), dtype=bool)  # an earlier member already cast this model's answer
+    p = np.zeros((rows, g))
+    for k in range(g):
+        same = (model == model[:, k, None]) & kept
+        weight += same
+        repeat[:, k + 1:] |= same[:, k + 1:]
+        p = np.maximum(p, np.where(same, q[:, k, None], 0.0))
+    lead = kept & ~repeat
+    # a voter that is absent or repeats an earlier voter's model has weight 0 and p 0: it leaves the distribution
+    w = np.where(lead, weight, 0)
+    p = np.where(lead, p, 0.0)
+    t = np.arange(g + 1)[None, :]
     dist = np.zeros((rows, g + 1))
     dist[:, 0] = 1.0
     for j in range(g):
-        # a voter that is absent or repeats an earlier voter's model has p = 0: the distribution stays as it is
-        w = np.where(lead[:, j], weight[:, j], 0)
-        p = np.where(lead[:, j], best_q[:, j], 0.0)[:, None]
-        shifted = np.zeros_like(dist)
-        for step in np.unique(w[w > 0]):
-            rows_w = w == step
-            shifted[rows_w, step:] = dist[rows_w, :-step]
-        dist = dist * (1.0 - p) + shifted * p
-    t = np.arange(g + 1)[None, :]
-    win = np.where(2 * t > total[:, None], 1.0, np.where(2 * t == total[:, None], 0.5, 0.0))
-    return (dist * win).sum(axis=1)
+        source = t - w[:, j, None]  # dist[w] moves to dist[w + weight] when this voter is right
+        shifted = np.take_along_axis(dist, np.maximum(source, 0), axis=1) * (source >= 0)
+        dist = dist * (1.0 - p[:, j, None]) + shifted * p[:, j, None]
+    total = kept.sum(axis=1)[:, None]
+    return (dist * np.where(2 * t > total, 1.0, np.where(2 * t == total, 0.5, 0.0))).sum(axis=1)
 
 
 def prune(front: Options, key: np.ndarray, prefer: np.ndarray, *, latency: bool, protect_empty: bool) -> Options:

@@ -6,7 +6,9 @@ one answer with their combined weight). Units with a required role set a base qu
 mode-transformed qualities; every other kept unit removes ``lift × its quality`` of the remaining error.
 Cost and latency add up over kept roles (sequential upper bound), times the mode's samples per role.
 Constraints (budget, latency bound) are hard; ties go to higher quality, then lower output cost, lower input
-cost, lower latency (RouteMoA's order).
+cost, lower latency (RouteMoA's order). The search is exact and about linear in the roles: a multiple-choice
+knapsack frontier per side (required units, optional units), vote groups enumerated jointly and vectorised
+(``router_plugins._frontier``).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from router_plugins import BudgetError, ModelCard, ModelPool, Role, Router
 from router_plugins.modes import FULL, REFLECTION, SINGLE, VOTE_3, majority_of
+from router_plugins import _frontier as frontier
 from router_plugins._frontier import vote_matrix
 from router_plugins.planner import Candidate, optimise, pareto_front, plan_quality, vote_quality
 
@@ -65,13 +66,28 @@ def test_infeasible_returns_none() -> None:
     assert optimise(roles, {"a": [Candidate("x", 0.5, 0.1, 3)]}, FULL, lam=0, max_latency=2) is None
 
 
-def test_coordinate_ascent_path_is_feasible() -> None:
-    # 8 roles × 4 options exceeds the exhaustive limit, exercising coordinate ascent
+def test_large_team_is_exact_and_feasible() -> None:
+    # 8 roles × 4 options under a budget and a latency bound: 4^8 · 5^4-ish joint choices, solved by the frontiers
     roles = [Role(f"r{i}", optional=i % 2 == 1) for i in range(8)]
     cands = [Candidate(f"m{j}", 0.4 + 0.15 * j, 0.001 * 3**j, 1 + j) for j in range(4)]
     best = optimise(roles, {r.name: cands for r in roles}, VOTE_3, lam=1.0, budget=0.2, max_latency=60)
     assert best is not None and best.cost <= 0.2 and best.latency <= 60
     assert all(r.name in best.kept for r in roles if not r.optional)
+
+
+def test_capped_frontier_stays_feasible(monkeypatch: pytest.MonkeyPatch) -> None:
+    # past FRONT_LIMIT partial plans the search thins its frontiers: plans stay feasible and near the exact optimum
+    roles = [Role("v0", group="v"), Role("v1", optional=True, group="v"),
+             *(Role(f"r{i}", optional=i % 3 == 0) for i in range(10))]
+    cands = [Candidate(f"m{j}", 0.3 + 0.07 * j, 1e-5 * 1.5**j * (1 + 0.01 * j * j), 0.5 + 0.3 * j) for j in range(9)]
+    kwargs = dict(lam=0.0, budget=2.4e-4, max_latency=14.0)
+    exact = optimise(roles, {r.name: cands for r in roles}, FULL, **kwargs)
+    monkeypatch.setattr(frontier, "FRONT_LIMIT", {False: 4, True: 4})
+    capped = optimise(roles, {r.name: cands for r in roles}, FULL, **kwargs)
+    assert exact is not None and capped is not None
+    assert capped.cost <= 2.4e-4 + 1e-12 and capped.latency <= 14.0 + 1e-12
+    assert all(r.name in capped.kept for r in roles if not r.optional)
+    assert exact.objective - 0.05 <= capped.objective <= exact.objective + 1e-12
 
 
 # --- property test through the public Router ------------------------------------------------------------------
@@ -169,7 +185,7 @@ team_specs = st.lists(
         st.sampled_from([0.0, 0.2, 0.5, 1.0]) | st.floats(0, 1),  # lift
         st.sampled_from([None, None, "g", "h"]),  # group
         st.lists(st.integers(0, 3), min_size=1, max_size=4, unique=True),  # which pool models the role may use
-        st.integers(0, 4),  # 0: free, 1: kept (optional), 2: pinned to its first model, 3: pinned to None, 4: unknown pin
+        st.integers(0, 4),  # 0: free, 1: kept (optional), 2: pinned to its first model, 3: to None, 4: unknown
         st.floats(0.5, 2.0),  # the role's cost scale (prompt length)
     ),
     min_size=1,
@@ -196,7 +212,9 @@ def brute_force(roles: list[Role], cands: dict[str, list[Candidate]], mode, lam:
             continue
         cost = sum(c.cost for c in chosen.values()) * mode.samples
         latency = sum(c.latency for c in chosen.values()) * mode.samples
-        if (budget is not None and cost > budget + 1e-12) or (max_latency is not None and latency > max_latency + 1e-12):
+        if budget is not None and cost > budget + 1e-12:
+            continue
+        if max_latency is not None and latency > max_latency + 1e-12:
             continue
         objective = plan_quality(roles, chosen, mode) - lam * cost
         best = objective if best is None else max(best, objective)
@@ -222,7 +240,8 @@ def test_frontier_search_matches_brute_force(
         roles.append(role)
         models = [j for j in allowed if j < len(pool)] or [0]
         cands[role.name] = [
-            Candidate(f"m{j}", pool[j][0], pool[j][1] * scale, pool[j][2], pool[j][1] * scale / 3, pool[j][1] * scale * 2 / 3)
+            Candidate(f"m{j}", pool[j][0], pool[j][1] * scale, pool[j][2], pool[j][1] * scale / 3,
+                      pool[j][1] * scale * 2 / 3)
             for j in models
         ]
         if pin == 1 and optional:
