@@ -200,7 +200,9 @@ def main() -> None:
         Query(text=f"{test.texts[i % len(test)]} [{i}]", task=str(test.tasks[i % len(test)])) for i in range(args.n)
     ]
 
-    team_queries = [Query(text=q.text + " (team)", task=q.task) for q in queries[: args.team_n]]
+    # spread over the whole test split, so that every task family (its priors decide the plans) is represented
+    spread = [queries[i * len(test) // args.team_n] for i in range(min(args.team_n, len(test)))]
+    team_queries = [Query(text=q.text + " (team)", task=q.task) for q in spread]
     front_router = Router(front_pool(pool), lam=100.0, load_entrypoints=False, disable_plugins=[TRAINED])
     sweep = team_sweep(router, team_queries, (1, 3, 10, 20, 40), "")
     sweep.update(team_sweep(front_router, team_queries, (1, 3, 10, 20, 40), "front9_"))
