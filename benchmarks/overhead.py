@@ -201,7 +201,8 @@ def main() -> None:
     ]
 
     # spread over the whole test split, so that every task family (its priors decide the plans) is represented
-    spread = [queries[i * len(test) // args.team_n] for i in range(min(args.team_n, len(test)))]
+    rows = range(min(args.team_n, len(test)))
+    spread = [queries[(i * len(test) // args.team_n) % len(queries)] for i in rows]
     team_queries = [Query(text=q.text + " (team)", task=q.task) for q in spread]
     front_router = Router(front_pool(pool), lam=100.0, load_entrypoints=False, disable_plugins=[TRAINED])
     sweep = team_sweep(router, team_queries, (1, 3, 10, 20, 40), "")

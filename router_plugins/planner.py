@@ -180,10 +180,11 @@ def optimise(
             match = [c for c in candidates[r.name] if c.model == pinned]
             options.append([None] if pinned is None else match[:1] or [None])
             continue
-        slack = group_size[r.group] - 1 if r.group is not None else 0
-        opts: list[Candidate | None] = list(
-            pareto_front(candidates[r.name], with_latency=max_latency is not None, slack=slack)
-        )
+        if r.group is None:
+            opts: list[Candidate | None] = list(candidates[r.name])  # the search prunes a lone role's options itself
+        else:
+            slack = group_size[r.group] - 1
+            opts = list(pareto_front(candidates[r.name], with_latency=max_latency is not None, slack=slack))
         if r.optional and r.name not in keep:
             opts = opts + [None] if mode.keep_optional else [None]
         options.append(opts)
