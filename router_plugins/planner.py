@@ -23,6 +23,7 @@ from router_plugins._frontier import search
 from router_plugins.modes import Mode
 from router_plugins.query import Role
 
+
 @dataclass(frozen=True)
 class Candidate:
     """One model option for one role, with its predicted quality (before the mode), cost and latency."""
