@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from router_plugins import BudgetError, ModelCard, ModelPool, Role, Router
-from router_plugins.modes import FULL, SINGLE, VOTE_3, majority_of
+from router_plugins import _frontier as frontier
+from router_plugins._frontier import vote_matrix
+from router_plugins.modes import FULL, REFLECTION, SINGLE, VOTE_3, majority_of
 from router_plugins.options import PlanOptions
 from router_plugins.planner import Candidate, optimise, pareto_front, plan_quality, vote_quality
 
@@ -64,13 +67,28 @@ def test_infeasible_returns_none() -> None:
     assert optimise(roles, {"a": [Candidate("x", 0.5, 0.1, 3)]}, FULL, lam=0, max_latency=2) is None
 
 
-def test_coordinate_ascent_path_is_feasible() -> None:
-    # 8 roles × 4 options exceeds the exhaustive limit, exercising coordinate ascent
+def test_large_team_is_exact_and_feasible() -> None:
+    # 8 roles × 4 options under a budget and a latency bound: 4^8 · 5^4-ish joint choices, solved by the frontiers
     roles = [Role(f"r{i}", optional=i % 2 == 1) for i in range(8)]
     cands = [Candidate(f"m{j}", 0.4 + 0.15 * j, 0.001 * 3**j, 1 + j) for j in range(4)]
     best = optimise(roles, {r.name: cands for r in roles}, VOTE_3, lam=1.0, budget=0.2, max_latency=60)
     assert best is not None and best.cost <= 0.2 and best.latency <= 60
     assert all(r.name in best.kept for r in roles if not r.optional)
+
+
+def test_capped_frontier_stays_feasible(monkeypatch: pytest.MonkeyPatch) -> None:
+    # past FRONT_LIMIT partial plans the search thins its frontiers: plans stay feasible and near the exact optimum
+    roles = [Role("v0", group="v"), Role("v1", optional=True, group="v"),
+             *(Role(f"r{i}", optional=i % 3 == 0) for i in range(10))]
+    cands = [Candidate(f"m{j}", 0.3 + 0.07 * j, 1e-5 * 1.5**j * (1 + 0.01 * j * j), 0.5 + 0.3 * j) for j in range(9)]
+    kwargs = dict(lam=0.0, budget=2.4e-4, max_latency=14.0)
+    exact = optimise(roles, {r.name: cands for r in roles}, FULL, **kwargs)
+    monkeypatch.setattr(frontier, "FRONT_LIMIT", {False: 4, True: 4})
+    capped = optimise(roles, {r.name: cands for r in roles}, FULL, **kwargs)
+    assert exact is not None and capped is not None
+    assert capped.cost <= 2.4e-4 + 1e-12 and capped.latency <= 14.0 + 1e-12
+    assert all(r.name in capped.kept for r in roles if not r.optional)
+    assert exact.objective - 0.05 <= capped.objective <= exact.objective + 1e-12
 
 
 # --- property test through the public Router ------------------------------------------------------------------
@@ -156,3 +174,127 @@ def test_group_votes_weak_or_repeated_members_do_not_help() -> None:
     assert best is not None and {x.model for x in best.kept.values()} == {"a", "b", "c"}
     cheap = optimise(roles, {r.name: [a, b, c] for r in roles}, FULL, lam=3.0)
     assert cheap is not None and set(cheap.kept) == {"s1"}
+
+
+# --- the frontier search against brute force over every joint choice (issue 15) -----------------------------------
+
+values = st.one_of(st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0]), st.floats(0, 1))
+candidate_rows = st.lists(st.tuples(values, values, values), min_size=1, max_size=4)  # quality, cost, latency
+team_specs = st.lists(
+    st.tuples(
+        st.booleans(),  # optional
+        st.sampled_from([0.0, 0.2, 0.5, 1.0]) | st.floats(0, 1),  # lift
+        st.sampled_from([None, None, "g", "h"]),  # group
+        st.lists(st.integers(0, 3), min_size=1, max_size=4, unique=True),  # which pool models the role may use
+        st.integers(0, 4),  # 0: free, 1: kept (optional), 2: pinned to its first model, 3: to None, 4: unknown
+        st.floats(0.5, 2.0),  # the role's cost scale (prompt length)
+    ),
+    min_size=1,
+    max_size=5,
+)
+
+
+def brute_force(roles: list[Role], cands: dict[str, list[Candidate]], mode, lam: float, budget: float | None,
+                max_latency: float | None, fixed: dict[str, str | None], keep: frozenset[str]) -> float | None:
+    """Best objective over every joint choice (no pruning), or None when nothing is feasible."""
+    options = []
+    for r in roles:
+        if r.name in fixed:
+            match = [c for c in cands[r.name] if c.model == fixed[r.name]]
+            options.append([None] if fixed[r.name] is None else match[:1] or [None])
+        elif r.optional and r.name not in keep:
+            options.append([*cands[r.name], None] if mode.keep_optional else [None])
+        else:
+            options.append(list(cands[r.name]))
+    best = None
+    for combo in itertools.product(*options):
+        chosen = {r.name: c for r, c in zip(roles, combo) if c is not None}
+        if not chosen:
+            continue
+        cost = sum(c.cost for c in chosen.values()) * mode.samples
+        latency = sum(c.latency for c in chosen.values()) * mode.samples
+        if budget is not None and cost > budget + 1e-12:
+            continue
+        if max_latency is not None and latency > max_latency + 1e-12:
+            continue
+        objective = plan_quality(roles, chosen, mode) - lam * cost
+        best = objective if best is None else max(best, objective)
+    return best
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    pool=candidate_rows,
+    team=team_specs,
+    lam=st.sampled_from([0.0, 1.0, 10.0]) | st.floats(0, 100),
+    budget=st.one_of(st.none(), st.floats(0, 3)),
+    max_latency=st.one_of(st.none(), st.floats(0, 6)),
+    mode=st.sampled_from([SINGLE, FULL, VOTE_3, REFLECTION]),
+)
+def test_frontier_search_matches_brute_force(
+    pool: list[tuple[float, float, float]], team: list, lam: float, budget: float | None, max_latency: float | None,
+    mode,
+) -> None:
+    roles, cands, fixed, keep = [], {}, {}, set()
+    for i, (optional, lift, group, allowed, pin, scale) in enumerate(team):
+        role = Role(f"r{i}", optional=optional, lift=lift, group=group)
+        roles.append(role)
+        models = [j for j in allowed if j < len(pool)] or [0]
+        cands[role.name] = [
+            Candidate(f"m{j}", pool[j][0], pool[j][1] * scale, pool[j][2], pool[j][1] * scale / 3,
+                      pool[j][1] * scale * 2 / 3)
+            for j in models
+        ]
+        if pin == 1 and optional:
+            keep.add(role.name)
+        elif pin == 2:
+            fixed[role.name] = f"m{models[0]}"
+        elif pin == 3:
+            fixed[role.name] = None
+        elif pin == 4:
+            fixed[role.name] = "not-a-candidate"
+    keep_set = frozenset(keep)
+    expected = brute_force(roles, cands, mode, lam, budget, max_latency, fixed, keep_set)
+    got = optimise(roles, cands, mode, lam=lam, budget=budget, max_latency=max_latency, fixed=fixed, keep=keep_set)
+    if expected is None:
+        assert got is None
+        return
+    assert got is not None
+    assert got.objective == pytest.approx(expected, abs=1e-9)
+    assert got.quality == pytest.approx(plan_quality(roles, got.kept, mode), abs=1e-12)
+    assert budget is None or got.cost <= budget + 1e-12
+    assert max_latency is None or got.latency <= max_latency + 1e-12
+    for r in roles:
+        if r.name in fixed:
+            assert (got.kept[r.name].model if r.name in got.kept else None) == (
+                fixed[r.name] if any(c.model == fixed[r.name] for c in cands[r.name]) else None
+            )
+        elif not r.optional or r.name in keep_set:
+            assert r.name in got.kept
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(-1, 3), values), min_size=1, max_size=5), min_size=1, max_size=8))
+def test_vote_matrix_matches_vote_quality(rows: list[list[tuple[int, float]]]) -> None:
+    width = max(map(len, rows))
+    model = np.full((len(rows), width), -1)
+    q = np.zeros((len(rows), width))
+    for i, row in enumerate(rows):
+        for j, (m, p) in enumerate(row):
+            model[i, j], q[i, j] = m, p
+    got = vote_matrix(model, q)
+    for i, row in enumerate(rows):
+        voters = [(f"m{m}", p) for m, p in row if m >= 0]
+        if voters:
+            assert got[i] == pytest.approx(vote_quality(voters), abs=1e-12)
+
+
+def test_optional_vote_lifts_by_its_first_kept_member() -> None:
+    roles = [Role("a"), *(Role(f"v{i}", optional=True, lift=lift, group="g") for i, lift in enumerate([0.9, 0.1, 0.1]))]
+    x, y, z = Candidate("x", 0.9, 0.0, 1), Candidate("y", 0.9, 0.0, 1), Candidate("z", 0.9, 0.0, 1)
+    cands = {"a": [Candidate("w", 0.5, 0.0, 1)], **{f"v{i}": [x, y, z] for i in range(3)}}
+    best = optimise(roles, cands, FULL, lam=0.0)
+    # three distinct voters (vote 0.972) lift by v0's 0.9, more than v0 alone (0.9 · 0.9)
+    vote = 0.9**3 + 3 * 0.9**2 * 0.1
+    assert best is not None and set(best.kept) == {"a", "v0", "v1", "v2"}
+    assert best.quality == pytest.approx(1 - 0.5 * (1 - 0.9 * vote))
