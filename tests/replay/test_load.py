@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from shared_data import shared
 
 from router_plugins.errors import DataError
 from router_plugins.replay import (
@@ -21,8 +22,6 @@ from router_plugins.replay import (
     train_fraction_split,
 )
 from router_plugins.tokens import estimate_tokens
-from shared_data import shared
-
 
 
 def mean_pct(table: OutcomeTable, model: str) -> float:
