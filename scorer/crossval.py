@@ -30,12 +30,11 @@ def cross_validate(table: OutcomeTable, kinds: Sequence[str], encoder: CachedEnc
                    extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Out-of-fold predictions of every router kind over all rows of ``table``, as a report.json dict whose ``split``
     is ``f"cv{k}"``."""
-    from tqdm import tqdm
-
     # imported here so that the CLI can read CV_FOLDS without loading the training stack
     from router_plugins.scorer.pipeline import cost_vector, predictions, train_scorer
     from router_plugins.scorer.report import build_report
     from router_plugins.scorer.training import TrainConfig
+    from tqdm import tqdm
 
     folds = stratified_folds(table.tasks, k, seed=seed)
     n, m = len(table), len(table.models)

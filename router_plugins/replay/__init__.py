@@ -49,10 +49,10 @@ __all__ = [
     "cost_quality_hull",
     "cost_to_match",
     "evaluate_choices",
-    "registered_formats",
     "load_outcomes",
     "oracle_choices",
     "per_task_quality",
+    "registered_formats",
     "stratified_folds",
     "train_fraction_split",
 ]

@@ -64,7 +64,7 @@ def _header(p: Path) -> list[str]:
 
     try:
         return [str(c) for c in pd.read_csv(p, nrows=0).columns]
-    except Exception as exc:  # noqa: BLE001 - any parse failure means "not a CSV we can read"
+    except Exception as exc:
         raise DataError(f"{p}: cannot be parsed as CSV ({type(exc).__name__}: {exc}); expected {accepted_formats()}") \
             from exc
 

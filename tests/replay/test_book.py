@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
-
-from router_plugins.errors import DataError
-from router_plugins.replay import DEFAULT_OUTPUT_TOKENS, OutcomeTable, load_outcomes
-from router_plugins._tokens import estimate_tokens
 from shared_data import shared
-from router_plugins.replay import ReplayBook, ReplayRecord
 
+from router_plugins._tokens import estimate_tokens
+from router_plugins.errors import DataError
+from router_plugins.replay import DEFAULT_OUTPUT_TOKENS, OutcomeTable, ReplayBook, ReplayRecord, load_outcomes
 
 
 def make_table(*, with_tokens: bool = True, with_cost: bool = True) -> OutcomeTable:

@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from shared_data import shared
 
+from router_plugins._tokens import estimate_tokens
 from router_plugins.errors import DataError
 from router_plugins.replay import (
     LLMROUTER_OUTPUT_TOKENS,
@@ -20,9 +22,6 @@ from router_plugins.replay import (
     load_outcomes,
     train_fraction_split,
 )
-from router_plugins._tokens import estimate_tokens
-from shared_data import shared
-
 
 
 def mean_pct(table: OutcomeTable, model: str) -> float:

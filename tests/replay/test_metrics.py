@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from shared_data import shared
 
 from router_plugins.replay import (
+    OutcomeTable,
     aiq,
     baselines,
     bootstrap_ci,
     cost_quality_hull,
     cost_to_match,
     evaluate_choices,
+    load_outcomes,
     oracle_choices,
     per_task_quality,
 )
-from router_plugins.replay import OutcomeTable, load_outcomes
-from shared_data import shared
-
 
 
 def table3(*, cost: bool = True) -> OutcomeTable:

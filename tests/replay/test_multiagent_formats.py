@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from shared_data import shared
 
 from router_plugins.errors import DataError
 from router_plugins.replay import NO_SPLIT, load_outcomes, registered_formats, stratified_folds
 from router_plugins.replay._metrics import baselines
-from shared_data import shared
 
 
 def write_dylan(folder: Path, *, aggregates: bool = True) -> Path:

@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-
 from shared_data import shared
 
 from .conftest import make_table, write_wide_csv

@@ -18,7 +18,6 @@ from router_plugins.scorer.report import route
 from router_plugins.scorer.trained_scorer import TrainedScorer
 
 from .conftest import make_table, write_wide_csv
-from .test_commands import cli  # noqa: F401  (fixture)
 
 
 def test_finetune_moves_the_encoder_and_saves_a_loadable_folder(tmp_path: Path, tiny_encoder_dir: Path) -> None:
@@ -34,7 +33,7 @@ def test_finetune_moves_the_encoder_and_saves_a_loadable_folder(tmp_path: Path, 
     assert json.loads((tmp_path / "enc" / "router_plugins_finetune.json").read_text())["n_train"] > 0
 
 
-def test_cli_train_with_finetuned_encoder(tmp_path: Path, cli: click.Group, tiny_encoder_dir: Path) -> None:  # noqa: F811
+def test_cli_train_with_finetuned_encoder(tmp_path: Path, cli: click.Group, tiny_encoder_dir: Path) -> None:
     table = make_table(n_per_topic=40, seed=3)
     csv = write_wide_csv(table, tmp_path / "data.csv")
     ckpt = tmp_path / "ckpt"
@@ -49,7 +48,7 @@ def test_cli_train_with_finetuned_encoder(tmp_path: Path, cli: click.Group, tiny
     assert q > baselines(test)["random"]["quality"] + 0.1
 
 
-def test_cli_refuses_to_finetune_the_static_encoder(tmp_path: Path, cli: click.Group) -> None:  # noqa: F811
+def test_cli_refuses_to_finetune_the_static_encoder(tmp_path: Path, cli: click.Group) -> None:
     csv = write_wide_csv(make_table(n_per_topic=10), tmp_path / "data.csv")
     res = CliRunner().invoke(cli, ["train", "--data", str(csv), "--out", str(tmp_path / "c"), "--encoder", "fast",
                                    "--finetune-encoder", "1"])

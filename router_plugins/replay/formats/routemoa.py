@@ -89,7 +89,7 @@ def _load(files: Sequence[Path], options: LoadOptions) -> OutcomeTable:
             "is not stated there, treated as USD)",
             "tokens_note": "recorded prompt / completion tokens summed over every call of the run",
             "mean_models_called": calls,
-            "dropped_unscored_items": int(len(dropped)),
+            "dropped_unscored_items": len(dropped),
             "cv_strata": "dataset",
         },
         **tokens,
