@@ -8,88 +8,19 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
-from functools import lru_cache
 
 from router_plugins.modes import Mode
-from router_plugins.planner import Candidate, Draft
+from router_plugins.planner import (  # the quality model is shared; only the search is the old one
+    Candidate,
+    Draft,
+    _evaluate,
+    _feasible,
+    lift_product,
+)
 from router_plugins.query import Role
 
 #: Above this many joint assignments the optimiser switches from exhaustive search to coordinate ascent.
 EXHAUSTIVE_LIMIT = 1024
-
-
-def vote_quality(voters: Sequence[tuple[str, float]]) -> float:
-    """P(the majority answer is right) for (model, quality) voters, assumed independent across distinct models.
-
-    Voters on one model repeat its answer, so a model votes once with the weight of its voters; a tie counts half.
-    """
-    return _vote_quality(tuple(sorted(voters)))
-
-
-@lru_cache(maxsize=65536)
-def _vote_quality(voters: tuple[tuple[str, float], ...]) -> float:
-    # the search evaluates the same vote many times (once per choice of the other roles): cache it
-    weights: dict[str, int] = {}
-    quality: dict[str, float] = {}
-    for model, q in voters:
-        weights[model] = weights.get(model, 0) + 1
-        quality[model] = q
-    total = sum(weights.values())
-    dist = [1.0] + [0.0] * total  # dist[w]: P(the right answer has weight w)
-    for model, w in weights.items():
-        q = quality[model]
-        dist = [(dist[i] * (1 - q) if i < len(dist) else 0.0) + (dist[i - w] * q if i >= w else 0.0)
-                for i in range(total + 1)]
-    return sum(p for w, p in enumerate(dist) if 2 * w > total) + 0.5 * sum(p for w, p in enumerate(dist) if 2 * w == total)
-
-
-def _units(roles: Sequence[Role], chosen: Mapping[str, Candidate], mode: Mode) -> list[tuple[bool, float, float]]:
-    """(required, quality, lift) of each kept unit: an ungrouped role, or the kept members of a group."""
-    units: list[tuple[bool, float, float]] = []
-    groups: dict[str, list[Role]] = {}
-    for r in roles:
-        if r.name not in chosen:
-            continue
-        if r.group is None:
-            units.append((not r.optional, mode.transform(chosen[r.name].quality), r.lift))
-        else:
-            groups.setdefault(r.group, []).append(r)
-    for members in groups.values():
-        voters = [(chosen[r.name].model, mode.transform(chosen[r.name].quality)) for r in members]
-        units.append((any(not r.optional for r in members), vote_quality(voters), members[0].lift))
-    return units
-
-
-def plan_quality(roles: Sequence[Role], chosen: Mapping[str, Candidate], mode: Mode) -> float:
-    """Predicted quality of a plan (see module docstring): 1 − (1 − base) · lift product."""
-    units = _units(roles, chosen, mode)
-    required = [q for req, q, _ in units if req]
-    base = sum(required) / len(required) if required else 0.0
-    return min(1.0, max(0.0, 1.0 - (1.0 - base) * lift_product(roles, chosen, mode, units)))
-
-
-def lift_product(
-    roles: Sequence[Role], chosen: Mapping[str, Candidate], mode: Mode,
-    units: Sequence[tuple[bool, float, float]] | None = None,
-) -> float:
-    """Π (1 − lift · quality) over the kept units without a required role: the share of the base error they leave."""
-    product = 1.0
-    for required, q, lift in units if units is not None else _units(roles, chosen, mode):
-        if not required:
-            product *= 1.0 - lift * q
-    return product
-
-
-def _evaluate(roles: Sequence[Role], chosen: Mapping[str, Candidate], mode: Mode, lam: float) -> Draft:
-    quality = plan_quality(roles, chosen, mode)
-    cost = sum(c.cost for c in chosen.values()) * mode.samples
-    latency = sum(c.latency for c in chosen.values()) * mode.samples
-    return Draft(mode, dict(chosen), quality, cost, latency, quality - lam * cost)
-
-
-def _feasible(d: Draft, budget: float | None, max_latency: float | None) -> bool:
-    eps = 1e-12
-    return (budget is None or d.cost <= budget + eps) and (max_latency is None or d.latency <= max_latency + eps)
 
 
 def pareto_front(cands: Sequence[Candidate], *, with_latency: bool = True, slack: int = 0) -> list[Candidate]:
@@ -272,14 +203,3 @@ def _coordinate_ascent(
         if best is None or here.rank > best.rank:
             best = here
     return best
-
-
-def cheapest_cost(roles: Sequence[Role], candidates: Mapping[str, Sequence[Candidate]], mode: Mode) -> float:
-    """Cost of the cheapest plan under ``mode``: required roles on their cheapest models (or the cheapest role)."""
-
-    def floor(r: Role) -> float:
-        return min((c.cost for c in candidates[r.name]), default=math.inf)
-
-    required = [r for r in roles if not r.optional]
-    total = sum(map(floor, required)) if required else min(map(floor, roles), default=0.0)
-    return total * mode.samples
