@@ -42,27 +42,12 @@ def interleaved_ms(fns: dict[str, Callable[[Any], Any]], inputs: list[Any], repe
 
 def empty_team() -> Any:
     """The demo graph's shape with nodes that do nothing (framework cost only)."""
-    from langgraph.graph import END, START, StateGraph
-
-    from router_plugins.adapters.langgraph.team_demo import SOLVERS, TeamState
+    from router_plugins.adapters.langgraph.team_demo import TeamState, build_team_graph
 
     def nothing(state: TeamState) -> dict[str, Any]:
         return {}
 
-    g = StateGraph(TeamState)
-    g.add_node("planner", nothing, metadata={"router": {"role": "planner"}})
-    g.add_node("solver_1", nothing, metadata={"router": {"role": "solver_1"}})
-    for s in SOLVERS[1:]:
-        g.add_node(s, nothing, metadata={"router": {"role": s, "optional": True}})
-    g.add_node("verifier", nothing, metadata={"router": {"role": "verifier", "optional": True}})
-    g.add_node("aggregator", nothing)
-    g.add_edge(START, "planner")
-    for s in SOLVERS:
-        g.add_edge("planner", s)
-    g.add_edge(list(SOLVERS), "verifier")
-    g.add_edge("verifier", "aggregator")
-    g.add_edge("aggregator", END)
-    return g
+    return build_team_graph(None, make_node=lambda name: nothing)
 
 
 def measure(kind: str, n: int, repeat: int) -> list[dict[str, Any]]:

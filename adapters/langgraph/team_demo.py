@@ -19,7 +19,7 @@ import itertools
 import operator
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Annotated, Any, TypedDict
 
 import numpy as np
@@ -117,9 +117,13 @@ def _aggregate(state: TeamState) -> dict[str, Any]:
     return {"vote_low": low, "vote_high": high}
 
 
-def build_team_graph(app_model: Any, models: Sequence[str] | None = None) -> Any:
-    """The team as a plain LangGraph builder; ``app_model`` is what nodes use when the graph runs unrouted."""
+def build_team_graph(app_model: Any, models: Sequence[str] | None = None, *,
+                     make_node: Callable[[str], Any] | None = None) -> Any:
+    """The team as a plain LangGraph builder; ``app_model`` is what nodes use when the graph runs unrouted.
+    ``make_node(name)`` replaces the model-calling nodes (benchmarks time the framework with nodes that do nothing)."""
     from langgraph.graph import END, START, StateGraph
+
+    node = make_node or (lambda name: _call_node(name, app_model))
 
     def meta(role: str, optional: bool, description: str, group: str | None = None) -> dict[str, Any]:
         # the solvers' answers are combined by majority vote: the planner predicts the vote, not a sum of parts
@@ -129,11 +133,11 @@ def build_team_graph(app_model: Any, models: Sequence[str] | None = None) -> Any
         return {"router": decl}
 
     g = StateGraph(TeamState)
-    g.add_node("planner", _call_node("planner", app_model), metadata=meta("planner", False, "plans the solution"))
-    g.add_node("solver_1", _call_node("solver_1", app_model), metadata=meta("solver_1", False, "main solver", "vote"))
+    g.add_node("planner", node("planner"), metadata=meta("planner", False, "plans the solution"))
+    g.add_node("solver_1", node("solver_1"), metadata=meta("solver_1", False, "main solver", "vote"))
     for s in SOLVERS[1:]:
-        g.add_node(s, _call_node(s, app_model), metadata=meta(s, True, "extra solver for the vote", "vote"))
-    g.add_node("verifier", _call_node("verifier", app_model), metadata=meta("verifier", True, "tie-breaking checker"))
+        g.add_node(s, node(s), metadata=meta(s, True, "extra solver for the vote", "vote"))
+    g.add_node("verifier", node("verifier"), metadata=meta("verifier", True, "tie-breaking checker"))
     g.add_node("aggregator", _aggregate)  # no router metadata: plain code, never routed or pruned
     g.add_edge(START, "planner")
     for s in SOLVERS:
