@@ -8,7 +8,6 @@ Commits wait for the server's WAL flush (``synchronous_commit`` stays on) in bot
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -16,7 +15,7 @@ from typing import Any
 
 from router_plugins._redact import redact
 from router_plugins.errors import ConfigError
-from router_plugins.online._store import Fault, Row, Stats, aggregate, check_decay
+from router_plugins.online._store import Fault, Row, Stats, ThreadConnections, aggregate, check_decay
 
 __all__ = ["PostgresOutcomeStore", "safe_url"]
 
@@ -54,9 +53,7 @@ class PostgresOutcomeStore:
         self.url = url
         self.decay = check_decay(decay)
         self.connect_timeout_s = connect_timeout_s
-        self._local = threading.local()
-        self._all: list[Any] = []
-        self._lock = threading.Lock()
+        self._conns = ThreadConnections(self._connect, is_usable=lambda db: not db.closed)
         self._batches = 0
         try:
             db = self._db()
@@ -77,14 +74,11 @@ class PostgresOutcomeStore:
             raise ConfigError(f"{safe_url(url)}: table router_outcome_stats has columns {sorted(columns)}, not "
                               f"{sorted(_COLUMNS)}; it belongs to something else, use another database or schema")
 
+    def _connect(self) -> Any:
+        return self._psycopg.connect(self.url, autocommit=True, connect_timeout=max(1, int(self.connect_timeout_s)))
+
     def _db(self) -> Any:
-        db = getattr(self._local, "db", None)
-        if db is None or db.closed:
-            db = self._psycopg.connect(self.url, autocommit=True, connect_timeout=max(1, int(self.connect_timeout_s)))
-            self._local.db = db
-            with self._lock:
-                self._all.append(db)
-        return db
+        return self._conns.get()
 
     def add(self, rows: Sequence[Row], *, batch_id: str | None = None) -> None:
         """Apply a batch in one transaction; a batch whose id was already applied is skipped (idempotent retry)."""
@@ -129,24 +123,8 @@ class PostgresOutcomeStore:
 
     def reset(self) -> None:
         """Drop this thread's connection (reopened on the next call)."""
-        db = getattr(self._local, "db", None)
-        self._local.db = None
-        if db is not None:
-            with self._lock:
-                if db in self._all:
-                    self._all.remove(db)
-            try:
-                db.close()
-            except Exception:  # noqa: BLE001 - the connection is already broken
-                pass
+        self._conns.reset()
 
     def close(self) -> None:
         """Close every thread's connection."""
-        with self._lock:
-            conns, self._all = self._all, []
-        for db in conns:
-            try:
-                db.close()
-            except Exception:  # noqa: BLE001 - closing a broken connection
-                pass
-        self._local = threading.local()
+        self._conns.close()

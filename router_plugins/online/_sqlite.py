@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from router_plugins._files import FILE_MODE, private_file
 from router_plugins.errors import ConfigError
-from router_plugins.online._store import Fault, Row, Stats, aggregate, check_decay
+from router_plugins.online._store import Fault, Row, Stats, ThreadConnections, aggregate, check_decay
 
 __all__ = ["SQLiteOutcomeStore"]
 
@@ -34,9 +33,7 @@ class SQLiteOutcomeStore:
         self.decay = check_decay(decay)
         self.timeout_s = timeout_s
         self.durable = durable
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._conns = ThreadConnections(self._connect)
         try:
             private_file(self.path)
             db = self._db()
@@ -60,16 +57,15 @@ class SQLiteOutcomeStore:
         """``sqlite:///`` URL of the file."""
         return f"sqlite:///{self.path}"
 
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=self.timeout_s, check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={'FULL' if self.durable else 'NORMAL'}")
+        db.isolation_level = "DEFERRED"  # `with db:` opens and commits one transaction
+        return db
+
     def _db(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=self.timeout_s, check_same_thread=False, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(f"PRAGMA synchronous={'FULL' if self.durable else 'NORMAL'}")
-            db.isolation_level = "DEFERRED"  # `with db:` opens and commits one transaction
-            self._local.db = db
-            with self._lock:
-                self._all.append(db)
+        db: sqlite3.Connection = self._conns.get()
         return db
 
     def _private_companions(self) -> None:
@@ -115,21 +111,8 @@ class SQLiteOutcomeStore:
 
     def reset(self) -> None:
         """Drop this thread's connection (a fresh one is opened on the next call)."""
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            self._local.db = None
-            with self._lock:
-                if db in self._all:
-                    self._all.remove(db)
-            db.close()
+        self._conns.reset()
 
     def close(self) -> None:
         """Close every thread's connection."""
-        with self._lock:
-            conns, self._all = self._all, []
-        for db in conns:
-            try:
-                db.close()
-            except sqlite3.Error:
-                pass
-        self._local = threading.local()
+        self._conns.close()

@@ -8,9 +8,9 @@ outcomes is a handful of statements in one transaction whatever the backend.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from router_plugins.errors import ConfigError, RouterError
 
@@ -107,3 +107,49 @@ class MemoryOutcomeStore:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+class ThreadConnections:
+    """One database connection per thread (SQLite and psycopg connections are not shared across threads), all of
+    them closable at once; ``open`` makes a new connection."""
+
+    def __init__(self, open: Callable[[], Any], is_usable: Callable[[Any], bool] = lambda db: True) -> None:
+        self._open, self._usable = open, is_usable
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._all: list[Any] = []
+
+    def get(self) -> Any:
+        """This thread's connection, opened on first use (or after ``reset``)."""
+        db = getattr(self._local, "db", None)
+        if db is None or not self._usable(db):
+            db = self._open()
+            self._local.db = db
+            with self._lock:
+                self._all.append(db)
+        return db
+
+    def reset(self) -> None:
+        """Drop this thread's connection (a fresh one is opened on the next call)."""
+        db = getattr(self._local, "db", None)
+        self._local.db = None
+        if db is not None:
+            with self._lock:
+                if db in self._all:
+                    self._all.remove(db)
+            _close_quietly(db)
+
+    def close(self) -> None:
+        """Close every thread's connection."""
+        with self._lock:
+            conns, self._all = self._all, []
+        for db in conns:
+            _close_quietly(db)
+        self._local = threading.local()
+
+
+def _close_quietly(db: Any) -> None:
+    try:
+        db.close()
+    except Exception:  # noqa: BLE001 - closing a connection that is already broken
+        pass
