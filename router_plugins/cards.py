@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
@@ -13,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from router_plugins._catalogue import CATALOGUE, catalogue_entry
 from router_plugins.errors import ConfigError, EmptyPoolError, UnknownModelError
 
+
+log = logging.getLogger("router_plugins")
 
 #: Highest accepted price, USD per 1M tokens: above it a typo (or an attack on cost arithmetic) is more likely.
 MAX_PRICE = 1_000_000.0
@@ -125,6 +128,11 @@ class ModelPool:
             parsed.append(card)
         if not parsed:
             raise EmptyPoolError("the model pool is empty: add at least one model card")
+        for card in parsed:
+            if isinstance(card.quality, dict) and "*" not in card.quality:
+                hint = " ('default' is read as a task named 'default': use '*')" if "default" in card.quality else ""
+                log.warning("router_plugins: card %r has a per-task quality table without a '*' default; queries of "
+                            "other tasks get the neutral prior 0.5%s", card.name, hint)
         self._price_sources: dict[str, str] = {}
         for i, card in enumerate(parsed):
             parsed[i], self._price_sources[card.name] = _with_catalogue_prices(card)

@@ -115,3 +115,15 @@ def test_malformed_pool_files(tmp_path: Path, name: str, text: str, match: str) 
 def test_missing_pool_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         ModelPool.from_file(tmp_path / "nope.toml")
+
+
+def test_a_per_task_quality_table_without_a_default_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="router_plugins"):
+        ModelPool([ModelCard(name="m", quality={"math": 0.9, "default": 0.8})])
+    assert "without a '*' default" in caplog.text and "use '*'" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="router_plugins"):
+        ModelPool([ModelCard(name="m", quality={"math": 0.9, "*": 0.8})])
+    assert caplog.text == ""
