@@ -82,9 +82,14 @@ class ConfigurationSelector:
         if not options:
             return None  # nothing fits the budget: the built-in stage explains why
         best = max(options)
-        context.memo["configuration_predictions"] = {name: fitted.get(name) for name in fitted}
         others = "; ".join(o[3] for o in sorted(options, reverse=True) if o is not best)
-        return Decision(best[2], f"highest predicted quality − λ·cost: {best[3]}" + (f" (vs {others})" if others else ""))
+        reason = f"highest predicted quality − λ·cost: {best[3]}" + (f" (vs {others})" if others else "")
+        # the plan records the fitted predictions (plan.metadata["configuration"]), since its own quality figure is
+        # the role-level prior of the chosen mode
+        context.memo["meta:configuration"] = {
+            "mode": best[2], "reason": reason, "cost_unit": self.model.cost_unit, "usd_per_unit": self.usd_per_unit,
+            "predicted": {name: {"quality": q, "cost_usd": c} for name, (q, c) in fitted.items()}}
+        return Decision(best[2], reason)
 
 
 def selector_choices(model: ConfigurationModel, tasks: Sequence[Any], lam: float = 0.0) -> list[int]:
