@@ -160,6 +160,10 @@ def _write_report(report: dict[str, Any], out: str) -> None:
     (folder / "report.json").write_text(json.dumps(report, indent=2))
     plot_cost_quality(report, folder / "cost_quality.png")
     click.echo(format_table(report))
+    if "configuration_selector" in report:
+        from router_plugins.configuration_eval import format_configurations
+
+        click.echo(format_configurations(report["dataset"], report, report.get("cost_unit") or "USD"))
     click.echo(f"wrote {folder / 'report.json'} and {folder / 'cost_quality.png'}")
 
 
