@@ -117,10 +117,10 @@ def format_configurations(name: str, result: dict[str, Any], cost_unit: str) -> 
     cal = result["calibration"]
     best = sel["best_fixed"]
     lines = [f"{name}: learned configuration selector vs fixed configurations (out-of-fold, cost in {cost_unit})",
-             f"{'configuration / router':<40}{'quality':>9}{'cost':>11}{'pred q':>9}{'pred cost':>11}"]
+             f"{'configuration / router':<50}{'quality':>9}{'cost':>11}{'pred q':>9}{'pred cost':>11}"]
 
     def row(label: str, q: float, c: float | None, pq: float | None = None, pc: float | None = None) -> str:
-        return (f"{label:<40}{q:>9.4f}{'' if c is None else format(c, '.4g'):>11}"
+        return (f"{label:<50}{q:>9.4f}{'' if c is None else format(c, '.4g'):>11}"
                 f"{'' if pq is None else format(pq, '.4f'):>9}{'' if pc is None else format(pc, '.4g'):>11}")
 
     l0 = sel["lambda0"]
