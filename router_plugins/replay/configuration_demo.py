@@ -44,8 +44,8 @@ def format_configuration_demo(result: dict[str, Any]) -> str:
     """The plain-text tables of ``run_configuration_demo``."""
     from router_plugins.configuration_eval import format_configurations
 
-    blocks = ["Real multi-agent outcomes: the learned configuration selector (router_plugins.configuration_selector) vs "
-              "every fixed configuration and the per-item oracle; 5-fold out-of-fold figures, 'pred' = the fitted prior"]
+    blocks = [("Real multi-agent outcomes: the learned configuration selector (router_plugins.configuration_selector) vs "
+               "every fixed configuration and the per-item oracle; 5-fold out-of-fold figures, 'pred' = the fitted prior")]
     for name, r in result.items():
         blocks.append(format_configurations(f"{name} ({r['n']} items)", r, r["cost_unit"]))
     return "\n\n".join(blocks)

@@ -163,8 +163,8 @@ def post_generation_report(train: OutcomeTable, rows: OutcomeTable, reference: s
 
 def format_post_generation(report: dict[str, Any]) -> str:
     """Plain-text table of ``post_generation_report`` (one line per distinct λ point; modes per task below it)."""
-    lines = [f"post-generation routers (per-task mode chosen on train, replayed; reference {report['reference']}; "
-             f"answers compared on {', '.join(report['comparable_tasks']) or 'no task'})",
+    lines = [(f"post-generation routers (per-task mode chosen on train, replayed; reference {report['reference']}; "
+              f"answers compared on {', '.join(report['comparable_tasks']) or 'no task'})"),
              f"{'λ·ref cost':>11}{'quality':>9}{'cost/ref':>10}{'Δ vs ref [95 % paired CI]':>34}"]
     for p in report["points"]:
         d = p["vs_reference"]
