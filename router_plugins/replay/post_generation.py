@@ -5,8 +5,9 @@ agreement cascade; fewer stops on a partial majority (DyLAN-style consensus earl
 
 Answers are compared by their extracted final answer (an option letter, else the final number); tasks whose
 train answers mostly have neither (free text) cannot be compared and go to their best train model. Modes are
-chosen on **train** (the cost–quality Pareto front) and replayed on the evaluated rows; ``eval`` reports them beside
-the pre-generation routers.
+chosen per task on **train** (best quality − λ·cost at each λ) and replayed on the evaluated rows; ``eval`` reports
+them beside the pre-generation routers. An outcome the data does not record counts as wrong (0) in a replay, so use
+data where every model answered every row (RouterBench, RouteLLM GSM8K) for figures.
 """
 
 from __future__ import annotations
