@@ -155,6 +155,11 @@ def eval_command(data: str, checkpoints: tuple[str, ...], split: str, out: str, 
     text_only = [n for n, s in routers.items() if s.predictor.config.get("use_task")]
     report = evaluate_scorers(rows, routers, split=split if table.has_split else NO_SPLIT, text_only=text_only,
                               extra={"train_seconds": seconds or None, **extra})
+    if table.responses is not None and table.has_split and split != "train" and "train" in set(table.splits.tolist()):
+        # post-generation routers (votes, consensus cascades) read the recorded answers: chosen on train, replayed here
+        from router_plugins.replay.post_generation import post_generation_report
+
+        report["post_generation"] = post_generation_report(table.split("train"), rows, report["best_single"]["name"])
     _write_report(report, out)
 
 
@@ -167,6 +172,14 @@ def _write_report(report: dict[str, Any], out: str) -> None:
     (folder / "report.json").write_text(dumps(report, indent=2), encoding="utf-8")
     plot_cost_quality(report, folder / "cost_quality.png")
     click.echo(format_table(report))
+    if "configuration_selector" in report:
+        from router_plugins.configuration_eval import format_configurations
+
+        click.echo(format_configurations(report["dataset"], report, report.get("cost_unit") or "USD"))
+    if report.get("post_generation"):
+        from router_plugins.replay.post_generation import format_post_generation
+
+        click.echo(format_post_generation(report["post_generation"]))
     click.echo(f"wrote {folder / 'report.json'} and {folder / 'cost_quality.png'}")
 
 

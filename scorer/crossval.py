@@ -64,4 +64,11 @@ def cross_validate(table: OutcomeTable, kinds: Sequence[str], encoder: CachedEnc
     info = {"folds": k, "stratified_by": strata, "seed": seed, "fold_sizes": np.bincount(folds, minlength=k).tolist(),
             "note": f"out-of-fold predictions over all {n} rows; each fold's routers and cost estimates come from the "
                     "other folds only"}
-    return build_report(table.name, f"cv{k}", table, preds, costs, extra={**(extra or {}), "cv": info})
+    configurations: dict[str, Any] = {}
+    if table.meta.get("configurations"):
+        # the "models" are team configurations: calibrate the fitted configuration priors and replay the selector
+        from router_plugins.configuration_eval import evaluate_configurations
+
+        configurations = evaluate_configurations(table, k=k, seed=seed)
+    return build_report(table.name, f"cv{k}", table, preds, costs,
+                        extra={**(extra or {}), "cv": info, **configurations})

@@ -85,12 +85,16 @@ def test_demo_runs_on_embedded_data() -> None:
         (s, lam) for s in ("trained", "prior") for lam in (0.0, 100.0, 1000.0)
     ]
     assert team["n_queries"] == 20 and {r["kind"] for r in team["results"]} == {"routed", "most_expensive", "single"}
+    configurations = data["configurations"]  # the multi-agent table: embedded DyLAN and RouteMoA outcomes
+    assert set(configurations) == {"dylan_multiagent_mmlu", "routemoa_multiagent"}
+    assert set(configurations["dylan_multiagent_mmlu"]["calibration"]) == {f"n_agents={n}" for n in (2, 3, 4, 7)}
 
 
 def test_demo_text_shows_both_parts() -> None:
     result = cli("demo", "--team-queries", "10")
     assert result.returncode == 0, result.stderr
     assert "routed (trained) λ=100" in result.stdout and "LangGraph team" in result.stdout and "pruned" in result.stdout
+    assert "learned configuration selector" in result.stdout and "always n_agents=4" in result.stdout
 
 
 def test_plugins_lists_builtins() -> None:

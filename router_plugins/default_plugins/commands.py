@@ -28,6 +28,11 @@ def demo(data: Path | None, lambdas: tuple[float, ...], team_queries: int, no_te
     result: dict[str, object] = {"routing": run_demo(data, lambdas or DEFAULT_LAMBDAS)}
     if not as_json:
         click.echo(format_demo(result["routing"]))  # type: ignore[arg-type]
+    from router_plugins.replay.configuration_demo import format_configuration_demo, run_configuration_demo
+
+    result["configurations"] = run_configuration_demo(data.parent if data is not None and data.is_dir() else None)
+    if not as_json:
+        click.echo("\n" + format_configuration_demo(result["configurations"]))  # type: ignore[arg-type]
     if not no_team:
         try:
             from router_plugins.adapters.langgraph.team_demo import format_team_demo, run_team_demo

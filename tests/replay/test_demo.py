@@ -32,3 +32,24 @@ def test_task_prior_comes_from_train_only() -> None:
     j = table.models.index("gemma-2-9b-it")
     gsm = train.quality[train.tasks == "gsm8k", j]
     assert pool["gemma-2-9b-it"].prior_quality("gsm8k") == np.nanmean(gsm)
+
+
+def test_configuration_demo_runs_on_embedded_multiagent_outcomes() -> None:
+    from router_plugins.replay.configuration_demo import (
+        CONFIGURATION_SETS,
+        format_configuration_demo,
+        run_configuration_demo,
+    )
+
+    result = run_configuration_demo()
+    assert list(result) == list(CONFIGURATION_SETS)
+    assert (result["dylan_multiagent_mmlu"]["n"], result["routemoa_multiagent"]["n"]) == (2809, 345)
+    for r in result.values():
+        assert "router_plugins/data" in r["source"].replace("\\", "/")
+        sel = r["configuration_selector"]
+        assert set(sel["fixed"]) == set(r["calibration"])
+        assert sel["lambda0"]["quality"] <= sel["oracle"]["quality"] + 1e-9
+        cheapest = min(b["cost"] for b in sel["fixed"].values())
+        assert sel["points"][-1]["cost"] <= cheapest * 1.05, "the largest λ routes (almost) everything to the cheapest"
+    text = format_configuration_demo(result)
+    assert "always n_agents=7" in text and "always routemoa" in text and "oracle" in text

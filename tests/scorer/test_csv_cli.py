@@ -119,6 +119,14 @@ def test_configuration_outcomes_are_cross_validated(tmp_path: Path, cli: click.G
     assert "cost in LLM calls" in res.output and (tmp_path / "r" / "cost_quality.png").stat().st_size > 1000
     for name in ("prior", "knn"):
         assert report["routers"][name]["points"][0]["quality"] <= report["oracle"]["quality"] + 1e-9
+    # fitted configuration priors, out of fold, and the learned selector replayed beside the routers
+    assert set(report["calibration"]) == set(report["models"])
+    for name, row in report["calibration"].items():
+        assert row["recorded_quality"] == pytest.approx(report["models"][name]["quality"])
+        assert row["recorded_cost"] == pytest.approx(report["models"][name]["cost"])
+        assert 0.0 <= row["predicted_quality"] <= 1.0 and row["predicted_cost"] > 0
+    assert report["configuration_selector"]["lambda0"]["quality"] <= report["oracle"]["quality"] + 1e-9
+    assert "learned configuration selector" in res.output
 
 
 @pytest.mark.parametrize(("folder", "n", "unit"), [("dylan_multiagent_mmlu", 2809, "LLM calls"),

@@ -1,0 +1,177 @@
+"""Post-generation routers replayed exactly from recorded answers: single model, plurality vote of k distinct models,
+and consensus early-stopping cascades (call cheap models one by one, keep an answer once ``need`` of them agree,
+escalate to the strongest model once no answer can reach ``need``). ``need`` equal to the number of cheap models is an
+agreement cascade; fewer stops on a partial majority (DyLAN-style consensus early stopping).
+
+Answers are compared by their extracted final answer (an option letter, else the final number); tasks whose
+train answers mostly have neither (free text) cannot be compared and go to their best train model. Modes are
+chosen per task on **train** (best quality − λ·cost at each λ) and replayed on the evaluated rows; ``eval`` reports
+them beside the pre-generation routers. An outcome the data does not record counts as wrong (0) in a replay, so use
+data where every model answered every row (RouterBench, RouteLLM GSM8K) for figures.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from router_plugins.judges import extract_choice, extract_number
+from router_plugins.replay._metrics import bootstrap_ci
+from router_plugins.replay._table import OutcomeTable
+
+__all__ = ["Mode", "answer_keys", "candidate_modes", "comparable_tasks", "describe", "format_post_generation",
+           "post_generation_report", "replay_mode"]
+
+#: (kind, model columns in call order, votes needed, escalation column or -1)
+Mode = tuple[str, tuple[int, ...], int, int]
+#: A task's answers are comparable when at least this share of its train responses yields a final answer.
+MIN_PARSED = 0.8
+#: Cheap = mean train cost below this share of the strongest model's; at most MAX_SET of them per mode.
+CHEAP_SHARE, MAX_SET = 0.15, 4
+
+
+def answer_keys(table: OutcomeTable) -> NDArray[np.int64]:
+    """(n, m) integer key of each recorded answer (equal keys = same final answer); unreadable answers get a key of
+    their own so they never agree with anything."""
+    if table.responses is None:
+        raise ValueError(f"{table.name}: records no responses")
+    codes: dict[str, int] = {}
+    out = np.zeros(table.quality.shape, dtype=np.int64)
+    for (i, j), response in np.ndenumerate(table.responses):
+        text = str(response) if response is not None else ""
+        answer = extract_choice(text) or extract_number(text)
+        out[i, j] = codes.setdefault(answer, len(codes)) if answer else -(1 + i * table.quality.shape[1] + j)
+    return out
+
+
+def comparable_tasks(train: OutcomeTable, keys: NDArray[np.int64]) -> set[str]:
+    """Tasks whose train answers yield a final answer often enough (≥ MIN_PARSED) to compare models' answers."""
+    return {str(t) for t in set(train.tasks.tolist()) if float(np.mean(keys[train.tasks == t] >= 0)) >= MIN_PARSED}
+
+
+def _plurality(keys: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Per row, the position of the first answer with the most votes."""
+    votes = (keys[:, :, None] == keys[:, None, :]).sum(1)
+    return np.argmax(votes == votes.max(1)[:, None], axis=1)
+
+
+def replay_mode(table: OutcomeTable, keys: NDArray[np.int64], mode: Mode
+                ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Per-row quality and cost of one mode, exactly as the recorded answers play out."""
+    kind, seq, need, final = mode
+    q_all = np.nan_to_num(table.quality)
+    c_all = np.zeros_like(q_all) if table.cost is None else np.nan_to_num(table.cost)
+    rows = np.arange(len(table))
+    cols = np.array(seq)
+    if kind == "single":
+        return q_all[:, seq[0]], c_all[:, seq[0]]
+    seen = keys[:, cols]
+    if kind == "vote":
+        return q_all[rows, cols[_plurality(seen)]], c_all[:, cols].sum(1)
+    quality, cost = np.zeros(len(table)), np.zeros(len(table))
+    open_rows = np.ones(len(table), dtype=bool)
+    escalate = np.zeros(len(table), dtype=bool)
+    for step, j in enumerate(seq):
+        cost[open_rows] += c_all[open_rows, j]
+        votes = (seen[:, : step + 1, None] == seen[:, None, : step + 1]).sum(1)
+        top = votes.max(1)
+        hit = open_rows & (top >= need)
+        first = np.argmax(votes == top[:, None], axis=1)
+        quality[hit] = q_all[hit, cols[first[hit]]]
+        give_up = open_rows & ~hit & (top + len(seq) - step - 1 < need)
+        escalate |= give_up
+        open_rows &= ~hit & ~give_up
+    escalate |= open_rows
+    quality[escalate] = q_all[escalate, final]
+    cost[escalate] += c_all[escalate, final]
+    return quality, cost
+
+
+def candidate_modes(train: OutcomeTable) -> list[Mode]:
+    """Every single model, plurality votes of 3 distinct cheap models, and consensus cascades over up to MAX_SET
+    cheap models (cheapest first) escalating to the strongest train model."""
+    q = np.nanmean(train.quality, axis=0)
+    c = np.nanmean(train.cost, axis=0) if train.cost is not None else np.zeros(len(train.models))
+    strong = int(np.nanargmax(q))
+    cheap = sorted((j for j in range(len(q)) if j != strong and c[j] < CHEAP_SHARE * c[strong]), key=lambda j: c[j])
+    modes: list[Mode] = [("single", (j,), 1, -1) for j in range(len(q))]
+    by_quality = sorted(cheap, key=lambda j: -q[j])
+    modes += [("vote", s, 0, -1) for s in itertools.combinations(by_quality, 3)]
+    for k in range(1, MAX_SET + 1):
+        for s in itertools.combinations(cheap, k):
+            modes += [("consensus", s, need, strong) for need in range(k // 2 + 1, k + 1)]
+    return modes
+
+
+def describe(table: OutcomeTable, mode: Mode) -> str:
+    """A readable name: 'vote(a, b, c)', 'a → b (agree 2) → strong', 'single a'."""
+    kind, seq, need, final = mode
+    names = [table.models[j].split("/")[-1] for j in seq]
+    if kind == "single":
+        return f"single {names[0]}"
+    if kind == "vote":
+        return f"vote({', '.join(names)})"
+    return f"{' → '.join(names)} (keep at {need} agreeing) → {table.models[final].split('/')[-1]}"
+
+
+def post_generation_report(train: OutcomeTable, rows: OutcomeTable, reference: str, *, n_lambda: int = 40
+                           ) -> dict[str, Any]:
+    """Per query, the mode its task gets: at each λ every task takes the candidate with the highest train quality −
+    λ·cost on its own train rows (single models only where answers are not comparable), replayed on ``rows``; each λ
+    point with its 95 % paired-bootstrap difference to always using ``reference``."""
+    keys_train, keys_rows = answer_keys(train), answer_keys(rows)
+    ok_tasks = comparable_tasks(train, keys_train)
+    singles: list[Mode] = [("single", (j,), 1, -1) for j in range(len(train.models))]
+    per_task: dict[str, tuple[list[Mode], NDArray[np.float64], NDArray[np.float64]]] = {}
+    for task in sorted(set(rows.tasks.tolist())):
+        on_train = train.tasks == task
+        if not on_train.any():
+            on_train = np.ones(len(train), dtype=bool)  # a task train never saw: judge candidates on all of train
+        sub = train.select(on_train)
+        modes = candidate_modes(sub) if task in ok_tasks else singles
+        stats = np.array([[float(v.mean()) for v in replay_mode(sub, keys_train[on_train], m)] for m in modes])
+        per_task[task] = (modes, stats[:, 0], stats[:, 1])
+    ref = rows.model_index(reference)
+    q_ref = np.nan_to_num(rows.quality[:, ref])
+    c_ref = float(np.nanmean(rows.cost[:, ref])) if rows.cost is not None else 0.0
+    grid = [0.0, *(np.geomspace(1e-3, 1e3, n_lambda - 1) / max(c_ref, 1e-30)).tolist()]
+    points: list[dict[str, Any]] = []
+    seen: set[tuple[int, ...]] = set()
+    for lam in grid:
+        picks = tuple(int(np.argmax(q - lam * c - 1e-12 * c)) for q, c in ((v[1], v[2]) for v in per_task.values()))
+        if picks in seen:
+            continue
+        seen.add(picks)
+        q, c = np.zeros(len(rows)), np.zeros(len(rows))
+        chosen = {}
+        for (task, (modes, _, _)), k in zip(per_task.items(), picks):
+            on_rows = rows.tasks == task
+            q[on_rows], c[on_rows] = replay_mode(rows.select(on_rows), keys_rows[on_rows], modes[k])
+            chosen[task] = describe(rows, modes[k])
+        lo, hi = bootstrap_ci(q - q_ref)
+        points.append({"lambda": lam, "quality": float(q.mean()), "cost": float(c.mean()),
+                       "cost_share": float(c.mean()) / c_ref if c_ref else None, "modes": chosen,
+                       "vs_reference": {"diff": float((q - q_ref).mean()), "ci95": [lo, hi]}})
+    points.sort(key=lambda p: p["cost"])
+    return {"reference": reference, "comparable_tasks": sorted(ok_tasks),
+            "candidates": {t: len(v[0]) for t, v in per_task.items()}, "points": points,
+            "note": "per task, the mode with the best train quality − λ·cost (Pareto over λ), replayed exactly on these "
+                    "rows from the recorded answers"}
+
+
+def format_post_generation(report: dict[str, Any]) -> str:
+    """Plain-text table of ``post_generation_report`` (one line per distinct λ point; modes per task below it)."""
+    lines = [(f"post-generation routers (per-task mode chosen on train, replayed; reference {report['reference']}; "
+              f"answers compared on {', '.join(report['comparable_tasks']) or 'no task'})"),
+             f"{'λ·ref cost':>11}{'quality':>9}{'cost/ref':>10}{'Δ vs ref [95 % paired CI]':>34}"]
+    for p in report["points"]:
+        d = p["vs_reference"]
+        share = "" if p["cost_share"] is None else f"{p['cost_share']:.3f}"
+        lam = p["lambda"] * (p["cost"] / p["cost_share"] if p["cost_share"] else 1.0)
+        lines.append(f"{lam:>11.3g}{p['quality']:>9.4f}{share:>10}{d['diff']:>+12.4f} [{d['ci95'][0]:+.4f}, "
+                     f"{d['ci95'][1]:+.4f}]")
+        lines.extend(f"{'':>13}{task}: {mode}" for task, mode in p["modes"].items())
+    return "\n".join(lines)
