@@ -544,12 +544,15 @@ def _tokens(text: str) -> int:
 
 
 def _plan_metadata(ctx: PlanContext) -> dict[str, Any]:
-    """What a plan records about its query beyond the decision: the task family (for feedback) and a guard's pin."""
+    """What a plan records about its query beyond the decision: the task family (for feedback), a guard's pin and the
+    scorer's novelty."""
     meta: dict[str, Any] = {}
     if ctx.query.task:
         meta["task"] = ctx.query.task
     if ctx.guard:
         meta["guard"] = ctx.guard.reason
+    if "novelty" in ctx.memo:  # the scorer plugin's calibrated novelty (scorer/plugin.py record_novelty)
+        meta["novelty"] = dict(ctx.memo["novelty"])
     return meta
 
 

@@ -4,11 +4,14 @@ module's ``register_commands`` adds the ``train``, ``eval``, ``onboard`` and ``t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from router_plugins.hookspecs import hookimpl
+
+log = logging.getLogger("router_plugins")
 
 
 class ScorerPlugin:
@@ -34,6 +37,21 @@ class ScorerPlugin:
     def __repr__(self) -> str:
         return f"ScorerPlugin(models={self.scorer.models})"
 
+    def novelty_of(self, query: Any) -> dict[str, float] | None:
+        """The query's calibrated novelty and the weight its predictions give the robust prior (None: no detector)."""
+        excess = self.scorer.novelty_scores([query], extended=True)
+        if excess is None:
+            return None
+        shrink = float(self.scorer.novelty.alpha(excess)[0]) if self.scorer.shrink else 0.0
+        return {"score": round(min(float(excess[0]), 1.0), 4), "shrink": round(shrink, 4)}
+
+    @hookimpl(wrapper=True)
+    def guard_query(self, query: Any, context: Any) -> Any:
+        """Record the novelty in ``context.memo['novelty']`` before any guard decides (DomainGuard and the plan's
+        metadata read it); the embedding is cached, so scoring the query afterwards costs nothing extra."""
+        record_novelty(self, query, context)
+        return (yield)
+
     @hookimpl
     def score_models(self, query: Any, pool: Any) -> list[float]:
         """Expected quality per ``pool.names`` entry for one query."""
@@ -43,6 +61,21 @@ class ScorerPlugin:
     def score_batch(self, queries: Sequence[Any], pool: Any) -> Any:
         """Expected quality [n_queries, n_models] in one encoder pass."""
         return self.scorer.predict(list(queries), pool)
+
+
+def record_novelty(plugin: ScorerPlugin, query: Any, context: Any) -> None:
+    """Store ``plugin``'s novelty of ``query`` in the planning context once; a failure is logged, never raised (the
+    score is advisory: planning must not fail because of it)."""
+    memo = getattr(context, "memo", None)
+    if memo is None or "novelty" in memo:
+        return
+    try:
+        found = plugin.novelty_of(query)
+    except Exception as exc:  # noqa: BLE001 - an advisory score must not break planning
+        log.warning("router_plugins: novelty score failed (%s: %s)", type(exc).__name__, exc)
+        return
+    if found is not None:
+        memo["novelty"] = found
 
 
 @hookimpl

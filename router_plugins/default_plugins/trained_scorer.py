@@ -55,6 +55,16 @@ def _applies(pool: ModelPool) -> bool:
     return not known_models().isdisjoint(pool.names)
 
 
+@hookimpl(wrapper=True)
+def guard_query(query: Query, context: Any) -> Any:
+    """Record the shipped scorer's novelty of the query (plan metadata, DomainGuard) when the pool applies."""
+    if _applies(context.pool):
+        from router_plugins.scorer.plugin import record_novelty
+
+        record_novelty(_plugin(), query, context)
+    return (yield)
+
+
 @hookimpl
 def score_models(query: Query, pool: ModelPool) -> list[float] | None:
     """Trained predictions when the pool has models the checkpoint knows, else None (card priors)."""
