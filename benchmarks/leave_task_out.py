@@ -137,11 +137,11 @@ def novelty_latency(scorer: TrainedScorer, texts: list[str], n: int = 500) -> di
             "encoder_p50_us": float(np.percentile(enc_us, 50)), "encoder_p99_us": float(np.percentile(enc_us, 99))}
 
 
-def run(dataset: str, root: Path, encoder_spec: str, enc: CachedEncoder) -> dict[str, Any]:
+def run(dataset: str, root: Path, encoder_spec: str, enc: CachedEncoder, members: tuple[str, ...]) -> dict[str, Any]:
     table = load_outcomes(root / dataset)
     fam, splits = families(table), table.splits.astype(str)
     x_all = embed_table(table, enc, progress=False)
-    cfg = TrainConfig(kind="stack", use_task=USE_TASK.get(dataset, False), progress=False)
+    cfg = TrainConfig(kind="stack", use_task=USE_TASK.get(dataset, False), stack_members=members, progress=False)
     result: dict[str, Any] = {"folds": {}}
     full: TrainedScorer | None = None
     from tqdm import tqdm
@@ -222,6 +222,8 @@ def main() -> None:
     ap.add_argument("--datasets", nargs="+", default=list(DATASETS))
     ap.add_argument("--encoder", default="fast")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "leave_task_out")
+    ap.add_argument("--members", nargs="+", default=["prior", "dc", "knn", "mlp"],
+                    help="stack members of the router (fewer = faster: 'prior knn mlp' skips the torch dc head)")
     args = ap.parse_args()
     enc = CachedEncoder(make_encoder(args.encoder))
     out = args.out / args.encoder
@@ -229,7 +231,8 @@ def main() -> None:
     results: dict[str, Any] = {}
     for ds in args.datasets:
         t0 = time.perf_counter()
-        results[ds] = run(ds, args.data_root, args.encoder, enc)
+        results[ds] = run(ds, args.data_root, args.encoder, enc, tuple(args.members))
+        results[ds]["stack_members"] = list(args.members)
         results[ds]["seconds"] = round(time.perf_counter() - t0, 1)
         plot(ds, results[ds], out / f"{ds}.png")
         (out / "results.json").write_text(json.dumps(results, indent=2, default=float))

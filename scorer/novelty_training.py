@@ -1,6 +1,6 @@
 """Fitting the novelty detector and its shrinkage on training data only, by leaving task families out.
 
-For each training family in turn (up to ``max_folds``, largest first), the detector's Gaussians and a cheap proxy
+For each training family in turn (up to ``max_folds``, a random subset beyond that), the detector's Gaussians and a cheap proxy
 router are fitted on the other families' non-validation rows; that family's rows play the unseen family and the
 others' validation rows the in-distribution queries. Pooled over the folds they give (a) the weights of the two
 log-distances (a logistic model: held-out families are the positive class) and (b) the shrinkage ``(start, max)``
@@ -115,13 +115,16 @@ def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[st
         return None
     views = _Views(np.asarray(x, np.float64), surface_features(texts), np.array([family_of(t) for t in tasks]))
     names, counts = np.unique(views.fam, return_counts=True)
-    eligible = [str(f) for f, c in sorted(zip(names, counts), key=lambda p: -p[1]) if c >= MIN_FAMILY_ROWS]
+    eligible = [str(f) for f, c in zip(names, counts) if c >= MIN_FAMILY_ROWS]
     robust = np.nan_to_num(np.nanmean(y, axis=0), nan=0.5)
     weights, start, top, info = (0.5, 0.5), 1.0, 0.0, {"folds": []}
     if len(eligible) >= 2:
         rng = np.random.default_rng(seed)
+        # a random subset of folds, not the largest families: those are often alike (short QA) and would teach the
+        # weights that surface form never matters
+        chosen = sorted(rng.choice(eligible, size=min(max_folds, len(eligible)), replace=False).tolist())
         feats, labels, folds = [], [], []
-        for g in eligible[:max_folds]:
+        for g in chosen:
             others = views.fam != g
             fit, cal = others & ~val, others & val
             if cal.sum() < 5 or fit.sum() < MIN_FAMILY_ROWS:
@@ -138,8 +141,11 @@ def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[st
             fold = {"family": g, "f_cal": f_cal, "f_out": f_out, "prior": fold_prior, "cal": cal, "out": out}
             if proxy is not None:
                 p = proxy(x[fit], y[fit], [tasks[i] for i in np.flatnonzero(fit)])
-                fold["p_cal"] = p.predict(x[cal], [tasks[i] for i in np.flatnonzero(cal)])
-                fold["p_out"] = p.predict(x[out], [tasks[i] for i in np.flatnonzero(out)])
+                # a model with no recorded outcome in a fold predicts NaN: read it as the fold's prior
+                p_cal = p.predict(x[cal], [tasks[i] for i in np.flatnonzero(cal)])
+                p_out = p.predict(x[out], [tasks[i] for i in np.flatnonzero(out)])
+                fold["p_cal"] = np.where(np.isnan(p_cal), fold_prior[None, :], p_cal)
+                fold["p_out"] = np.where(np.isnan(p_out), fold_prior[None, :], p_out)
             folds.append(fold)
         if folds:
             weights = _combination(np.vstack(feats), np.concatenate(labels))

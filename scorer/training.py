@@ -51,6 +51,8 @@ class TrainConfig:
     novelty: bool = True
     #: Stack members of the cheap proxy router trained per left-out family to learn the shrinkage.
     novelty_proxy: tuple[str, ...] = ("prior", "knn")
+    #: Training families left out in turn to learn the novelty weights and the shrinkage (largest first).
+    novelty_folds: int = 8
     progress: bool = True
 
     def __post_init__(self) -> None:
