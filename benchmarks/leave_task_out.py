@@ -111,7 +111,7 @@ def id_figures(dataset: str, scorer: TrainedScorer, test: OutcomeTable) -> dict[
     out: dict[str, Any] = {}
     for name, r in rep["routers"].items():
         fig: dict[str, Any] = {"lambda0": r["points"][0]["quality"], "aiq": r.get("aiq")}
-        if dataset == "routerdc_7llm":
+        if dataset == "routerdc_7llm" and all(name in rep["per_task"][t] for t in ROUTERDC_ID_TASKS):
             fig["id_task_average"] = float(np.mean([rep["per_task"][t][name] for t in ROUTERDC_ID_TASKS]))
         out[name] = fig
     return out
@@ -228,20 +228,22 @@ def main() -> None:
     enc = CachedEncoder(make_encoder(args.encoder))
     out = args.out / args.encoder
     out.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {}
+    path = out / "results.json"
+    # datasets run separately accumulate in one file (a rerun of a dataset replaces its entry)
+    results: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
     for ds in args.datasets:
         t0 = time.perf_counter()
         results[ds] = run(ds, args.data_root, args.encoder, enc, tuple(args.members))
         results[ds]["stack_members"] = list(args.members)
         results[ds]["seconds"] = round(time.perf_counter() - t0, 1)
         plot(ds, results[ds], out / f"{ds}.png")
-        (out / "results.json").write_text(json.dumps(results, indent=2, default=float))
+        path.write_text(json.dumps(results, indent=2, default=float))
     for ds, res in results.items():
         print(markdown(ds, res))
         aurocs = [f["novelty_auroc"] for f in res["folds"].values() if "novelty_auroc" in f]
         worst = min(f["router_minus_train_best"] for f in res["folds"].values())
         print(f"\nmean novelty AUROC {np.mean(aurocs):.3f}; worst router − train-chosen single {100 * worst:+.1f} points")
-    print(f"\nwrote {out / 'results.json'}")
+    print(f"\nwrote {path}")
 
 
 if __name__ == "__main__":
