@@ -159,6 +159,10 @@ class Plan:
         lines = [f"{head}, latency≈{self.latency_s:.2f}s, budget {budget}"]
         if self.fallback:
             lines.append(f"  FALLBACK: {self.reason}")
+        novelty = self.metadata.get("novelty")
+        if isinstance(novelty, Mapping) and all(isinstance(novelty.get(k), (int, float)) for k in ("score", "shrink")):
+            lines.append(f"  novelty {float(novelty['score']):.2f} (share of in-distribution queries less novel); "
+                         f"predictions {100 * float(novelty['shrink']):.0f} % toward the robust prior")
         width = max((len(r.role) for r in self.roles), default=0)
         for r in self.roles:
             by = f" [{r.decided_by}]" if r.decided_by else ""

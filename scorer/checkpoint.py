@@ -15,6 +15,7 @@ import numpy as np
 
 from router_plugins._files import private_dir, write_private
 from router_plugins.errors import CheckpointError
+from router_plugins.scorer.novelty import NoveltyModel
 from router_plugins.scorer.predictors import KINDS, Predictor
 
 FORMAT_VERSION = 1
@@ -32,13 +33,17 @@ def file_sha256(path: Path) -> str:
 
 
 def save_checkpoint(predictor: Predictor, out_dir: str | Path, *, encoder: dict[str, Any],
-                    extra: dict[str, Any] | None = None) -> Path:
-    """Write a predictor and its metadata; ``encoder`` = {"spec", "id", "dim"} says how queries were embedded."""
+                    extra: dict[str, Any] | None = None, novelty: NoveltyModel | None = None) -> Path:
+    """Write a predictor and its metadata; ``encoder`` = {"spec", "id", "dim"} says how queries were embedded; the
+    novelty detector's tensors go under ``novelty/`` in the same weights file, its settings under ``novelty``."""
     from safetensors.numpy import save
 
     out = private_dir(out_dir)
+    tensors = dict(predictor.tensors)
+    if novelty is not None:
+        tensors.update(novelty.prefixed_tensors())
     weights = write_private(out / WEIGHTS, save({k: np.ascontiguousarray(v, dtype=np.float32)
-                                                  for k, v in predictor.tensors.items()}))
+                                                  for k, v in tensors.items()}))
     config = {
         "format": "router-plugins-scorer",
         "format_version": FORMAT_VERSION,
@@ -51,6 +56,8 @@ def save_checkpoint(predictor: Predictor, out_dir: str | Path, *, encoder: dict[
         "weights_sha256": file_sha256(weights),
         **(extra or {}),
     }
+    if novelty is not None:
+        config["novelty"] = novelty.config()
     write_private(out / CONFIG, json.dumps(config, indent=2, sort_keys=True, default=_json_default).encode("utf-8"))
     return out
 
@@ -146,9 +153,10 @@ def _check_predictor_config(folder: Path, config: Any) -> dict[str, Any]:
     return config
 
 
-def load_checkpoint(path: str | Path, *, expected_models: Sequence[str] | None = None,
-                    encoder_id: str | None = None) -> tuple[Predictor, dict[str, Any]]:
-    """Load and verify a checkpoint; returns the predictor and its config. Raises CheckpointError on any mismatch."""
+def load_checkpoint(path: str | Path, *, expected_models: Sequence[str] | None = None, encoder_id: str | None = None,
+                    with_novelty: bool = False) -> Any:
+    """Load and verify a checkpoint; returns the predictor and its config (and, ``with_novelty``, its novelty detector
+    or None). Raises CheckpointError on any mismatch or malformed value."""
     from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
@@ -174,10 +182,16 @@ def load_checkpoint(path: str | Path, *, expected_models: Sequence[str] | None =
     if bad:
         raise CheckpointError(f"{weights}: tensor(s) {bad[:5]} hold NaN or infinite values; retrain the checkpoint")
     config = _check_predictor_config(folder, cfg.get("config", {}))
-    predictor = Predictor(cfg["kind"], models, dict(config), tensors, list(cfg.get("tasks", [])))
+    own = {k: v for k, v in tensors.items() if not k.startswith("novelty/")}
+    predictor = Predictor(cfg["kind"], models, dict(config), own, list(cfg.get("tasks", [])))
     dim = int(cfg["encoder"].get("dim", 0))
+    novelty = None
+    if "novelty" in cfg:
+        novelty = NoveltyModel.from_checkpoint(cfg["novelty"], tensors, dim)
+    elif len(own) != len(tensors):
+        raise CheckpointError(f"{folder}: the weights hold novelty/* tensors but config.json has no 'novelty' entry")
     expected = predictor.expected_shapes(dim)
-    recorded = {k: tuple(v) for k, v in cfg["tensors"].items()}
+    recorded = {k: tuple(v) for k, v in cfg["tensors"].items() if not k.startswith("novelty/")}
     actual = {k: tuple(v.shape) for k, v in predictor.tensors.items()}
     for label, shapes in (("config.json 'tensors'", recorded), ("weights file", actual)):
         if shapes != expected:
@@ -193,4 +207,4 @@ def load_checkpoint(path: str | Path, *, expected_models: Sequence[str] | None =
     if encoder_id is not None and cfg["encoder"].get("id") != encoder_id:
         raise CheckpointError(f"{folder}: trained on embeddings of encoder {cfg['encoder'].get('id')!r}, "
                               f"but the encoder given is {encoder_id!r}; use the checkpoint's encoder or retrain")
-    return predictor, cfg
+    return (predictor, cfg, novelty) if with_novelty else (predictor, cfg)

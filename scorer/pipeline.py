@@ -17,6 +17,7 @@ from router_plugins.replay import OutcomeTable
 from router_plugins.query import Query
 from router_plugins.scorer.cards_features import card_features, parse_size_b
 from router_plugins.scorer.encoders import CachedEncoder, Encoder, make_encoder
+from router_plugins.scorer.novelty import NoveltyModel
 from router_plugins.scorer.report import build_report, mean_cost_per_query
 from router_plugins.scorer.trained_scorer import TrainedScorer
 from router_plugins.scorer.training import TrainConfig, train_router
@@ -67,11 +68,33 @@ def train_scorer(train: OutcomeTable, *, kind: str = "dc", encoder_spec: str | N
     x = embed_table(train, cached, progress=progress)
     embed_s = time.perf_counter() - t0
     cfg = replace(config or TrainConfig(), kind=kind, progress=progress)
-    result = train_router(x, train.quality, train.models, cfg, tasks=[str(t) for t in train.tasks], clusters=train.clusters)
+    tasks = [str(t) for t in train.tasks]
+    result = train_router(x, train.quality, train.models, cfg, tasks=tasks, clusters=train.clusters)
     meta = table_meta(train)
     meta.update({"train_seconds": result.seconds, "train_info": result.info})
-    scorer = TrainedScorer(result.predictor, cached, meta=meta, encoder_spec=encoder_spec)
-    return scorer, {"seconds": result.seconds, "embed_seconds": embed_s, "info": result.info}
+    t1 = time.perf_counter()
+    novelty = train_novelty(x, train, cfg) if cfg.novelty else None
+    if novelty is not None:
+        meta["novelty_seconds"] = time.perf_counter() - t1
+    scorer = TrainedScorer(result.predictor, cached, meta=meta, encoder_spec=encoder_spec, novelty=novelty)
+    return scorer, {"seconds": result.seconds, "embed_seconds": embed_s, "info": result.info,
+                    "novelty": None if novelty is None else novelty.config()}
+
+
+def train_novelty(x: np.ndarray, train: OutcomeTable, cfg: TrainConfig) -> NoveltyModel | None:
+    """The calibrated novelty detector and its shrinkage, learned by leaving training task families out; the proxy
+    router per fold is a stack of ``cfg.novelty_proxy`` (cheap members), calibration on the validation slice."""
+    from router_plugins.scorer.novelty_training import fit_novelty
+    from router_plugins.scorer.training import validation_mask
+
+    proxy_cfg = replace(cfg, kind="stack", stack_members=tuple(cfg.novelty_proxy), progress=False)
+
+    def proxy(xf: np.ndarray, yf: np.ndarray, tf: list[str]) -> Any:
+        return train_router(xf, yf, train.models, proxy_cfg, tasks=tf).predictor
+
+    val = validation_mask(len(train), max(cfg.val_fraction, 0.1), cfg.seed + 2)
+    return fit_novelty(x, list(train.texts), [str(t) for t in train.tasks], train.quality, list(train.models), val,
+                       proxy if cfg.novelty_proxy else None, max_folds=cfg.novelty_folds, seed=cfg.seed)
 
 
 def predictions(scorer: TrainedScorer, table: OutcomeTable, *, use_task: bool = True) -> np.ndarray:

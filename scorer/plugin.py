@@ -18,10 +18,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from router_plugins.cards import ModelPool
 from router_plugins._redact import redact
+from router_plugins.cards import ModelPool
 from router_plugins.hookspecs import hookimpl
 from router_plugins.query import Query
+
 
 class ScorerPlugin:
     """Scores every pool model with a trained scorer (unknown models: card prior or zero-shot estimate)."""
@@ -45,6 +46,21 @@ class ScorerPlugin:
 
     def __repr__(self) -> str:
         return f"ScorerPlugin(models={self.scorer.models})"
+
+    def novelty_of(self, query: Any) -> dict[str, float] | None:
+        """The query's calibrated novelty and the weight its predictions give the robust prior (None: no detector)."""
+        excess = self.scorer.novelty_scores([query], extended=True)
+        if excess is None:
+            return None
+        shrink = float(self.scorer.novelty.alpha(excess)[0]) if self.scorer.shrink else 0.0
+        return {"score": round(min(float(excess[0]), 1.0), 4), "shrink": round(shrink, 4)}
+
+    @hookimpl(wrapper=True)
+    def guard_query(self, query: Any, context: Any) -> Any:
+        """Record the novelty in ``context.memo['novelty']`` before any guard decides (DomainGuard and the plan's
+        metadata read it); the embedding is cached, so scoring the query afterwards costs nothing extra."""
+        record_novelty(self, query, context)
+        return (yield)
 
     @hookimpl
     def score_models(self, query: Any, pool: Any) -> list[float]:
@@ -109,6 +125,30 @@ def score_models(query: Query, pool: ModelPool) -> list[float] | None:
 def score_batch(queries: Sequence[Query], pool: ModelPool) -> Any:
     """The same for a batch, in one encoder pass."""
     return _plugin().score_batch(queries=queries, pool=pool) if _applies(pool) else None
+
+
+@hookimpl(wrapper=True)
+def guard_query(query: Query, context: Any) -> Any:
+    """Record the shipped scorer's novelty of the query (plan metadata, DomainGuard) when the pool applies."""
+    if _applies(context.pool):
+        record_novelty(_plugin(), query, context)
+    return (yield)
+
+
+def record_novelty(plugin: ScorerPlugin, query: Any, context: Any) -> None:
+    """Store ``plugin``'s novelty of ``query`` in the planning context once; a failure is logged, never raised (the
+    score is advisory: planning must not fail because of it)."""
+    memo = getattr(context, "memo", None)
+    if memo is None or "novelty" in memo:
+        return
+    try:
+        found = plugin.novelty_of(query)
+    except Exception as exc:  # noqa: BLE001 - an advisory score must not break planning
+        log.warning("router_plugins: novelty score failed (%s)", redact(f"{type(exc).__name__}: {exc}"))
+        return
+    if found is not None:
+        memo["novelty"] = found
+        memo["meta:novelty"] = dict(found)  # the plan's metadata (router_plugins._assembly.plan_metadata)
 
 
 @hookimpl

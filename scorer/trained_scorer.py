@@ -19,6 +19,7 @@ from router_plugins.errors import CheckpointError, ConfigError, ScorerError
 from router_plugins.query import Query
 from router_plugins.scorer.cards_features import blend_weights, card_features, parse_size_b
 from router_plugins.scorer.encoders import CachedEncoder, Encoder, make_encoder
+from router_plugins.scorer.novelty import NoveltyModel
 from router_plugins.scorer.predictors import Predictor
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "default"
@@ -28,7 +29,8 @@ class TrainedScorer:
     """``predict(queries, pool) -> array[n_queries, n_models]`` of expected quality in [0, 1] (the Scorer protocol)."""
 
     def __init__(self, predictor: Predictor, encoder: Encoder, *, meta: dict[str, Any] | None = None,
-                 unknown: str = "zero-shot", encoder_spec: str | None = None) -> None:
+                 unknown: str = "zero-shot", encoder_spec: str | None = None,
+                 novelty: NoveltyModel | None = None) -> None:
         if unknown not in ("zero-shot", "error"):
             raise ConfigError(f"unknown= must be 'zero-shot' or 'error', got {unknown!r}")
         self.predictor = predictor
@@ -37,6 +39,10 @@ class TrainedScorer:
         self.unknown = unknown
         self.encoder_spec = encoder_spec or self.meta.get("encoder", {}).get("spec")
         self._column_cache: dict[tuple[str, ...], tuple[list[int | None], dict[int, Any]]] = {}
+        #: The calibrated novelty detector (None for checkpoints trained without one).
+        self.novelty = novelty
+        #: Whether predictions of novel queries shrink toward the robust prior (off: for ablations).
+        self.shrink = True
 
     # -- construction ---------------------------------------------------------------------------------------------
     @classmethod
@@ -52,18 +58,19 @@ class TrainedScorer:
             if spec not in (None, "minilm", "default", "fast"):
                 spec = str(confined_encoder_folder(folder, spec))
             encoder = make_encoder(spec)
-        predictor, cfg = load_checkpoint(folder, encoder_id=encoder.id)
-        return cls(predictor, encoder, meta=cfg, unknown=unknown)
+        predictor, cfg, novelty = load_checkpoint(folder, encoder_id=encoder.id, with_novelty=True)
+        return cls(predictor, encoder, meta=cfg, unknown=unknown, novelty=novelty)
 
     def save(self, path: str | Path, *, extra: dict[str, Any] | None = None) -> Path:
         """Write the checkpoint (weights + config with sha256, encoder, per-model cost and card features)."""
         from router_plugins.scorer.checkpoint import save_checkpoint
 
         keep = {k: v for k, v in self.meta.items() if k not in
-                ("format", "format_version", "kind", "models", "tasks", "config", "encoder", "tensors", "weights_sha256")}
+                ("format", "format_version", "kind", "models", "tasks", "config", "encoder", "tensors", "weights_sha256",
+                 "novelty")}
         keep.update(extra or {})
         enc = {"spec": self.encoder_spec, "id": self.encoder.id, "dim": int(self._dim())}
-        return save_checkpoint(self.predictor, path, encoder=enc, extra=keep)
+        return save_checkpoint(self.predictor, path, encoder=enc, extra=keep, novelty=self.novelty)
 
     def _dim(self) -> int:
         dim = self.predictor.input_dim()
@@ -90,10 +97,24 @@ class TrainedScorer:
         return self.encoder.encode(list(texts))
 
     def predict_known(self, queries: Sequence[Query | str]) -> NDArray[np.float32]:
-        """Expected quality of every known model, (n_queries, n_known)."""
+        """Expected quality of every known model, (n_queries, n_known); novel queries shrink toward the robust prior."""
         qs = [Query.coerce(q) for q in queries]
-        x = self.embed([q.text for q in qs])
-        return self.predictor.predict(x, [q.task for q in qs])
+        texts = [q.text for q in qs]
+        x = self.embed(texts)
+        pred = self.predictor.predict(x, [q.task for q in qs])
+        if self.novelty is not None and self.shrink:
+            pred = self.novelty.shrink(pred, self.predictor.models, self.novelty.excess(self.novelty.raw(x, texts)))
+        return pred
+
+    def novelty_scores(self, queries: Sequence[Query | str], *, extended: bool = False) -> NDArray[np.float64] | None:
+        """Calibrated novelty per query in [0, 1] (a threshold t flags about 1 − t of in-distribution queries), or
+        with ``extended`` the score continued beyond 1 that shrinkage reads; None when the checkpoint has no detector.
+        Embeddings come from the encoder's cache when already computed."""
+        if self.novelty is None:
+            return None
+        texts = [Query.coerce(q).text for q in queries]
+        raw = self.novelty.raw(self.embed(texts), texts)
+        return self.novelty.excess(raw) if extended else self.novelty.calibrate(raw)
 
     def predict(self, queries: Sequence[Query | str], pool: ModelPool | Sequence[str] | None = None) -> NDArray[np.float32]:
         """Expected quality in [0, 1] for each query × pool model (pool order); all known models when pool is None."""
@@ -153,7 +174,10 @@ class TrainedScorer:
         """A copy with another predictor (after onboarding), sharing the encoder and its cache."""
         meta = dict(self.meta)
         meta.update(meta_update or {})
-        return TrainedScorer(predictor, self.encoder, meta=meta, unknown=self.unknown, encoder_spec=self.encoder_spec)
+        out = TrainedScorer(predictor, self.encoder, meta=meta, unknown=self.unknown, encoder_spec=self.encoder_spec,
+                            novelty=self.novelty)
+        out.shrink = self.shrink
+        return out
 
 
 def load_default_scorer(*, unknown: str = "zero-shot") -> TrainedScorer:

@@ -47,6 +47,12 @@ class TrainConfig:
     prior_strengths: tuple[float, ...] = (0.0, 5.0, 20.0, 80.0)
     stack_members: tuple[str, ...] = ("prior", "dc", "knn", "mlp")
     stack_step: float = 0.1
+    #: Fit the novelty detector and its shrinkage toward the robust prior (scorer/novelty_training.py).
+    novelty: bool = True
+    #: Stack members of the cheap proxy router trained per left-out family to learn the shrinkage.
+    novelty_proxy: tuple[str, ...] = ("prior", "knn")
+    #: Training families left out in turn to learn the novelty weights and the shrinkage (largest first).
+    novelty_folds: int = 8
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -56,7 +62,7 @@ class TrainConfig:
     def as_dict(self) -> dict[str, Any]:
         """JSON-able copy (stored in checkpoints)."""
         d = asdict(self)
-        for key in ("knn_ks", "mlp_hidden", "stack_members", "prior_strengths"):
+        for key in ("knn_ks", "mlp_hidden", "stack_members", "prior_strengths", "novelty_proxy"):
             d[key] = list(d[key])
         return d
 

@@ -1,0 +1,250 @@
+"""Leave-one-family-out routing: is the router ever worse than not routing on a task family it never saw?
+
+For each dataset and each left-out family the stack router (prior + dc + knn + mlp, as in routing_quality.py) is
+trained on the train rows of every *other* family, together with its novelty detector and shrinkage (learned inside
+training by leaving training families out again — nothing here looks at the left-out family or at test labels).
+Evaluated on the left-out family's **test** rows, side by side:
+
+- the best single model chosen on the training families (what "not routing" would use),
+- the family's own best single model (chosen on its test labels: a bound, not a router),
+- the router at λ=0 with shrinkage and without it (ablation), and its best quality at ≤ the cost of that
+  training-chosen model (λ swept; datasets with costs only),
+- the novelty score's AUROC (in-distribution = test rows of the training families, novel = the left-out family) and
+  the share of each flagged at the calibrated threshold 0.95 (nominal false-positive rate 5 %).
+
+``routerdc_7llm`` leaves out its 5 in-distribution tasks in turn, and its ``ood_test`` split (mbpp, humaneval_js) is
+evaluated with the router trained on all train families; that same full router gives the in-distribution figures
+(ID-task average, nim9 λ=0, RouterBench AIQ) with and without shrinkage. Novelty latency is timed at batch 1 on top
+of the embedding. Writes benchmarks/results/leave_task_out/<encoder>/{results.json,<dataset>.png}.
+
+    HF_HUB_OFFLINE=1 python benchmarks/leave_task_out.py --encoder fast
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from router_plugins.evaluation import baselines, evaluate_choices  # noqa: E402
+from router_plugins.loaders import load_outcomes  # noqa: E402
+from router_plugins.outcome_table import OutcomeTable  # noqa: E402
+from router_plugins.scorer.encoders import CachedEncoder, make_encoder  # noqa: E402
+from router_plugins.scorer.novelty_training import family_of  # noqa: E402
+from router_plugins.scorer.pipeline import cost_vector, embed_table, evaluate_scorers, predictions, train_scorer  # noqa: E402
+from router_plugins.scorer.report import route, sweep  # noqa: E402
+from router_plugins.scorer.trained_scorer import TrainedScorer  # noqa: E402
+from router_plugins.scorer.training import TrainConfig  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent
+ROUTERDC_ID_TASKS = ("mmlu", "gsm8k", "cmmlu", "arc_challenge", "humaneval")
+USE_TASK = {"llmrouter_nim9": True}
+DATASETS = ("routerdc_7llm", "llmrouter_nim9", "routerbench_via_routerdc")
+
+
+def families(table: OutcomeTable) -> np.ndarray:
+    """Top-level task family of every row."""
+    return np.array([family_of(str(t)) for t in table.tasks])
+
+
+def folds_of(dataset: str, table: OutcomeTable) -> list[str]:
+    """Left-out families: RouterDC's five ID tasks plus its ood_test split, else every family with test rows."""
+    if dataset == "routerdc_7llm":
+        return [*ROUTERDC_ID_TASKS, "ood_test"]
+    test = table.split("test")
+    return sorted(set(families(test).tolist()))
+
+
+def without_shrinkage(scorer: TrainedScorer) -> TrainedScorer:
+    """The same scorer with shrinkage switched off (same encoder cache, same detector)."""
+    off = scorer.with_predictor(scorer.predictor)
+    off.shrink = False
+    return off
+
+
+def auroc(neg: np.ndarray, pos: np.ndarray) -> float:
+    """Area under the ROC curve of a score that should be higher on ``pos`` rows."""
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(np.r_[np.zeros(len(neg)), np.ones(len(pos))], np.r_[neg, pos]))
+
+
+def fold_figures(scorer: TrainedScorer, train: OutcomeTable, novel: OutcomeTable, ident: OutcomeTable,
+                 x_novel: np.ndarray, x_ident: np.ndarray) -> dict[str, Any]:
+    """Every per-family figure of the module docstring for one left-out family."""
+    best_train = baselines(train)["best_single"]
+    j = novel.models.index(best_train["name"])
+    q_train_best, c_train_best = evaluate_choices(novel, np.full(len(novel), j))
+    means = np.nanmean(novel.quality, axis=0)
+    own = int(np.nanargmax(means))
+    out: dict[str, Any] = {"n_test": len(novel), "best_single_on_train_families": best_train["name"],
+                           "train_best_quality": q_train_best, "family_best_single": novel.models[own],
+                           "family_best_quality": float(means[own])}
+    for label, sc in (("router", scorer), ("router_no_shrink", without_shrinkage(scorer))):
+        pred = predictions(sc, novel)
+        out[f"{label}_lambda0"] = evaluate_choices(novel, route(pred, None, 0.0))[0]
+        costs = cost_vector(sc, novel)
+        if costs is not None and c_train_best is not None:
+            pts = [p for p in sweep(pred, novel, costs) if p["cost"] <= c_train_best * (1 + 1e-9)]
+            out[f"{label}_best_at_train_best_cost"] = max((p["quality"] for p in pts), default=None)
+    nov = scorer.novelty
+    if nov is not None:
+        raw_id, raw_novel = nov.raw(x_ident, list(ident.texts)), nov.raw(x_novel, list(novel.texts))
+        out["novelty_auroc"] = auroc(raw_id, raw_novel)
+        out["flagged_at_0.95"] = {"in_distribution": float((nov.calibrate(raw_id) >= 0.95).mean()),
+                                  "novel": float((nov.calibrate(raw_novel) >= 0.95).mean())}
+        out["shrink"] = {"start": nov.shrink_start, "max": nov.shrink_max, "weights": list(nov.weights)}
+    out["router_minus_train_best"] = out["router_lambda0"] - q_train_best
+    return out
+
+
+def id_figures(dataset: str, scorer: TrainedScorer, test: OutcomeTable) -> dict[str, Any]:
+    """The in-distribution figures the issue tracks, with and without shrinkage, on the test split."""
+    rep = evaluate_scorers(test, {"stack": scorer, "stack (no shrinkage)": without_shrinkage(scorer)}, split="test")
+    out: dict[str, Any] = {}
+    for name, r in rep["routers"].items():
+        fig: dict[str, Any] = {"lambda0": r["points"][0]["quality"], "aiq": r.get("aiq")}
+        if dataset == "routerdc_7llm" and all(name in rep["per_task"][t] for t in ROUTERDC_ID_TASKS):
+            fig["id_task_average"] = float(np.mean([rep["per_task"][t][name] for t in ROUTERDC_ID_TASKS]))
+        out[name] = fig
+    return out
+
+
+def novelty_latency(scorer: TrainedScorer, texts: list[str], n: int = 500) -> dict[str, float]:
+    """µs per query at batch 1: the novelty score on top of a cached embedding, and the encoder itself (uncached)."""
+    nov = scorer.novelty
+    assert nov is not None
+    texts = texts[:n]
+    x = scorer.embed(texts)
+    nov.score(x[:1], texts[:1])  # warm-up
+    score_us, enc_us = [], []
+    raw_encoder = scorer.encoder.encoder
+    for i, text in enumerate(texts):
+        t0 = time.perf_counter()
+        nov.score(x[i:i + 1], [text])
+        score_us.append((time.perf_counter() - t0) * 1e6)
+        t0 = time.perf_counter()
+        raw_encoder.encode([text])
+        enc_us.append((time.perf_counter() - t0) * 1e6)
+    return {"novelty_p50_us": float(np.percentile(score_us, 50)), "novelty_p99_us": float(np.percentile(score_us, 99)),
+            "encoder_p50_us": float(np.percentile(enc_us, 50)), "encoder_p99_us": float(np.percentile(enc_us, 99))}
+
+
+def run(dataset: str, root: Path, encoder_spec: str, enc: CachedEncoder, members: tuple[str, ...]) -> dict[str, Any]:
+    table = load_outcomes(root / dataset)
+    fam, splits = families(table), table.splits.astype(str)
+    x_all = embed_table(table, enc, progress=False)
+    cfg = TrainConfig(kind="stack", use_task=USE_TASK.get(dataset, False), stack_members=members, progress=False)
+    result: dict[str, Any] = {"folds": {}}
+    full: TrainedScorer | None = None
+    from tqdm import tqdm
+
+    for g in tqdm(folds_of(dataset, table), desc=dataset):
+        t0 = time.perf_counter()
+        if g == "ood_test":
+            keep, novel_rows = splits == "train", splits == "ood_test"
+        else:
+            keep, novel_rows = (splits == "train") & (fam != g), (splits == "test") & (fam == g)
+        ident_rows = (splits == "test") & (fam != g)
+        train = table.select(keep)
+        scorer, _ = train_scorer(train, kind="stack", encoder=enc, encoder_spec=encoder_spec, config=cfg,
+                                 progress=False)
+        if g == "ood_test":
+            full = scorer  # trained on every train family: also the in-distribution router
+        figs = fold_figures(scorer, train, table.select(novel_rows), table.select(ident_rows), x_all[novel_rows],
+                            x_all[ident_rows])
+        figs["seconds"] = round(time.perf_counter() - t0, 1)
+        result["folds"][g] = figs
+        print(f"{dataset} / {g}: " + json.dumps({k: (round(v, 4) if isinstance(v, float) else v)
+                                                 for k, v in figs.items()}), flush=True)
+    if full is None:
+        full, info = train_scorer(table.split("train"), kind="stack", encoder=enc, encoder_spec=encoder_spec,
+                                  config=cfg, progress=False)
+    result["in_distribution"] = id_figures(dataset, full, table.split("test"))
+    result["full_model_novelty"] = None if full.novelty is None else full.novelty.config()
+    result["latency"] = novelty_latency(full, list(table.split("test").texts))
+    print(f"{dataset} in-distribution: {json.dumps(result['in_distribution'])}\n  latency {result['latency']}",
+          flush=True)
+    return result
+
+
+def plot(dataset: str, res: dict[str, Any], path: Path) -> None:
+    """Bars per left-out family: training-chosen single model, family's own best, router with/without shrinkage."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(res["folds"])
+    series = [("train-chosen single", "train_best_quality"), ("family's own best (bound)", "family_best_quality"),
+              ("router λ=0, no shrinkage", "router_no_shrink_lambda0"), ("router λ=0", "router_lambda0")]
+    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(names)), 4))
+    width = 0.8 / len(series)
+    for k, (label, key) in enumerate(series):
+        ax.bar(np.arange(len(names)) + k * width, [res["folds"][n][key] for n in names], width, label=label)
+    ax.set_xticks(np.arange(len(names)) + 0.4 - width / 2, names, rotation=30, ha="right")
+    ax.set_ylabel("test quality on the left-out family")
+    ax.set_title(f"{dataset}: leave one task family out")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def markdown(dataset: str, res: dict[str, Any]) -> str:
+    """The per-family table of RESULTS.md."""
+    rows = [f"\n#### {dataset}\n",
+            "| left-out family (n) | train-chosen single | family's own best | router λ=0 (no shrink) | "
+            "Δ vs train-chosen | q at ≤ its cost | novelty AUROC | flagged ID / novel @0.95 |",
+            "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for g, f in res["folds"].items():
+        at = f.get("router_best_at_train_best_cost")
+        fl = f.get("flagged_at_0.95", {})
+        rows.append(f"| {g} ({f['n_test']}) | {f['best_single_on_train_families'].split('/')[-1]} "
+                    f"{f['train_best_quality']:.3f} | {f['family_best_single'].split('/')[-1]} "
+                    f"{f['family_best_quality']:.3f} | {f['router_lambda0']:.3f} ({f['router_no_shrink_lambda0']:.3f})"
+                    f" | {100 * f['router_minus_train_best']:+.1f} | {'—' if at is None else f'{at:.3f}'} | "
+                    f"{f.get('novelty_auroc', float('nan')):.3f} | {fl.get('in_distribution', float('nan')):.2f} / "
+                    f"{fl.get('novel', float('nan')):.2f} |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-root", type=Path, default=ROOT.parents[1] / "shared" / "data")
+    ap.add_argument("--datasets", nargs="+", default=list(DATASETS))
+    ap.add_argument("--encoder", default="fast")
+    ap.add_argument("--out", type=Path, default=ROOT / "results" / "leave_task_out")
+    ap.add_argument("--members", nargs="+", default=["prior", "dc", "knn", "mlp"],
+                    help="stack members of the router (fewer = faster: 'prior knn mlp' skips the torch dc head)")
+    args = ap.parse_args()
+    enc = CachedEncoder(make_encoder(args.encoder))
+    out = args.out / args.encoder
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "results.json"
+    # datasets run separately accumulate in one file (a rerun of a dataset replaces its entry)
+    results: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
+    for ds in args.datasets:
+        t0 = time.perf_counter()
+        results[ds] = run(ds, args.data_root, args.encoder, enc, tuple(args.members))
+        results[ds]["stack_members"] = list(args.members)
+        results[ds]["seconds"] = round(time.perf_counter() - t0, 1)
+        plot(ds, results[ds], out / f"{ds}.png")
+        path.write_text(json.dumps(results, indent=2, default=float))
+    for ds, res in results.items():
+        print(markdown(ds, res))
+        aurocs = [f["novelty_auroc"] for f in res["folds"].values() if "novelty_auroc" in f]
+        worst = min(f["router_minus_train_best"] for f in res["folds"].values())
+        print(f"\nmean novelty AUROC {np.mean(aurocs):.3f}; worst router − train-chosen single {100 * worst:+.1f} points")
+    print(f"\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main()

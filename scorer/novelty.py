@@ -1,0 +1,219 @@
+"""Novelty of a query against the scorer's training distribution, and shrinkage of predictions toward a robust prior.
+
+The raw score combines two class-conditional Gaussian (Mahalanobis) distances, one per view of the query: its
+embedding and a few surface features of its text (length, lines, digits, non-ASCII, code symbols, option markers),
+each measured to the nearest training task family under a shared Ledoit-Wolf covariance. The two log-distances are
+weighted by a small logistic model fitted with held-out task families as the novel class (``novelty_training``).
+The calibrated score is the share of held-out in-distribution (validation) queries that are less novel: a threshold
+``t`` on it flags about ``1 - t`` of in-distribution queries (its false-positive rate). Numpy only at inference:
+one (d × d) product plus the family distances, well under a millisecond at batch 1.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from router_plugins.errors import CheckpointError
+
+Array = NDArray[np.float32]
+#: Names of the surface features, in column order (stored in checkpoints so a reader can check them).
+SURFACE_FEATURES = ("log_chars", "log_lines", "digits", "non_ascii", "upper", "code_symbols", "spaces", "log_words",
+                    "option_markers")
+_OPTION = re.compile(r"(?m)(?:^|\s)\(?[A-Ea-e][.):]\s")
+_CODE = np.frombuffer("{}[]();=<>_#:".encode("utf-32-le"), dtype=np.uint32)
+#: Tensor names under ``novelty/`` and the config keys of a stored detector.
+TENSORS = ("emb_whiten", "emb_means", "emb_spread", "surf_center", "surf_scale", "surf_whiten", "surf_means",
+           "surf_spread", "quantiles", "robust_prior")
+
+
+def surface_features(texts: Sequence[str]) -> NDArray[np.float64]:
+    """(n, 9) surface features of each text: what a task family's prompt template looks like, independent of topic."""
+    out = np.zeros((len(texts), len(SURFACE_FEATURES)), dtype=np.float64)
+    for i, text in enumerate(texts):
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        n = max(len(codes), 1)
+        digits = ((codes >= 48) & (codes <= 57)).sum()
+        upper = ((codes >= 65) & (codes <= 90)).sum()
+        spaces = ((codes == 32) | (codes == 9) | (codes == 10) | (codes == 13)).sum()
+        newlines = (codes == 10).sum()
+        out[i] = (np.log1p(len(codes)), np.log1p(newlines), digits / n, (codes > 127).sum() / n, upper / n,
+                  np.isin(codes, _CODE).sum() / n, spaces / n, np.log1p(len(text.split())),
+                  np.log1p(len(_OPTION.findall(text))))
+    return out
+
+
+def _family_distance(x: NDArray[np.float64], whiten: Array, means: Array,
+                     spread: Array | None = None) -> NDArray[np.float64]:
+    """Squared Mahalanobis distance of each row to the nearest family mean (means already whitened), each family's
+    distance divided by its own ``spread`` (median distance of its training rows) so broad and tight families compare."""
+    z = x @ whiten
+    d = (z * z).sum(axis=1)[:, None] - 2.0 * z @ means.T + (means * means).sum(axis=1)[None, :]
+    if spread is not None:
+        d = d / spread[None, :]
+    return np.maximum(d.min(axis=1), 1e-12)
+
+
+#: Width of the shrinkage ramp on the extended score: from ``shrink_start`` to full ``shrink_max`` over this much.
+SHRINK_RAMP = 0.5
+
+
+def extended_score(raw: NDArray[np.float64], quantiles: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The calibrated score (share of calibration queries with a lower raw score), continued beyond 1 for raw scores
+    above every calibration query, in units of the calibration's (max − median) spread: 2 = twice as far out."""
+    q = np.asarray(quantiles, dtype=np.float64)
+    raw = np.asarray(raw, dtype=np.float64)
+    inside = np.interp(raw, q, np.linspace(0.0, 1.0, len(q)))
+    spread = max(float(q[-1] - q[len(q) // 2]), 1e-9)
+    return np.where(raw > q[-1], 1.0 + (raw - q[-1]) / spread, inside)
+
+
+def shrink_weight(excess: NDArray[np.float64], start: float, top: float) -> NDArray[np.float64]:
+    """Weight of the robust prior at each extended score: 0 up to ``start``, rising linearly to ``top`` over
+    SHRINK_RAMP."""
+    excess = np.asarray(excess, dtype=np.float64)
+    if top <= 0:
+        return np.zeros_like(excess)
+    return top * np.clip((excess - start) / SHRINK_RAMP, 0.0, 1.0)
+
+
+@dataclass
+class NoveltyModel:
+    """A calibrated novelty detector plus the shrinkage it drives; see the module docstring."""
+
+    families: list[str]
+    tensors: dict[str, Array]
+    weights: tuple[float, float]  # of log(embedding distance / median) and log(surface distance / median)
+    medians: tuple[float, float]  # of each distance on the calibration rows
+    prior_models: list[str]  # columns of ``robust_prior``
+    shrink_start: float = 1.0  # extended score where shrinkage starts (see extended_score)
+    shrink_max: float = 0.0  # share of the robust prior from shrink_start + SHRINK_RAMP on (0: never shrink)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.tensors = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in self.tensors.items()}
+        self.validate()
+
+    # -- validation (checkpoints are untrusted input) ------------------------------------------------------------------
+    def validate(self, dim: int | None = None) -> None:
+        """Raise CheckpointError naming the first malformed value: shapes, finiteness, sorted quantiles, ranges."""
+        t = self.tensors
+        missing = [k for k in TENSORS if k not in t]
+        if missing:
+            raise CheckpointError(f"novelty detector lacks tensor(s) {missing}; retrain the checkpoint")
+        n_fam, k = len(self.families), len(SURFACE_FEATURES)
+        d = t["emb_whiten"].shape[0] if dim is None else dim
+        shapes = {"emb_whiten": (d, d), "emb_means": (n_fam, d), "emb_spread": (n_fam,), "surf_center": (k,),
+                  "surf_scale": (k,), "surf_whiten": (k, k), "surf_means": (n_fam, k), "surf_spread": (n_fam,),
+                  "robust_prior": (len(self.prior_models),)}
+        for key, shape in shapes.items():
+            if t[key].shape != shape:
+                raise CheckpointError(f"novelty tensor {key!r} has shape {t[key].shape}, expected {shape} "
+                                      f"({n_fam} families, embedding dim {d}); the checkpoint is corrupt or mixed")
+        if n_fam == 0 or len(set(self.families)) != n_fam:
+            raise CheckpointError(f"novelty families must be distinct and non-empty, got {self.families}")
+        for key, v in t.items():
+            if not np.isfinite(v).all():
+                raise CheckpointError(f"novelty tensor {key!r} holds NaN or infinite values; retrain the checkpoint")
+        q = t["quantiles"]
+        if q.ndim != 1 or len(q) < 2 or (np.diff(q) < 0).any():
+            raise CheckpointError("novelty calibration quantiles must be a sorted 1-D array of ≥ 2 values")
+        for key in ("surf_scale", "emb_spread", "surf_spread"):
+            if (t[key] <= 0).any():
+                raise CheckpointError(f"novelty tensor {key!r} must be positive (it divides distances)")
+        nums = {"weights": self.weights, "medians": self.medians}
+        for name, pair in nums.items():
+            if len(pair) != 2 or not all(isinstance(v, (int, float)) and np.isfinite(v) for v in pair):
+                raise CheckpointError(f"novelty {name} must be two finite numbers, got {pair!r}")
+        if min(self.medians) <= 0:
+            raise CheckpointError(f"novelty medians must be positive, got {self.medians}")
+        for name, v, hi in (("shrink_start", self.shrink_start, 100.0), ("shrink_max", self.shrink_max, 1.0)):
+            if not isinstance(v, (int, float)) or not 0.0 <= float(v) <= hi:
+                raise CheckpointError(f"novelty {name} must be a number in [0, {hi:g}], got {v!r}")
+        if not ((self.tensors["robust_prior"] >= 0) & (self.tensors["robust_prior"] <= 1)).all():
+            raise CheckpointError("novelty robust_prior must lie in [0, 1] (expected quality per model)")
+
+    # -- scoring -----------------------------------------------------------------------------------------------------
+    def raw(self, x: NDArray[np.float32], texts: Sequence[str]) -> NDArray[np.float64]:
+        """Uncalibrated novelty: the weighted log-distances of embedding and surface features (higher = more novel)."""
+        t = self.tensors
+        d_emb = _family_distance(np.asarray(x, dtype=np.float64), t["emb_whiten"], t["emb_means"], t["emb_spread"])
+        s = (surface_features(texts) - t["surf_center"]) / t["surf_scale"]
+        d_surf = _family_distance(s, t["surf_whiten"], t["surf_means"], t["surf_spread"])
+        return self.weights[0] * np.log(d_emb / self.medians[0]) + self.weights[1] * np.log(d_surf / self.medians[1])
+
+    def calibrate(self, raw: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Share of the calibration (in-distribution validation) queries with a lower raw score, in [0, 1]."""
+        q = self.tensors["quantiles"].astype(np.float64)
+        return np.interp(raw, q, np.linspace(0.0, 1.0, len(q)))
+
+    def excess(self, raw: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The calibrated score continued beyond 1 (see ``extended_score``): what shrinkage reads."""
+        return extended_score(raw, self.tensors["quantiles"])
+
+    def score(self, x: NDArray[np.float32], texts: Sequence[str]) -> NDArray[np.float64]:
+        """Calibrated novelty in [0, 1]: a threshold t flags about 1 − t of in-distribution queries."""
+        return self.calibrate(self.raw(x, texts))
+
+    def alpha(self, excess: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Weight of the robust prior per query from its extended score (``excess``)."""
+        return shrink_weight(excess, self.shrink_start, self.shrink_max)
+
+    def shrink(self, pred: NDArray[np.float32], models: Sequence[str], excess: NDArray[np.float64]) -> NDArray[np.float32]:
+        """Predictions moved toward each model's quality across all training tasks; models without a prior stay."""
+        a = self.alpha(excess)
+        if not a.any():
+            return pred
+        index = {m: j for j, m in enumerate(self.prior_models)}
+        cols = [j for j, m in enumerate(models) if m in index]
+        out = np.array(pred, dtype=np.float32, copy=True)
+        prior = self.tensors["robust_prior"][[index[models[j]] for j in cols]]
+        out[:, cols] = (1.0 - a[:, None]) * out[:, cols] + a[:, None] * prior[None, :]
+        return out
+
+    # -- storage -----------------------------------------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        """JSON-able part (stored under the checkpoint config's ``novelty`` key)."""
+        return {"method": "mahalanobis-embedding+surface", "families": list(self.families),
+                "surface_features": list(SURFACE_FEATURES), "weights": [float(w) for w in self.weights],
+                "medians": [float(m) for m in self.medians], "prior_models": list(self.prior_models),
+                "shrink_start": float(self.shrink_start), "shrink_max": float(self.shrink_max),
+                "shrink_ramp": SHRINK_RAMP,
+                "info": self.info}
+
+    def prefixed_tensors(self) -> dict[str, Array]:
+        """Tensors under ``novelty/`` (they share the checkpoint's safetensors file with the predictor's)."""
+        return {f"novelty/{k}": v for k, v in self.tensors.items()}
+
+    @classmethod
+    def from_checkpoint(cls, config: Mapping[str, Any], tensors: Mapping[str, Array], dim: int) -> NoveltyModel:
+        """Rebuild from a checkpoint's ``novelty`` config and ``novelty/*`` tensors; CheckpointError when malformed."""
+        if not isinstance(config, Mapping):
+            raise CheckpointError(f"the checkpoint's 'novelty' entry must be an object, got {type(config).__name__}")
+        if list(config.get("surface_features", [])) != list(SURFACE_FEATURES):
+            raise CheckpointError("the checkpoint's novelty detector uses other surface features "
+                                  f"({config.get('surface_features')}); retrain it with this version")
+        try:
+            families = [str(f) for f in config["families"]]
+            prior_models = [str(m) for m in config["prior_models"]]
+            weights = tuple(float(w) for w in config["weights"])
+            medians = tuple(float(m) for m in config["medians"])
+            start, top = config["shrink_start"], config["shrink_max"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"malformed novelty entry in the checkpoint config: {exc!r}") from None
+        if isinstance(start, bool) or isinstance(top, bool):
+            raise CheckpointError("novelty shrink_start / shrink_max must be numbers, not booleans")
+        own = {k[len("novelty/"):]: v for k, v in tensors.items() if k.startswith("novelty/")}
+        info = config.get("info", {})
+        model = cls.__new__(cls)
+        model.families, model.tensors, model.prior_models = families, {k: np.asarray(v, np.float32) for k, v in own.items()}, prior_models
+        model.weights, model.medians = weights, medians  # type: ignore[assignment]
+        model.shrink_start, model.shrink_max, model.info = start, top, dict(info) if isinstance(info, Mapping) else {}
+        model.validate(dim)
+        model.shrink_start, model.shrink_max = float(start), float(top)
+        return model

@@ -1,0 +1,219 @@
+"""Fitting the novelty detector and its shrinkage on training data only, by leaving task families out.
+
+For each training family in turn (up to ``max_folds``, a random subset beyond that), the detector's Gaussians and a cheap proxy
+router are fitted on the other families' non-validation rows; that family's rows play the unseen family and the
+others' validation rows the in-distribution queries. Pooled over the folds they give (a) the weights of the two
+log-distances (a logistic model: held-out families are the positive class) and (b) the shrinkage ``(start, max)``
+that maximises the proxy router's mean λ=0 quality on the held-out families while keeping its quality on the
+in-distribution rows within ``id_tolerance`` of no shrinkage (in-distribution figures must not drop). The final
+detector is then fitted on every family's non-validation rows and calibrated on the validation rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from router_plugins.scorer.novelty import NoveltyModel, _family_distance, extended_score, shrink_weight, surface_features
+from router_plugins.scorer.predictors import Predictor
+
+#: Rows a family needs to get its own Gaussian mean (and to be left out as a fold).
+MIN_FAMILY_ROWS = 10
+#: Calibration quantiles stored per checkpoint.
+N_QUANTILES = 257
+#: A proxy router for the folds: fitted on (embeddings, quality, tasks), returns a predictor.
+ProxyTrainer = Callable[[NDArray[np.float32], NDArray[np.float64], list[str]], Predictor]
+
+
+def family_of(task: str) -> str:
+    """The task family a task belongs to: its top-level name ("mmlu/astronomy" → "mmlu")."""
+    return str(task).split("/", 1)[0]
+
+
+def _whitening(x: NDArray[np.float64], fam: NDArray[np.str_], families: Sequence[str]) -> tuple[NDArray, NDArray]:
+    """A matrix W with ‖(x − μ)W‖² = the Mahalanobis distance under the shared Ledoit-Wolf covariance (plus a small
+    ridge, so constant features do not make it singular), and the whitened family means."""
+    from sklearn.covariance import LedoitWolf
+
+    means = np.stack([x[fam == f].mean(axis=0) for f in families])
+    centred = x - means[[families.index(f) for f in fam]]
+    cov = LedoitWolf().fit(centred).covariance_
+    cov = (cov + cov.T) / 2.0 + (1e-6 * float(np.trace(cov)) / len(cov) + 1e-9) * np.eye(len(cov))
+    values, vectors = np.linalg.eigh(cov)
+    whiten = vectors / np.sqrt(np.maximum(values, 1e-12))[None, :]
+    return whiten, means @ whiten
+
+
+def _spread(x: NDArray[np.float64], fam: NDArray[np.str_], families: Sequence[str], whiten: NDArray,
+            means: NDArray) -> NDArray[np.float64]:
+    """Per family, the median squared distance of its own rows to its mean (floored, so it can divide)."""
+    out = np.empty(len(families))
+    for i, f in enumerate(families):
+        z = x[fam == f] @ whiten - means[i]
+        out[i] = np.median((z * z).sum(axis=1))
+    return np.maximum(out, 1e-6 * max(float(out.max()), 1e-6))
+
+
+@dataclass
+class _Views:
+    """Both views of every training row: embeddings, raw surface features and the family labels."""
+
+    x: NDArray[np.float64]
+    s: NDArray[np.float64]
+    fam: NDArray[np.str_]
+
+
+def fit_detector(views: _Views, fit: NDArray[np.bool_], cal: NDArray[np.bool_], weights: tuple[float, float],
+                 prior_models: Sequence[str], robust_prior: NDArray[np.float64]) -> NoveltyModel:
+    """Gaussians on the ``fit`` rows (families with ≥ MIN_FAMILY_ROWS rows), medians and quantiles on ``cal`` rows."""
+    names, counts = np.unique(views.fam[fit], return_counts=True)
+    families = [str(f) for f, c in zip(names, counts) if c >= MIN_FAMILY_ROWS] or [str(names[np.argmax(counts)])]
+    rows = fit & np.isin(views.fam, families)
+    center = views.s[rows].mean(axis=0)
+    scale = np.maximum(views.s[rows].std(axis=0), 1e-6)
+    s = (views.s - center) / scale
+    emb_w, emb_m = _whitening(views.x[rows], views.fam[rows], families)
+    surf_w, surf_m = _whitening(s[rows], views.fam[rows], families)
+    emb_spread = _spread(views.x[rows], views.fam[rows], families, emb_w, emb_m)
+    surf_spread = _spread(s[rows], views.fam[rows], families, surf_w, surf_m)
+    d_emb = _family_distance(views.x[cal], emb_w, emb_m, emb_spread)
+    d_surf = _family_distance(s[cal], surf_w, surf_m, surf_spread)
+    medians = (float(np.median(d_emb)), float(np.median(d_surf)))
+    raw = weights[0] * np.log(d_emb / medians[0]) + weights[1] * np.log(d_surf / medians[1])
+    quantiles = np.quantile(raw, np.linspace(0.0, 1.0, N_QUANTILES))
+    tensors = {"emb_whiten": emb_w, "emb_means": emb_m, "emb_spread": emb_spread, "surf_center": center,
+               "surf_scale": scale, "surf_whiten": surf_w, "surf_means": surf_m, "surf_spread": surf_spread, "quantiles": np.maximum.accumulate(quantiles),
+               "robust_prior": np.clip(robust_prior, 0.0, 1.0)}
+    return NoveltyModel(families, tensors, weights, medians, list(prior_models),
+                        info={"n_calibration": int(cal.sum()), "n_fit": int(rows.sum())})
+
+
+def _log_distances(model: NoveltyModel, views: _Views, rows: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """(n, 2) log(distance / median) of each view: the inputs the combination weights act on."""
+    t = model.tensors
+    d_emb = _family_distance(views.x[rows], t["emb_whiten"], t["emb_means"], t["emb_spread"])
+    s = (views.s[rows] - t["surf_center"]) / t["surf_scale"]
+    d_surf = _family_distance(s, t["surf_whiten"], t["surf_means"], t["surf_spread"])
+    return np.column_stack([np.log(d_emb / model.medians[0]), np.log(d_surf / model.medians[1])])
+
+
+def _routed(pred: NDArray[np.float64], y: NDArray[np.float64]) -> float:
+    q = y[np.arange(len(y)), np.argmax(pred, axis=1)]
+    return float(np.nanmean(q)) if np.isfinite(q).any() else float("nan")
+
+
+def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[str], y: NDArray[np.float64],
+                models: Sequence[str], val: NDArray[np.bool_], proxy: ProxyTrainer | None, *,
+                max_folds: int = 12, seed: int = 0, starts: Sequence[float] = (0.5, 0.9, 0.99, 1.0, 1.5, 2.0, 3.0),
+                maxes: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0), id_tolerance: float = 0.0025) -> NoveltyModel | None:
+    """The calibrated detector with combination weights and shrinkage learned by leaving families out (module doc).
+    None when there is no validation slice to calibrate on; no shrinkage with a single family."""
+    if not val.any() or val.all():
+        return None
+    views = _Views(np.asarray(x, np.float64), surface_features(texts), np.array([family_of(t) for t in tasks]))
+    names, counts = np.unique(views.fam, return_counts=True)
+    eligible = [str(f) for f, c in zip(names, counts) if c >= MIN_FAMILY_ROWS]
+    robust = np.nan_to_num(np.nanmean(y, axis=0), nan=0.5)
+    weights, start, top, info = (0.5, 0.5), 1.0, 0.0, {"folds": []}
+    if len(eligible) >= 2:
+        rng = np.random.default_rng(seed)
+        # a random subset of folds, not the largest families: those are often alike (short QA) and would teach the
+        # weights that surface form never matters
+        chosen = sorted(rng.choice(eligible, size=min(max_folds, len(eligible)), replace=False).tolist())
+        feats, labels, folds = [], [], []
+        for g in chosen:
+            others = views.fam != g
+            fit, cal = others & ~val, others & val
+            if cal.sum() < 5 or fit.sum() < MIN_FAMILY_ROWS:
+                continue
+            held = np.flatnonzero(~others)
+            held = held if len(held) <= 400 else np.sort(rng.choice(held, 400, replace=False))
+            out = np.zeros(len(views.fam), dtype=bool)
+            out[held] = True
+            fold_prior = np.nan_to_num(np.nanmean(y[fit], axis=0), nan=0.5)
+            det = fit_detector(views, fit, cal, (1.0, 1.0), models, fold_prior)
+            f_cal, f_out = _log_distances(det, views, cal), _log_distances(det, views, out)
+            feats += [f_cal, f_out]
+            labels += [np.zeros(len(f_cal)), np.ones(len(f_out))]
+            fold = {"family": g, "f_cal": f_cal, "f_out": f_out, "prior": fold_prior, "cal": cal, "out": out}
+            if proxy is not None:
+                p = proxy(x[fit], y[fit], [tasks[i] for i in np.flatnonzero(fit)])
+                # a model with no recorded outcome in a fold predicts NaN: read it as the fold's prior
+                p_cal = p.predict(x[cal], [tasks[i] for i in np.flatnonzero(cal)])
+                p_out = p.predict(x[out], [tasks[i] for i in np.flatnonzero(out)])
+                fold["p_cal"] = np.where(np.isnan(p_cal), fold_prior[None, :], p_cal)
+                fold["p_out"] = np.where(np.isnan(p_out), fold_prior[None, :], p_out)
+            folds.append(fold)
+        if folds:
+            weights = _combination(np.vstack(feats), np.concatenate(labels))
+            start, top, grid = (_shrinkage(folds, weights, y, starts, maxes, id_tolerance) if proxy is not None
+                                else (1.0, 0.0, {}))
+            info = {"folds": [f["family"] for f in folds], "fold_auroc": _fold_aurocs(folds, weights),
+                    "shrink_objective": grid}
+    model = fit_detector(views, ~val, val, weights, models, robust)
+    model.shrink_start, model.shrink_max = float(start), float(top)
+    model.info.update(info)
+    return model
+
+
+def _combination(features: NDArray[np.float64], labels: NDArray[np.float64]) -> tuple[float, float]:
+    """Non-negative weights (summing to 1) of the two log-distances from a balanced logistic regression."""
+    from sklearn.linear_model import LogisticRegression
+
+    coef = LogisticRegression(class_weight="balanced", C=1.0, max_iter=500).fit(features, labels).coef_[0]
+    coef = np.clip(coef, 0.0, None)
+    if coef.sum() <= 0:
+        return 0.5, 0.5
+    w = coef / coef.sum()
+    return float(w[0]), float(w[1])
+
+
+def _fold_scores(fold: dict, weights: tuple[float, float]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Calibrated scores of a fold's odd in-distribution rows and its held-out rows, calibrated on the even
+    in-distribution rows (scoring the calibration rows themselves would put their maximum at exactly 1)."""
+    w = np.asarray(weights)
+    r_cal, r_out = fold["f_cal"] @ w, fold["f_out"] @ w
+    even = np.arange(len(r_cal)) % 2 == 0
+    q = np.maximum.accumulate(np.quantile(r_cal[even], np.linspace(0.0, 1.0, N_QUANTILES)))
+    return extended_score(r_cal[~even], q), extended_score(r_out, q)
+
+
+def _fold_aurocs(folds: list[dict], weights: tuple[float, float]) -> dict[str, float]:
+    from sklearn.metrics import roc_auc_score
+
+    w = np.asarray(weights)
+    return {f["family"]: round(float(roc_auc_score(np.r_[np.zeros(len(f["f_cal"])), np.ones(len(f["f_out"]))],
+                                                   np.r_[f["f_cal"] @ w, f["f_out"] @ w])), 4) for f in folds}
+
+
+def _shrinkage(folds: list[dict], weights: tuple[float, float], y: NDArray[np.float64], starts: Sequence[float],
+               maxes: Sequence[float], id_tolerance: float) -> tuple[float, float, dict[str, list[float]]]:
+    """(start, max) with the best mean λ=0 quality on the held-out families among those that keep the mean
+    in-distribution (validation) quality within ``id_tolerance`` of no shrinkage; ties go to less shrinkage."""
+    scored = [(f, *_fold_scores(f, weights)) for f in folds]
+    odd = [np.flatnonzero(f["cal"])[1::2] for f in folds]
+    grid: dict[str, list[float]] = {}
+    for top in sorted(maxes):
+        for start in sorted(starts, reverse=True):
+            q_id, q_out = [], []
+            for (f, s_cal, s_out), rows in zip(scored, odd):
+                a_cal, a_out = shrink_weight(s_cal, start, top)[:, None], shrink_weight(s_out, start, top)[:, None]
+                q_id.append(_routed((1 - a_cal) * f["p_cal"][1::2] + a_cal * f["prior"][None, :], y[rows]))
+                q_out.append(_routed((1 - a_out) * f["p_out"] + a_out * f["prior"][None, :], y[f["out"]]))
+            grid[f"start={start:g},max={top:g}"] = [round(float(np.nanmean(q_id)), 5), round(float(np.nanmean(q_out)), 5)]
+            if top == 0:
+                break  # no shrinkage: the start does not matter
+    base_id = grid[f"start={max(starts):g},max=0"][0] if 0.0 in maxes else max(v[0] for v in grid.values())
+    best: tuple[float, float, float] | None = None
+    for key, (q_id, q_out) in grid.items():
+        if q_id < base_id - id_tolerance:
+            continue
+        start, top = (float(part.split("=")[1]) for part in key.split(","))
+        if best is None or q_out > best[0] + 1e-9:
+            best = (q_out, start, top)
+    if best is None:
+        return 1.0, 0.0, grid
+    return best[1], best[2], grid
