@@ -33,9 +33,7 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from router_plugins.evaluation import baselines, evaluate_choices  # noqa: E402
-from router_plugins.loaders import load_outcomes  # noqa: E402
-from router_plugins.outcome_table import OutcomeTable  # noqa: E402
+from router_plugins.replay import OutcomeTable, baselines, evaluate_choices, load_outcomes  # noqa: E402
 from router_plugins.scorer.encoders import CachedEncoder, make_encoder  # noqa: E402
 from router_plugins.scorer.novelty_training import family_of  # noqa: E402
 from router_plugins.scorer.pipeline import cost_vector, embed_table, evaluate_scorers, predictions, train_scorer  # noqa: E402

@@ -13,7 +13,7 @@ import pytest
 from router_plugins import ModelCard, Router
 from router_plugins.errors import CheckpointError, ConfigError, QueryRejectedError
 from router_plugins.guards import DomainGuard
-from router_plugins.outcome_table import OutcomeTable
+from router_plugins.replay import OutcomeTable
 from router_plugins.query import Query
 from router_plugins.scorer.novelty_training import fit_novelty
 from router_plugins.scorer.pipeline import train_scorer
