@@ -64,10 +64,13 @@ def train_scorer(train: OutcomeTable, *, kind: str = "dc", encoder_spec: str | N
     check_train_rows(train)
     enc = encoder or make_encoder(encoder_spec)
     cached = enc if isinstance(enc, CachedEncoder) else CachedEncoder(enc)
-    t0 = time.perf_counter()
-    x = embed_table(train, cached, progress=progress)
-    embed_s = time.perf_counter() - t0
     cfg = replace(config or TrainConfig(), kind=kind, progress=progress)
+    t0 = time.perf_counter()
+    if kind == "prior" and not cfg.novelty:
+        x = np.zeros((len(train), cached.dim), dtype=np.float32)  # the per-task prior never reads the text
+    else:
+        x = embed_table(train, cached, progress=progress)
+    embed_s = time.perf_counter() - t0
     tasks = [str(t) for t in train.tasks]
     result = train_router(x, train.quality, train.models, cfg, tasks=tasks, clusters=train.clusters)
     meta = table_meta(train)

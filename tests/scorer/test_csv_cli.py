@@ -139,3 +139,21 @@ def test_shared_configuration_outcomes_are_cross_validated(tmp_path: Path, cli: 
     report = json.loads((tmp_path / "r" / "report.json").read_text())
     assert (report["split"], report["n"], report["cost_unit"]) == ("cv5", n, unit)
     assert report["routers"]["prior"]["points"][0]["quality"] <= report["oracle"]["quality"]
+
+
+def test_train_prior_without_novelty_embeds_no_text(tmp_path: Path, cli: click.Group, tiny_encoder_dir: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # the per-task prior never reads the text: with --no-novelty nothing is embedded (issue 16 item 5)
+    import router_plugins.scorer.pipeline as pipeline
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("embedded the texts")
+
+    monkeypatch.setattr(pipeline, "embed_table", refuse)
+    path = EXAMPLE
+    res = CliRunner().invoke(cli, ["train", "--data", str(path), "--out", str(tmp_path / "c"), "--scorer", "prior",
+                                   "--no-novelty", "--encoder", str(tiny_encoder_dir)])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(cli, ["train", "--data", str(path), "--out", str(tmp_path / "d"), "--scorer", "prior",
+                                   "--encoder", str(tiny_encoder_dir)])
+    assert res.exit_code != 0  # with the novelty detector the texts are embedded
