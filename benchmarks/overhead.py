@@ -191,7 +191,7 @@ def team_sweep(router: Router, queries: list[Query], sizes: tuple[int, ...], pre
                         cpu.append((time.process_time() - start_cpu) * 1e3)
                         search.append(spent[0] * 1e3)
                         ok = not plan.fallback and plan.quality is not None
-                        objs.append(plan.quality - router.lam * plan.cost_usd if ok else -math.inf)
+                        objs.append(plan.quality - (router.options.lam or 0.0) * plan.cost_usd if ok else -math.inf)
                 objectives[name] = objs
                 out[f"{label}_{budget_label}_{name}_p50_ms"] = round(percentile(times, 50), 3)
                 out[f"{label}_{budget_label}_{name}_p99_ms"] = round(percentile(times, 99), 3)
