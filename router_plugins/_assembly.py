@@ -38,9 +38,7 @@ def plan_metadata(ctx: PlanContext) -> dict[str, Any]:
         meta["task"] = ctx.query.task
     if ctx.guard:
         meta["guard"] = ctx.guard.reason
-    for key, value in ctx.memo.items():
-        if isinstance(key, str) and key.startswith("meta:"):
-            meta[key[5:]] = value  # plugins add plan metadata through the context memo ("meta:<name>")
+    meta.update(ctx.metadata)  # what plugins recorded for the plan (PlanContext.metadata)
     return meta
 
 

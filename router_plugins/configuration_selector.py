@@ -86,7 +86,7 @@ class ConfigurationSelector:
         reason = f"highest predicted quality − λ·cost: {best[3]}" + (f" (vs {others})" if others else "")
         # the plan records the fitted predictions (plan.metadata["configuration"]), since its own quality figure is
         # the role-level prior of the chosen mode
-        context.memo["meta:configuration"] = {
+        context.metadata["configuration"] = {
             "mode": best[2], "reason": reason, "cost_unit": self.model.cost_unit, "usd_per_unit": self.usd_per_unit,
             "predicted": {name: {"quality": q, "cost_usd": c} for name, (q, c) in fitted.items()}}
         return Decision(best[2], reason)

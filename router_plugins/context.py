@@ -47,7 +47,8 @@ class Decision:
 
 @dataclass
 class PlanContext:
-    """Everything known while planning one query; ``memo`` lets built-in stages share work within the call.
+    """Everything known while planning one query; ``memo`` lets built-in stages share work within the call, and
+    ``metadata`` is what plugins add to the plan's metadata (e.g. a scorer's novelty, read by guards too).
 
     It owns each role's candidates (allowed models with predicted quality, cost and latency), so planning plugins
     need nothing of the Router.
@@ -63,6 +64,7 @@ class PlanContext:
     guard: GuardDecision | None = None
     fixed: dict[str, str] = field(default_factory=dict)
     memo: dict[Any, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
     def lam(self) -> float:

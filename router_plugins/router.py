@@ -193,10 +193,6 @@ class Router:
         plan: Plan = self._plan(ctx) if timeout is None else self._timed.run(lambda: self._plan(ctx), timeout)
         return plan
 
-    def fallback_plan(self, ctx: PlanContext, reason: str) -> Plan:
-        """The plan that runs when planning fails and fail-open is on (required roles only, within the budget)."""
-        return fallback_plan(ctx, redact(reason), self.default_model)
-
     def default_plan(self, roles: Sequence[RoleSpec], reason: str) -> Plan:
         """Every role on the default model when there is no query context to plan with (an adapter could not read
         the query, a run's budget is spent): a fallback plan that says why, without cost estimates."""

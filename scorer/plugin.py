@@ -57,7 +57,7 @@ class ScorerPlugin:
 
     @hookimpl(wrapper=True)
     def guard_query(self, query: Any, context: Any) -> Any:
-        """Record the novelty in ``context.memo['novelty']`` before any guard decides (DomainGuard and the plan's
+        """Record the novelty in ``context.metadata['novelty']`` before any guard decides (DomainGuard and the plan's
         metadata read it); the embedding is cached, so scoring the query afterwards costs nothing extra."""
         record_novelty(self, query, context)
         return (yield)
@@ -138,8 +138,8 @@ def guard_query(query: Query, context: Any) -> Any:
 def record_novelty(plugin: ScorerPlugin, query: Any, context: Any) -> None:
     """Store ``plugin``'s novelty of ``query`` in the planning context once; a failure is logged, never raised (the
     score is advisory: planning must not fail because of it)."""
-    memo = getattr(context, "memo", None)
-    if memo is None or "novelty" in memo:
+    metadata = getattr(context, "metadata", None)
+    if metadata is None or "novelty" in metadata:
         return
     try:
         found = plugin.novelty_of(query)
@@ -147,8 +147,7 @@ def record_novelty(plugin: ScorerPlugin, query: Any, context: Any) -> None:
         log.warning("router_plugins: novelty score failed (%s)", redact(f"{type(exc).__name__}: {exc}"))
         return
     if found is not None:
-        memo["novelty"] = found
-        memo["meta:novelty"] = dict(found)  # the plan's metadata (router_plugins._assembly.plan_metadata)
+        metadata["novelty"] = found
 
 
 @hookimpl

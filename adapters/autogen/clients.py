@@ -250,11 +250,12 @@ class RoutedChatCompletionClient(PoolClients, ChatCompletionClient, Component[Ro
     # -- component config --------------------------------------------------------------------------------------------
     def _to_config(self) -> RoutedClientConfig:
         plugin_models = set(self.router.plugin_models)
+        options = self.options.over(self.router.options)
         return RoutedClientConfig(
             pool=[c.model_dump(exclude_defaults=True) for c in self.router.pool if c.name not in plugin_models],
             role=self.role.name + ("?" if self.role.optional else ""),
-            lam=self.options.over(self.router.options).lam,
-            budget_usd=self.options.over(self.router.options).budget_usd,
+            lam=options.lam,
+            budget_usd=options.budget_usd,
             default_model=self.router.default_model,
             fail_open=self.router.fail_open,
             model_info=self._model_info,

@@ -74,7 +74,6 @@ class RouterMiddleware(AgentMiddleware):
         self.query = query or (lambda request: _last_human(request.messages))
         #: Planning settings; ``budget_usd`` is the budget of one whole agent run (every model call together).
         self.options = PlanOptions.coerce(options).over(router.options)
-        self.budget_usd = self.options.budget_usd
         self.framework = framework
         self.escalation = escalation
         self._clients = ClientBuilder(router, framework)
@@ -90,10 +89,10 @@ class RouterMiddleware(AgentMiddleware):
 
     def _remaining(self, request: ModelRequest) -> tuple[float, float | None]:
         spent = float((request.state or {}).get(SPENT_KEY) or 0.0)  # type: ignore[arg-type]
-        return spent, None if self.budget_usd is None else self.budget_usd - spent
+        return spent, None if self.options.budget_usd is None else self.options.budget_usd - spent
 
     def _exhausted(self, spent: float) -> Plan:
-        reason = f"the run's budget ${self.budget_usd:.6g} is spent (${spent:.6g})"
+        reason = f"the run's budget ${self.options.budget_usd:.6g} is spent (${spent:.6g})"
         if not self.router.fail_open:
             raise BudgetError(reason + ": raise budget_usd or use fail_open=True to continue on the default model")
         return self.router.default_plan([self.role], reason)

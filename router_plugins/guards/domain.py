@@ -65,7 +65,7 @@ class DomainGuard:
 
     def novelty(self, query: Query, context: PlanContext) -> float:
         """The query's calibrated novelty: recorded by a scorer plugin in this plan's context, else computed here."""
-        found = context.memo.get("novelty") if context.memo is not None else None
+        found = context.metadata.get("novelty")
         if isinstance(found, dict) and isinstance(found.get("score"), float):
             return found["score"]
         scores = self.scorer().novelty_scores([query])
