@@ -86,12 +86,49 @@ class ModelCard(BaseModel):
         return (input_tokens * self.input_price + out * self.output_price) / 1e6
 
     def prior_quality(self, task: str | None = None) -> float | None:
-        """The card's prior quality for a task family, falling back to '*' and then to None."""
+        """The card's prior quality for a task family, backing off from ``mmlu/astronomy`` to ``mmlu``, then to '*',
+        then to None."""
         if isinstance(self.quality, dict):
-            if task is not None and task in self.quality:
-                return self.quality[task]
+            while task:
+                if task in self.quality:
+                    return self.quality[task]
+                task = task.rpartition("/")[0]
             return self.quality.get("*")
         return self.quality
+
+
+def unknown_task_keys(cards: Iterable[ModelCard], known: Iterable[str]) -> dict[str, list[str]]:
+    """Per card, the keys of its per-task quality table that name no known task family (nor a prefix of one, such as
+    ``mmlu`` for ``mmlu/astronomy``); ``'*'`` is the default, never unknown."""
+    names: set[str] = set()
+    for task in known:
+        parts = str(task).split("/")
+        names.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
+    found = {}
+    for card in cards:
+        if isinstance(card.quality, dict):
+            keys = [k for k in card.quality if k != "*" and k not in names]
+            if keys:
+                found[card.name] = keys
+    return found
+
+
+def warn_unknown_task_keys(cards: Iterable[ModelCard], known: Iterable[str]) -> None:
+    """Log one warning per card whose per-task table names tasks no plugin knows (a typo, or 'default' for '*');
+    silent when nothing declares known tasks."""
+    import difflib
+
+    known = sorted(set(known))
+    if not known:
+        return
+    for card, keys in unknown_task_keys(cards, known).items():
+        hints = []
+        for key in keys:
+            close = difflib.get_close_matches(key, known, n=1)
+            hints.append(f"{key!r} (did you mean {close[0]!r}?)" if close else
+                         f"{key!r} (use '*' for the default)" if key == "default" else repr(key))
+        log.warning("router_plugins: card %r has per-task quality for task(s) that no scorer knows: %s; a query gets "
+                    "them only when its task is spelled exactly so (README section 'Use it')", card, ", ".join(hints))
 
 
 def _card_from_mapping(data: Mapping[str, Any], where: str) -> ModelCard:

@@ -44,6 +44,12 @@ def register_modes(register: Callable[[Mode], None]) -> None:
 
 
 @hookspec
+def register_tasks(register: Callable[[str], None], pool: ModelPool) -> None:
+    """Collect: declare the task families this plugin knows for ``pool`` (a scorer's training tasks) by calling
+    ``register(name)``; the router warns about per-task card quality keys that no plugin knows."""
+
+
+@hookspec
 def register_commands(cli: click.Group) -> None:
     """Collect: add subcommands to the ``router-plugins`` command line (``cli`` is its click group)."""
 

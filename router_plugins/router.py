@@ -13,7 +13,7 @@ from router_plugins._hookcall import first_result
 from router_plugins._plugins import make_plugin_manager
 from router_plugins._redact import redact
 from router_plugins._timeout import TimedCalls
-from router_plugins.cards import ModelCard, ModelPool
+from router_plugins.cards import ModelCard, ModelPool, warn_unknown_task_keys
 from router_plugins.context import Decision, GuardDecision, PlanContext
 from router_plugins.errors import (
     ConfigError,
@@ -77,6 +77,11 @@ class Router:
         self.pool = ModelPool(cards)
         #: Names of the models that plugins registered (not passed in ``pool``).
         self.plugin_models: tuple[str, ...] = tuple(c.name for c in cards[given:])
+        tasks: list[str] = []
+        self.pm.hook.register_tasks(register=tasks.append, pool=self.pool)
+        #: Task families that plugins know (a trained scorer's training tasks); per-task card keys are checked on them.
+        self.known_tasks: frozenset[str] = frozenset(tasks)
+        warn_unknown_task_keys(self.pool, self.known_tasks)
         registered: list[Mode] = []
         self.pm.hook.register_modes(register=registered.append)
         self.modes: dict[str, Mode] = {m.name: m for m in registered}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -208,3 +208,24 @@ def load_checkpoint(path: str | Path, *, expected_models: Sequence[str] | None =
         raise CheckpointError(f"{folder}: trained on embeddings of encoder {cfg['encoder'].get('id')!r}, "
                               f"but the encoder given is {encoder_id!r}; use the checkpoint's encoder or retrain")
     return (predictor, cfg, novelty) if with_novelty else (predictor, cfg)
+
+
+def trained_tasks(cfg: Mapping[str, Any]) -> frozenset[str]:
+    """The task families a checkpoint config saw in training: the predictor's, its stack members' and the novelty
+    detector's (empty when none are recorded). Reads the config only, so it is cheap enough for Router startup."""
+    found: set[str] = set()
+
+    def add(values: Any) -> None:
+        if isinstance(values, list):
+            found.update(v for v in values if isinstance(v, str))
+
+    add(cfg.get("tasks"))
+    predictor = cfg.get("config") if isinstance(cfg.get("config"), Mapping) else {}
+    add(predictor.get("known_tasks"))
+    for member in predictor.get("members", []) if isinstance(predictor.get("members"), list) else []:
+        if isinstance(member, Mapping):
+            add(member.get("tasks"))
+    novelty = cfg.get("novelty")
+    if isinstance(novelty, Mapping):
+        add(novelty.get("families"))
+    return frozenset(found)

@@ -62,13 +62,14 @@ def _train_rows(table: Any) -> Any:
               help="also feed the query's task name (trained with task dropout so text alone still works)")
 @click.option("--epochs", type=int, default=None, help="maximum epochs (dc/mf; early stopping on a validation slice)")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--novelty/--no-novelty", default=True, show_default=True,
-              help="fit the novelty detector (needs every train text embedded; --scorer prior --no-novelty embeds none)")
+@click.option("--novelty/--no-novelty", default=None,
+              help="fit the novelty detector, which embeds every train text [default: on, except for --scorer prior, "
+                   "which reads no text and so embeds nothing unless --novelty is given]")
 @click.option("--finetune-encoder", "finetune_epochs", type=int, default=0, show_default=True,
               help="first fine-tune the transformer encoder for up to N epochs on the routing losses (slow on CPU); "
                    "it is saved in OUT/encoder and the router trains on its embeddings")
 def train_command(data: str, out: str, kind: str, encoder: str, use_task: bool, epochs: int | None, seed: int,
-                  novelty: bool, finetune_epochs: int) -> None:
+                  novelty: bool | None, finetune_epochs: int) -> None:
     """Train a router on the train split of DATA; writes safetensors + config.json to OUT."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from router_plugins.scorer.encoders import make_encoder
@@ -77,6 +78,8 @@ def train_command(data: str, out: str, kind: str, encoder: str, use_task: bool, 
 
     train = _train_rows(_load(data))
     _warn_small(train, "the train split" if train.has_split else "the data (no split column: all rows)")
+    if novelty is None:
+        novelty = kind != "prior"  # the per-task prior never reads the text: embedding it only for novelty is opt-in
     cfg = TrainConfig(kind=kind, use_task=use_task, seed=seed, novelty=novelty, **({"epochs": epochs} if epochs else {}))
     enc, spec = None, encoder
     if finetune_epochs > 0:

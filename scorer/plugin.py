@@ -63,6 +63,12 @@ class ScorerPlugin:
         return (yield)
 
     @hookimpl
+    def register_tasks(self, register: Any) -> None:
+        """Declare the checkpoint's training tasks (the router checks per-task card keys against them)."""
+        for task in sorted(self.scorer.known_tasks):
+            register(task)
+
+    @hookimpl
     def score_models(self, query: Any, pool: Any) -> list[float]:
         """Expected quality per ``pool.names`` entry for one query."""
         return self.scorer.predict([query], pool)[0].tolist()
@@ -81,21 +87,27 @@ _lock = threading.Lock()
 def known_models() -> frozenset[str]:
     """The models of the shipped checkpoint (read from its config only; empty when it cannot be read or its encoder,
     model2vec, is not installed — then the card priors decide)."""
+    return frozenset(_default_config().get("models", ()))
+
+
+@cache
+def _default_config() -> dict[str, Any]:
+    """The shipped checkpoint's config.json, or {} when the scorer cannot run (see :func:`known_models`)."""
     import importlib.util
 
     from router_plugins.errors import CheckpointError
 
     if importlib.util.find_spec("model2vec") is None:
         log.debug("router_plugins: model2vec is not installed; the shipped scorer is off (install router-plugins[demo])")
-        return frozenset()
+        return {}
     from router_plugins.scorer.checkpoint import read_config
     from router_plugins.scorer.trained_scorer import DEFAULT_CHECKPOINT
 
     try:
-        return frozenset(read_config(DEFAULT_CHECKPOINT)["models"])
+        return dict(read_config(DEFAULT_CHECKPOINT))
     except CheckpointError as exc:
         log.warning("router_plugins: default scorer unavailable (%s); card priors decide", redact(str(exc)))
-        return frozenset()
+        return {}
 
 
 _loaded: Any = None
@@ -113,6 +125,16 @@ def _plugin() -> Any:
 
 def _applies(pool: ModelPool) -> bool:
     return not known_models().isdisjoint(pool.names)
+
+
+@hookimpl
+def register_tasks(register: Any, pool: ModelPool) -> None:
+    """The shipped checkpoint's training tasks, when the pool has models it knows."""
+    if _applies(pool):
+        from router_plugins.scorer.checkpoint import trained_tasks
+
+        for task in sorted(trained_tasks(_default_config())):
+            register(task)
 
 
 @hookimpl

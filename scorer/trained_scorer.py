@@ -83,6 +83,14 @@ class TrainedScorer:
         return list(self.predictor.models)
 
     @property
+    def known_tasks(self) -> frozenset[str]:
+        """The task families seen in training (predictor, stack members, novelty detector)."""
+        from router_plugins.scorer.checkpoint import trained_tasks
+
+        return trained_tasks({"tasks": list(self.predictor.tasks), "config": self.predictor.config,
+                              "novelty": None if self.novelty is None else self.novelty.config()})
+
+    @property
     def cost_per_query(self) -> dict[str, float]:
         """Mean USD cost per query of each known model on its training data (empty when the data had no cost)."""
         return dict(self.meta.get("cost_per_query") or {})

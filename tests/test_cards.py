@@ -13,6 +13,7 @@ def test_card_cost_and_prior() -> None:
     assert card.cost_usd(0) == pytest.approx(4.0 * 100 / 1e6)
     assert card.prior_quality("math") == 0.8
     assert card.prior_quality("code") == 0.5
+    assert card.prior_quality("math/algebra") == 0.8 and card.prior_quality("mathematics") == 0.5  # prefix backoff
     assert ModelCard(name="n").prior_quality() is None
 
 
@@ -127,3 +128,44 @@ def test_a_per_task_quality_table_without_a_default_is_warned_about(caplog: pyte
     with caplog.at_level(logging.WARNING, logger="router_plugins"):
         ModelPool([ModelCard(name="m", quality={"math": 0.9, "*": 0.8})])
     assert caplog.text == ""
+
+
+def test_per_task_keys_no_plugin_knows_are_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    # issue 16.5: a key that matches no task a plugin knows is a typo (or 'default' for '*'), named with a suggestion
+    import logging
+
+    from router_plugins import Router
+    from router_plugins.hookspecs import hookimpl
+
+    class Tasks:
+        @hookimpl
+        def register_tasks(self, register: object) -> None:
+            for task in ("gsm8k", "mmlu/astronomy", "human_eval"):
+                register(task)  # type: ignore[operator]
+
+    cards = [ModelCard(name="a", quality={"gsm8k": 0.9, "mmlu": 0.7, "*": 0.5}),
+             ModelCard(name="b", quality={"gsm8kk": 0.9, "default": 0.6, "*": 0.5})]
+    with caplog.at_level(logging.WARNING, logger="router_plugins"):
+        router = Router(cards, plugins=[Tasks()], load_entrypoints=False)
+    assert {"gsm8k", "mmlu/astronomy"} <= router.known_tasks
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 1 and "'b'" in lines[0]  # 'mmlu' is the prefix of a known task: card a is fine
+    assert "'gsm8kk' (did you mean 'gsm8k'?)" in lines[0] and "'default' (use '*' for the default)" in lines[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="router_plugins"):
+        Router(cards, load_entrypoints=False, disable_plugins=["router_plugins.scorer.plugin"])
+    assert "no scorer knows" not in caplog.text  # nothing declares tasks: nothing to check against
+
+
+def test_the_shipped_scorer_declares_its_training_tasks(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    pytest.importorskip("model2vec")
+    from router_plugins import Router
+    from router_plugins.scorer.plugin import known_models
+
+    model = sorted(known_models())[0]
+    with caplog.at_level(logging.WARNING, logger="router_plugins"):
+        router = Router([ModelCard(name=model, quality={"gsm8k": 0.9, "gms8k": 0.8, "*": 0.5})], load_entrypoints=False)
+    assert {"gsm8k", "mmlu", "human_eval"} <= router.known_tasks
+    assert "'gms8k' (did you mean 'gsm8k'?)" in caplog.text and "'gsm8k'," not in caplog.text

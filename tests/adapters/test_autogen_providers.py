@@ -3,7 +3,6 @@ a client makes no network call; a provider whose package is missing gives a Conf
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from typing import Any
 
@@ -76,13 +75,22 @@ def test_azure_card_config_and_client(monkeypatch: pytest.MonkeyPatch) -> None:
     assert config.provider == "autogen_ext.models.openai.AzureOpenAIChatCompletionClient"
     assert config.config == {"model": "gpt-4o-deploy", "azure_endpoint": "https://x.openai.azure.com",
                              "azure_deployment": "gpt-4o-deploy", "api_version": "2024-06-01"}
-    if importlib.util.find_spec("azure") is None or importlib.util.find_spec("azure.identity") is None:
-        with pytest.raises(ConfigError, match=r'pip install "autogen-ext\[openai,azure\]"'):
-            autogen_client(card)
-    else:
-        from autogen_ext.models.openai import AzureOpenAIChatCompletionClient
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "sk-test-not-a-key")
+    pytest.importorskip("azure.identity", reason="autogen-ext's Azure client needs azure-identity (test extra)")
+    from autogen_ext.models.openai import AzureOpenAIChatCompletionClient
 
-        assert type(autogen_client(card)) is AzureOpenAIChatCompletionClient
+    client = autogen_client(card)
+    assert type(client) is AzureOpenAIChatCompletionClient
+    assert client.dump_component().config["azure_deployment"] == "gpt-4o-deploy"
+
+
+def test_azure_without_its_packages_names_the_pip_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_VERSION", "2024-06-01")
+    monkeypatch.setitem(sys.modules, "azure.identity", None)  # as if autogen-ext[azure] were not installed
+    monkeypatch.setitem(sys.modules, "autogen_ext.models.openai", None)
+    card = ModelCard(name="az", provider="azure_openai", model="d", base_url="https://x.openai.azure.com")
+    with pytest.raises(ConfigError, match=r'pip install "autogen-ext\[openai,azure\]"'):
+        autogen_client(card)
 
 
 @pytest.mark.parametrize(("provider", "extra"), [("anthropic", "anthropic"), ("ollama", "ollama")])

@@ -141,9 +141,9 @@ def test_shared_configuration_outcomes_are_cross_validated(tmp_path: Path, cli: 
     assert report["routers"]["prior"]["points"][0]["quality"] <= report["oracle"]["quality"]
 
 
-def test_train_prior_without_novelty_embeds_no_text(tmp_path: Path, cli: click.Group, tiny_encoder_dir: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    # the per-task prior never reads the text: with --no-novelty nothing is embedded (issue 16 item 5)
+def test_train_prior_embeds_no_text_unless_novelty_is_asked(tmp_path: Path, cli: click.Group, tiny_encoder_dir: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # the per-task prior never reads the text: by default nothing is embedded (issue 16 item 5)
     import router_plugins.scorer.pipeline as pipeline
 
     def refuse(*args: object, **kwargs: object) -> None:
@@ -151,9 +151,11 @@ def test_train_prior_without_novelty_embeds_no_text(tmp_path: Path, cli: click.G
 
     monkeypatch.setattr(pipeline, "embed_table", refuse)
     path = EXAMPLE
-    res = CliRunner().invoke(cli, ["train", "--data", str(path), "--out", str(tmp_path / "c"), "--scorer", "prior",
-                                   "--no-novelty", "--encoder", str(tiny_encoder_dir)])
-    assert res.exit_code == 0, res.output
+    for i, flags in enumerate(([], ["--no-novelty"])):
+        res = CliRunner().invoke(cli, ["train", "--data", str(path), "--out", str(tmp_path / f"c{i}"), "--scorer",
+                                       "prior", "--encoder", str(tiny_encoder_dir), *flags])
+        assert res.exit_code == 0, res.output
+        assert "novelty" not in json.loads((tmp_path / f"c{i}" / "config.json").read_text())
     res = CliRunner().invoke(cli, ["train", "--data", str(path), "--out", str(tmp_path / "d"), "--scorer", "prior",
-                                   "--encoder", str(tiny_encoder_dir)])
-    assert res.exit_code != 0  # with the novelty detector the texts are embedded
+                                   "--novelty", "--encoder", str(tiny_encoder_dir)])
+    assert res.exit_code != 0  # asked for the novelty detector, the texts are embedded
