@@ -161,10 +161,11 @@ def test_the_shipped_scorer_declares_its_training_tasks(caplog: pytest.LogCaptur
     import logging
 
     pytest.importorskip("model2vec")
-    from router_plugins import Router
     from router_plugins.scorer.plugin import known_models
 
-    model = sorted(known_models())[0]
+    from router_plugins import Router
+
+    model = min(known_models())
     with caplog.at_level(logging.WARNING, logger="router_plugins"):
         router = Router([ModelCard(name=model, quality={"gsm8k": 0.9, "gms8k": 0.8, "*": 0.5})], load_entrypoints=False)
     assert {"gsm8k", "mmlu", "human_eval"} <= router.known_tasks

@@ -20,7 +20,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from langchain_core.runnables import RunnableConfig
@@ -147,25 +147,36 @@ class GraphRouting:
         """Every role on the router's default model: the unrouted graph runs (fail-open)."""
         return self.router.default_plan(self.roles, reason)
 
-    def _finish(self, graph: CompiledStateGraph, plan: Plan, config: RunnableConfig | None) -> _RunSetup:
+    def _target(self, graph: CompiledStateGraph, plan: Plan) -> tuple[CompiledStateGraph | None, str | None]:
+        """The compiled variant that runs ``plan`` (None: the full graph), or (None, why) when it cannot be built
+        and the router fails open."""
         pruned = self.pruned_nodes(plan)
-        target = None
-        if pruned:
-            try:
-                target = self.variant(graph, pruned)
-            except Exception as exc:  # a joint contraction can fail where each node alone could be pruned
-                if not self.router.fail_open:
-                    raise
-                reason = redact(f"could not rewrite the graph without {list(pruned)}: {type(exc).__name__}: {exc}")
-                log.warning("router_plugins: %s; running the unrouted graph", reason)
-                plan, pruned = self.fallback(reason), ()
+        if not pruned:
+            return None, None
+        try:
+            return self.variant(graph, pruned), None
+        except Exception as exc:  # a joint contraction can fail where each node alone could be pruned
+            if not self.router.fail_open:
+                raise
+            return None, redact(f"could not rewrite the graph without {list(pruned)}: {type(exc).__name__}: {exc}")
+
+    def _kept_roles(self) -> list[Role]:
+        """Every role required: the plan for the full graph when a pruned variant cannot be built."""
+        return [replace(r, optional=False) for r in self.roles]
+
+    def _finish(self, graph: CompiledStateGraph, plan: Plan, target: CompiledStateGraph | None,
+                config: RunnableConfig | None, failure: str | None = None) -> _RunSetup:
+        if failure is not None:
+            log.warning("router_plugins: %s; re-planned with every node kept", failure)
         elif plan.fallback:
             log.warning("router_plugins: planning failed, running the unrouted graph: %s", plan.reason)
+        pruned = self.pruned_nodes(plan) if target is not None else ()
         if target is not None:
             config = merge_configs(graph.config, config)
-        return _RunSetup(plan, target, self._run_config(plan, pruned, config), pruned)
+        return _RunSetup(plan, target, self._run_config(plan, pruned, config, failure), pruned)
 
-    def _run_config(self, plan: Plan, pruned: Sequence[str], config: RunnableConfig | None) -> RunnableConfig:
+    def _run_config(self, plan: Plan, pruned: Sequence[str], config: RunnableConfig | None,
+                    failure: str | None = None) -> RunnableConfig:
         cfg: dict[str, Any] = dict(config or {})
         binding = RouteBinding(plan, dict(self.node_roles), self)
         cfg["configurable"] = {**(cfg.get("configurable") or {}), BINDING_KEY: binding}
@@ -178,6 +189,8 @@ class GraphRouting:
         }
         if plan.fallback:
             meta["router_fallback_reason"] = plan.reason
+        if failure is not None:
+            meta["router_rewrite_failure"] = failure
         if self.forced_required:
             meta["router_kept_required"] = json.dumps(self.forced_required)
         failures = self.build_failures(plan)
@@ -196,18 +209,29 @@ class GraphRouting:
         if not self.roles:
             return _RunSetup(None, None, dict(config or {}))
         plan = self._stored_plan(graph, input, config)
+        query = None
         if plan is None:
-            plan = self.router.plan(self._query(input), self.roles, self.options)
-        return self._finish(graph, plan, config)
+            query = self._query(input)
+            plan = self.router.plan(query, self.roles, self.options)
+        target, failure = self._target(graph, plan)
+        if failure is not None:  # keep the budget: re-plan the full graph rather than put every node on the default
+            plan = self.fallback(failure) if query is None else self.router.plan(query, self._kept_roles(), self.options)
+        return self._finish(graph, plan, target, config, failure)
 
     async def aprepare(self, graph: CompiledStateGraph, input: Any, config: RunnableConfig | None) -> _RunSetup:
         """``prepare`` without blocking the event loop."""
         if not self.roles:
             return _RunSetup(None, None, dict(config or {}))
         plan = await self._astored_plan(graph, input, config)
+        query = None
         if plan is None:
-            plan = await self.router.aplan(self._query(input), self.roles, self.options)
-        return self._finish(graph, plan, config)
+            query = self._query(input)
+            plan = await self.router.aplan(query, self.roles, self.options)
+        target, failure = self._target(graph, plan)
+        if failure is not None:
+            plan = (self.fallback(failure) if query is None else
+                    await self.router.aplan(query, self._kept_roles(), self.options))
+        return self._finish(graph, plan, target, config, failure)
 
     # -- resume ------------------------------------------------------------------------------------------------------
     def _resume_lookup(self, graph: CompiledStateGraph, input: Any, config: RunnableConfig | None) -> tuple[Any, Any]:

@@ -12,10 +12,11 @@ from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
-
 from lg_fakes import FakeModels, make_cards
-from router_plugins import BudgetError, ConfigError, ModelCard, ScorerError, hookimpl
 from router_plugins.adapters.langgraph import RoutedCompiledStateGraph, routed, routed_model
+
+from router_plugins import BudgetError, ConfigError, ModelCard, ScorerError, hookimpl
+from router_plugins.options import PlanOptions
 from router_plugins.router import Router
 
 
@@ -316,7 +317,7 @@ def test_fail_open_on_planning_timeout() -> None:
     assert [c for c, _ in out["calls"]] == ["planner", "solver", "agg"]  # the optional critic is dropped
 
 
-def test_rewrite_failure_fails_open(router: Router) -> None:
+def _unprunable_pair() -> StateGraph:
     g = StateGraph(S)
     for n in ("a", "b", "c"):
         g.add_node(n, worker(n), metadata={"router": {"optional": n != "a"}})
@@ -324,18 +325,44 @@ def test_rewrite_failure_fails_open(router: Router) -> None:
     g.add_conditional_edges("a", lambda s: "b", ["b"])
     g.add_edge("b", "c")  # b alone is prunable ...
     g.add_conditional_edges("c", lambda s: END, [END])  # ... c alone too, but not both: a branch would reach a branch
-    app = routed(g, router=router).compile()
+    return g
+
+
+class PruneOptional:
+    @hookimpl(tryfirst=True)
+    def allocate_roles(self, roles: Any) -> Any:
+        return [r.name for r in roles if not r.optional]
+
+
+def test_rewrite_failure_fails_open(router: Router) -> None:
+    app = routed(_unprunable_pair(), router=router).compile()
     assert app.routing.forced_required == {}
     out = app.invoke({"question": "q prune=b,c"})
     assert [c for c, _ in out["calls"]] == ["a", "b", "c"]  # the unrouted graph ran
     strict = Router(make_cards(), plugins=[FakeModels()], load_entrypoints=False, fail_open=False)
     from router_plugins.adapters.langgraph._rewire import RewireError
 
-    class Prune:
-        @hookimpl(tryfirst=True)
-        def allocate_roles(self, roles: Any) -> Any:
-            return ["a"]
-
-    strict.pm.register(Prune())
+    strict.pm.register(PruneOptional())
     with pytest.raises(RewireError):
-        routed(g, router=strict).compile().invoke({"question": "q"})
+        routed(_unprunable_pair(), router=strict).compile().invoke({"question": "q"})
+
+
+@pytest.mark.parametrize("how", ["invoke", "ainvoke"])
+def test_rewrite_failure_re_plans_the_full_graph_within_the_budget(how: str) -> None:
+    # the default model (big) on every node would break the budget: the full graph is re-planned instead
+    probe = Router(make_cards(), load_entrypoints=False)
+    per_node = probe.plan("q", ["a"], PlanOptions(lam=1e9)).cost_usd  # one node on the cheapest model
+    r = Router(make_cards(), plugins=[FakeModels(), PruneOptional()], load_entrypoints=False, default_model="big",
+               budget_usd=3.5 * per_node)
+    app = routed(_unprunable_pair(), router=r).compile()
+    state = {"question": "q"}
+    out = app.invoke(state) if how == "invoke" else asyncio.run(app.ainvoke(state))
+    assert [c for c, _ in out["calls"]] == ["a", "b", "c"]
+    assert [reply for _, reply in out["calls"]] == ["small says hi"] * 3  # planned under the budget, not defaulted
+    setup = app.routing.prepare(app, state, None)
+    assert not setup.plan.fallback and setup.plan.cost_usd <= 3.5 * per_node and setup.target is None
+    assert "could not rewrite the graph without" in setup.config["metadata"]["router_rewrite_failure"]
+    r_tight = Router(make_cards(), plugins=[FakeModels(), PruneOptional()], load_entrypoints=False,
+                     budget_usd=2.5 * per_node)
+    with pytest.raises(BudgetError):  # the full graph fits no plan: refused, never run over the budget
+        routed(_unprunable_pair(), router=r_tight).compile().invoke(state)
