@@ -29,7 +29,7 @@ Confidence = Callable[[Sequence[str], Sequence[str], Sequence[Sequence[str]]], N
 #: Fits a judge of one model: (model name, queries, responses, labels in [0, 1], earlier responses) → Confidence.
 JudgeFactory = Callable[[str, Sequence[str], Sequence[str], NDArray[np.float64], Sequence[Sequence[str]]], Confidence]
 #: Out-of-fold folds on train; cheap models judged per task (best train quality first); thresholds per step.
-FOLDS, MAX_JUDGED, N_THRESHOLDS = 5, 4, 16
+FOLDS, MAX_JUDGED, N_THRESHOLDS = 4, 3, 16
 #: A model is judged on a task only when at least this share of its train rows recorded a response.
 MIN_ANSWERED = 0.8
 
