@@ -12,6 +12,7 @@ replayed, never looked at before.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from numpy.typing import NDArray
 
 from router_plugins.replay._table import OutcomeTable
 
-__all__ = ["Confidence", "JudgeCascade", "JudgeFactory", "judge_cascades", "judged_confidences",
+__all__ = ["Confidence", "JudgeCascade", "JudgeFactory", "Replay", "judge_cascades", "judged_confidences",
            "replay_judge_cascade"]
 
 #: A fitted judge: P(right) for each (query, response, earlier responses of the cascade).
@@ -132,11 +133,15 @@ def _grid(confidence: NDArray[np.float64]) -> list[float]:
     return sorted({float(x) for x in np.quantile(confidence, levels, method="inverted_cdf")})
 
 
+#: Per-row (quality, cost) of one cascade on the evaluated rows, computed when asked (most candidates never are).
+Replay = Callable[[], tuple[NDArray[np.float64], NDArray[np.float64]]]
+
+
 def judge_cascades(factory: JudgeFactory, train: OutcomeTable, rows: OutcomeTable, cheap: Sequence[int], strong: int,
-                   ) -> list[tuple[JudgeCascade, float, float, NDArray[np.float64], NDArray[np.float64]]]:
+                   ) -> list[tuple[JudgeCascade, float, float, Replay]]:
     """Candidate cascades over the MAX_JUDGED cheap models of best train quality (one or two of them, cheapest first,
-    then ``strong``; or two with the second always kept) as (cascade, train quality, train cost, per-row quality and
-    cost on ``rows``). Train figures use out-of-fold confidences; rows are replayed with judges fitted on all of train."""
+    then ``strong``; or two with the second always kept) as (cascade, train quality, train cost, its replay on
+    ``rows``). Train figures use out-of-fold confidences; rows are replayed with judges fitted on all of train."""
     if train.responses is None or rows.responses is None or not len(train):
         return []
     cost_train = np.zeros_like(train.quality) if train.cost is None else train.cost
@@ -155,6 +160,6 @@ def judge_cascades(factory: JudgeFactory, train: OutcomeTable, rows: OutcomeTabl
         for thresholds, final in options:
             cascade = JudgeCascade(tuple(chain), tuple(thresholds), final)
             q_tr, c_tr = replay_judge_cascade(train.quality, cost_train, conf_train, cascade)
-            q_rows, c_rows = replay_judge_cascade(rows.quality, cost_rows, conf_rows, cascade)
-            out.append((cascade, float(q_tr.mean()), float(c_tr.mean()), q_rows, c_rows))
+            out.append((cascade, float(q_tr.mean()), float(c_tr.mean()),
+                        functools.partial(replay_judge_cascade, rows.quality, cost_rows, conf_rows, cascade)))
     return out

@@ -152,7 +152,7 @@ def post_generation_report(train: OutcomeTable, rows: OutcomeTable, reference: s
             strong, cheap = _strong_and_cheap(sub)
             found = judge_cascades(judge, sub, sub_rows, cheap, strong)
             judged[task] = ([c.describe(rows.models) for c, *_ in found], np.array([f[1] for f in found]),
-                            np.array([f[2] for f in found]), [functools.partial(_fixed, f[3], f[4]) for f in found])
+                            np.array([f[2] for f in found]), [f[3] for f in found])
     ref = rows.model_index(reference)
     q_ref = np.nan_to_num(rows.quality[:, ref])
     c_ref = float(np.nanmean(rows.cost[:, ref])) if rows.cost is not None else 0.0
@@ -183,15 +183,13 @@ def _strong_and_cheap(train: OutcomeTable) -> tuple[int, list[int]]:
     return strong, [j for j in range(len(q)) if j != strong and c[j] < CHEAP_SHARE * c[strong]]
 
 
-def _fixed(q: NDArray[np.float64], c: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    return q, c
-
-
 def _merge(a: _Candidates, b: _Candidates) -> _Candidates:
+    """Both candidate lists of one task, ``a``'s first."""
     return a[0] + b[0], np.concatenate([a[1], b[1]]), np.concatenate([a[2], b[2]]), a[3] + b[3]
 
 
 def _subset(a: _Candidates, keep: list[bool]) -> _Candidates:
+    """The candidates of one task where ``keep`` is true."""
     idx = np.flatnonzero(keep)
     return [a[0][i] for i in idx], a[1][idx], a[2][idx], [a[3][i] for i in idx]
 

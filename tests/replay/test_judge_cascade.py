@@ -87,7 +87,8 @@ def test_candidates_replay_exactly_and_judge_sees_only_train() -> None:
     found = judge_cascades(judge, train, test, cheap=[0, 1], strong=2)
     assert found and not set(judge.fitted_on) & set(test.texts)
     conf = np.array([[float(r.rsplit("@", 1)[1]) for r in row[:2]] for row in test.responses])
-    for cascade, _, _, q_rows, c_rows in found[:: max(1, len(found) // 25)]:
+    for cascade, _, _, replay in found[:: max(1, len(found) // 25)]:
+        q_rows, c_rows = replay()
         q, c = [], []
         for i in range(len(test)):  # plain loop, as written in the module docstring
             paid, kept = 0.0, None
