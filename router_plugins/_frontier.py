@@ -7,7 +7,8 @@ partial plan of required units is never needed when another costs no more, is no
 at least as high; a partial plan of optional units likewise with −P·E − λ·s·C, E the largest error the
 required side can leave. Dropping those is exact, and what survives is small, so the search grows one frontier
 per side unit by unit (linear in roles) and joins the two pairwise at the end; only a vote group's members are
-enumerated jointly (vectorised).
+enumerated jointly (vectorised, majority values memoised). ``_sweep`` builds the required roles' frontier in one
+pass when no bound can bind.
 """
 
 from __future__ import annotations
