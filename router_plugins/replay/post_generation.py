@@ -226,8 +226,9 @@ def format_post_generation(report: dict[str, Any]) -> str:
               f"{'; judge cascades included' if 'judge_cascade' in report else ''})")]
     lines += _point_lines(report["points"])
     if "judge_cascade" in report:
-        lines += ["", "trained-judge cascades alone (single models + judge cascades; thresholds chosen on out-of-fold "
-                      "train confidences)", *_point_lines(report["judge_cascade"]["points"])]
+        title = "trained-judge cascades alone (single models + judge cascades; thresholds chosen on out-of-fold train " \
+                "confidences)"
+        lines += ["", title, *_point_lines(report["judge_cascade"]["points"])]
     return "\n".join(lines)
 
 

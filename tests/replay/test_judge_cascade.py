@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from router_plugins.escalation import Escalation, replay_escalation
 from router_plugins.replay import OutcomeTable
-from router_plugins.replay.judge_cascade import JudgeCascade, judge_cascades, replay_judge_cascade
+from router_plugins.replay.judge_cascade import Confidence, JudgeCascade, judge_cascades, replay_judge_cascade
 from router_plugins.replay.post_generation import format_post_generation, post_generation_report
 
 MODELS = ("a", "b", "strong")
@@ -35,7 +35,7 @@ class ReadingJudge:
         self.fitted_on: list[str] = []
 
     def __call__(self, model: str, queries: Sequence[str], responses: Sequence[str], correct: NDArray[np.float64],
-                 earlier: Sequence[Sequence[str]]):
+                 earlier: Sequence[Sequence[str]]) -> Confidence:
         self.fitted_on.extend(queries)
         return lambda q, r, e: np.array([float(x.rsplit("@", 1)[1]) if "@" in x else 0.0 for x in r])
 
@@ -74,8 +74,9 @@ def test_replay_matches_escalation_replay() -> None:
     for cascade in (JudgeCascade((0,), (0.4,), 2), JudgeCascade((0, 1), (0.6, 0.3), 2)):
         esc = Escalation(tuple(MODELS[j] for j in (*cascade.chain, cascade.final)), cascade.thresholds)
         cols = [*cascade.chain, cascade.final]
+        step_conf = conf[:, list(cascade.chain)]
         expected = replay_escalation(esc, t.quality[:, cols], t.cost[:, cols],
-                                     lambda row, steps: float(conf[row, cascade.chain.index(cols[steps[-1]])]))
+                                     lambda row, steps, sc=step_conf: float(sc[row, steps[-1]]))
         q, c = replay_judge_cascade(t.quality, t.cost, conf[:, [(0, 1).index(j) for j in cascade.chain]], cascade)
         np.testing.assert_array_equal(q, expected[0])
         np.testing.assert_allclose(c, expected[1])
@@ -137,7 +138,8 @@ def test_without_a_judge_no_judge_rows() -> None:
 
 
 def test_a_judge_returning_nonsense_is_refused() -> None:
-    def bad(model, queries, responses, correct, earlier):
+    def bad(model: str, queries: Sequence[str], responses: Sequence[str], correct: NDArray[np.float64],
+            earlier: Sequence[Sequence[str]]) -> Confidence:
         return lambda q, r, e: np.full(len(q), 7.0)
 
     with pytest.raises(ValueError, match="in \\[0, 1\\]"):
