@@ -7,7 +7,8 @@ partial plan of required units is never needed when another costs no more, is no
 at least as high; a partial plan of optional units likewise with −P·E − λ·s·C, E the largest error the
 required side can leave. Dropping those is exact, and what survives is small, so the search grows one frontier
 per side unit by unit (linear in roles) and joins the two pairwise at the end; only a vote group's members are
-enumerated jointly (vectorised).
+enumerated jointly (vectorised, majority values memoised). ``_sweep`` builds the required roles' frontier in one
+pass when no bound can bind.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from router_plugins._sweep import sweep
 
 if TYPE_CHECKING:
     from router_plugins.modes import Mode
@@ -98,6 +101,9 @@ def search(
     n = len(singles[True]) + len(votes[True])
     if not votes[True] and not votes[False] and len(singles[True]) + len(singles[False]) == 1:
         return _one_role(singles[True] + singles[False], n_roles, options, mode, roles, lam_s, caps)
+    # no budget or latency bound can bind (the dearest plan fits): the required roles are separable (``_sweep``)
+    most = sum(max((c.cost for c in opts if c is not None), default=0.0) for opts in options)
+    separable = not bounded and most <= caps[0]
     # what the units not yet added cost at least: a partial plan that cannot afford them is dropped early
     rest = [0.0, 0.0]
     for opts in options:
@@ -115,6 +121,8 @@ def search(
             _role_rows(i, options[i], mode.transform, None if required else roles[i].lift, key, bounded, protect_empty)
             for i in singles[required]
         ]
+        if required and separable and len(units) > 1:
+            units = [Options(*sweep(units, n_roles))]  # type: ignore[arg-type]
         for members in votes[required]:
             unit = _group_unit(members, n_roles, [options[i] for i in members], mode.transform,
                                [roles[i].lift for i in members], required)
@@ -229,14 +237,6 @@ def _rows_to_options(rows: list[Row], n_roles: int) -> Options:
     return Options(picks, np.array([r[:6] for r in rows]))
 
 
-@lru_cache(maxsize=256)
-def _multisets(sizes: tuple[tuple[int, int], ...]) -> np.ndarray:
-    """Index rows: for each (option count, members) class, each multiset once (members take ascending indices)."""
-    per_class = [list(itertools.combinations_with_replacement(range(k), m)) for k, m in sizes]
-    rows = [sum(combo, ()) for combo in itertools.product(*per_class)]
-    return np.array(rows, dtype=np.int64).reshape(len(rows), sum(m for _, m in sizes))
-
-
 def _group_unit(
     members: Sequence[int], n_roles: int, opts: Sequence[Sequence[Candidate | None]],
     transform: Callable[[float], float], lifts: Sequence[float], required: bool,
@@ -248,27 +248,15 @@ def _group_unit(
     classes: dict[tuple[object, ...], list[int]] = {}
     for j, o in enumerate(opts):
         classes.setdefault((lifts[j], tuple(o)), []).append(j)
-    order = [j for members_of in classes.values() for j in members_of]
-    idx = _multisets(tuple((len(opts[c[0]]), len(c)) for c in classes.values()))
-    combos = np.empty_like(idx)
-    combos[:, order] = idx  # back to member order
-    names: dict[str, int] = {}
-    columns = []  # per member: (model id, quality after the mode, cost, latency, output cost, input cost)
-    for j, o in enumerate(opts):
-        table = np.array([
-            (-1.0, 0.0, 0.0, 0.0, 0.0, 0.0) if c is None else
-            (names.setdefault(c.model, len(names)), transform(c.quality), c.cost, c.latency, c.output_cost,
-             c.input_cost)
-            for c in o
-        ])
-        columns.append(table[combos[:, j]])
-    stacked = np.stack(columns, axis=1)
-    model, q = stacked[:, :, 0].astype(np.int64), stacked[:, :, 1]
+    structure = tuple((len(opts[c[0]]), tuple(c)) for c in classes.values())
+    combos = _combos(structure)
+    vote, kept = _group_votes(structure, tuple(
+        tuple(None if c is None else (c.model, transform(c.quality)) for c in o) for o in opts))
     data = np.zeros((len(combos), 6))
-    data[:, [COST, LATENCY, OUT, INP]] = stacked[:, :, 2:].sum(axis=1)
-    kept = model >= 0
+    for j, o in enumerate(opts):
+        table = np.array([(0.0,) * 4 if c is None else (c.cost, c.latency, c.output_cost, c.input_cost) for c in o])
+        data[:, [COST, LATENCY, OUT, INP]] += table[combos[:, j]]
     any_kept = kept.any(axis=1)
-    vote = vote_matrix(model, q)
     first_lift = np.asarray(lifts)[np.argmax(kept, axis=1)]
     data[:, VALUE] = vote if required else np.where(any_kept, 1.0 - first_lift * vote, 1.0)
     data[:, KEPT] = any_kept
@@ -276,6 +264,37 @@ def _group_unit(
     picks[:, list(members)] = combos
     unit = Options(picks, data)
     return unit.take(any_kept) if required else unit
+
+
+@lru_cache(maxsize=256)
+def _combos(structure: tuple[tuple[int, tuple[int, ...]], ...]) -> np.ndarray:
+    """Option index per member (columns in member order) of each joint option, for (option count, members) classes
+    of interchangeable members."""
+    # each multiset of a class once (its members take ascending indices)
+    per_class = [list(itertools.combinations_with_replacement(range(k), len(m))) for k, m in structure]
+    rows = [sum(combo, ()) for combo in itertools.product(*per_class)]
+    idx = np.array(rows, dtype=np.int64).reshape(len(rows), sum(len(m) for _, m in structure))
+    combos = np.empty_like(idx)
+    combos[:, [j for _, members in structure for j in members]] = idx  # back to member order
+    combos.setflags(write=False)
+    return combos
+
+
+@lru_cache(maxsize=1024)
+def _group_votes(structure: tuple[tuple[int, tuple[int, ...]], ...],
+                 voters: tuple[tuple[tuple[str, float] | None, ...], ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(majority quality, which members run) of each joint option; ``voters``: per member, (model, quality after
+    the mode) of each option or None. Memoised: with card or task priors the same options recur plan after plan."""
+    combos = _combos(structure)
+    names: dict[str, int] = {}
+    table = [np.array([(-1.0, 0.0) if v is None else (names.setdefault(v[0], len(names)), v[1]) for v in member])
+             for member in voters]
+    stacked = np.stack([t[combos[:, j]] for j, t in enumerate(table)], axis=1)
+    model = stacked[:, :, 0].astype(np.int64)
+    vote, kept = vote_matrix(model, stacked[:, :, 1]), model >= 0
+    vote.setflags(write=False)
+    kept.setflags(write=False)
+    return vote, kept
 
 
 def vote_matrix(model: np.ndarray, q: np.ndarray) -> np.ndarray:

@@ -8,7 +8,8 @@ Cost and latency add up over kept roles (sequential upper bound), times the mode
 Constraints (budget, latency bound) are hard; ties go to higher quality, then lower output cost, lower input
 cost, lower latency (RouteMoA's order). The search is exact and about linear in the roles: a multiple-choice
 knapsack frontier per side (required units, optional units), vote groups enumerated jointly and vectorised
-(``router_plugins._frontier``).
+(``router_plugins._frontier``); when no budget or latency bound can bind, the required roles in one pass along their
+hulls (``router_plugins._sweep``).
 """
 
 from __future__ import annotations

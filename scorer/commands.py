@@ -116,8 +116,10 @@ def train_command(data: str, out: str, kind: str, encoder: str, use_task: bool, 
 @click.option("--scorers", default=",".join(KINDS), show_default=True, help="kinds to train when no checkpoint")
 @click.option("--encoder", default="minilm", show_default=True, help=ENCODER_HELP)
 @click.option("--use-task/--no-use-task", default=False, show_default=True, help="dc uses the query's task name")
+@click.option("--task", "tasks", multiple=True,
+              help="only rows of this task or task family ('mmlu' covers 'mmlu/*'; repeatable)")
 def eval_command(data: str, checkpoints: tuple[str, ...], split: str, out: str, scorers: str, encoder: str,
-                 use_task: bool) -> None:
+                 use_task: bool, tasks: tuple[str, ...]) -> None:
     """Replay routers on SPLIT of DATA next to random, best single, most expensive and oracle; print a table. DATA
     without a split column is cross-validated (5 folds stratified by task; out-of-fold points over every row)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -127,6 +129,12 @@ def eval_command(data: str, checkpoints: tuple[str, ...], split: str, out: str, 
     from router_plugins.scorer.training import TrainConfig
 
     table = _load(data)
+    if tasks:
+        import numpy as np
+
+        table = table.select(np.array([t in tasks or t.split("/")[0] in tasks for t in table.tasks.tolist()]))
+        if not len(table):
+            raise click.BadParameter(f"no rows of tasks {list(tasks)} in {data}", param_hint="--task")
     kinds = [k.strip() for k in scorers.split(",") if k.strip()]
     for kind in kinds:
         if kind not in KINDS:
@@ -161,10 +169,14 @@ def eval_command(data: str, checkpoints: tuple[str, ...], split: str, out: str, 
     report = evaluate_scorers(rows, routers, split=split if table.has_split else NO_SPLIT, text_only=text_only,
                               extra={"train_seconds": seconds or None, **extra})
     if table.responses is not None and table.has_split and split != "train" and "train" in set(table.splits.tolist()):
-        # post-generation routers (votes, consensus cascades) read the recorded answers: chosen on train, replayed here
+        # post-generation routers (votes, consensus and trained-judge cascades) read the recorded answers: chosen on
+        # train, replayed here; the judge is injected because the kernel's replay does not import the scorer
+        from router_plugins.scorer.response_judge import JudgeFitter
+
         from router_plugins.replay.post_generation import post_generation_report
 
-        report["post_generation"] = post_generation_report(table.split("train"), rows, report["best_single"]["name"])
+        report["post_generation"] = post_generation_report(table.split("train"), rows, report["best_single"]["name"],
+                                                           judge=JudgeFitter())
     _write_report(report, out)
 
 

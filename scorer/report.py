@@ -216,6 +216,13 @@ def plot_cost_quality(report: Mapping[str, Any], path: str | Path) -> Path:
             ax.plot(xs, ys, "-", marker=".", ms=3, label=name)
         else:
             ax.plot(xs, ys, "*", ms=11, label=name)
+    post = report.get("post_generation") or {}
+    for label, points in (("after answers: every mode", post.get("points")),
+                          ("after answers: no judge", (post.get("without_judge") or {}).get("points")),
+                          ("after answers: judge cascades", (post.get("judge_cascade") or {}).get("points"))):
+        if points and has_cost:
+            xs, ys = zip(*sorted((p["cost"], p["quality"]) for p in points))
+            ax.plot(xs, ys, "--", marker="x", ms=4, label=label)
     for name, m in report["models"].items():
         if m["quality"] is None:
             continue

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from router_plugins.escalation import Attempt
 
-__all__ = ["ResponseJudge", "check_features"]
+__all__ = ["JudgeFitter", "ResponseJudge", "check_features"]
 
 FORMAT = "router-plugins-judge"
 FORMAT_VERSION = 1
@@ -62,14 +62,34 @@ def check_features(response: str, earlier: Sequence[str] = ()) -> list[float]:
     ]
 
 
+class JudgeFitter:
+    """The ``JudgeFactory`` of :mod:`router_plugins.replay.judge_cascade` (``eval``'s judge cascades): each call fits a
+    ResponseJudge of one model and returns its confidence function; the fits of one evaluation share hashed texts."""
+
+    def __init__(self, n_features: int = 2**16, C: float = 1.0) -> None:
+        self.n_features, self.C = n_features, C
+        self._hashes: dict[str, csr_matrix] = {}
+
+    def __call__(self, model: str, queries: Sequence[str], responses: Sequence[str], correct: Sequence[float],
+                 earlier: Sequence[Sequence[str]]) -> Callable[[Sequence[str], Sequence[str], Sequence[Sequence[str]]],
+                                                               NDArray[np.float64]]:
+        judge = ResponseJudge(self.n_features, self.C, hash_cache=self._hashes)
+        judge.fit(model, queries, responses, list(correct), earlier)
+        return lambda q, r, e: judge.confidence(model, q, r, e)
+
+
 class ResponseJudge:
     """Per-model logistic regressions over tf-idf of hashed n-grams of 'query || response' and the model-free checks."""
 
-    def __init__(self, n_features: int = 2**16, C: float = 1.0) -> None:
+    def __init__(self, n_features: int = 2**16, C: float = 1.0, *, hash_cache: dict[str, csr_matrix] | None = None
+                 ) -> None:
         if n_features < 16 or C <= 0:
             raise ValueError("n_features must be ≥ 16 and C > 0")
         self.n_features = n_features
         self.C = C
+        # 'query || response' → its hashed row; shared by the many judges fitted on one table's folds (eval), since
+        # hashing the texts costs more than fitting
+        self._hash_cache = hash_cache
         self.weights: dict[str, dict[str, NDArray[np.float32]]] = {}  # model → idf, mean, std, coef, bias
 
     def __repr__(self) -> str:
@@ -81,12 +101,20 @@ class ResponseJudge:
         return tuple(self.weights)
 
     def _hashed(self, queries: Sequence[str], responses: Sequence[str]) -> csr_matrix:
+        from scipy.sparse import vstack
         from sklearn.feature_extraction.text import HashingVectorizer
 
+        texts = [f"{q} || {r}" for q, r in zip(queries, responses)]
+        cache = self._hash_cache
+        todo = texts if cache is None else list(dict.fromkeys(t for t in texts if t not in cache))
         vec = HashingVectorizer(n_features=self.n_features, ngram_range=(1, 2), alternate_sign=False, norm=None)
-        counts = vec.transform([f"{q} || {r}" for q, r in zip(queries, responses)]).tocsr()
-        counts.data = 1.0 + np.log(counts.data)  # sublinear term frequency
-        return counts
+        counts = vec.transform(todo).tocsr() if todo else None
+        if counts is not None:
+            counts.data = 1.0 + np.log(counts.data)  # sublinear term frequency
+        if cache is None:
+            return counts
+        cache.update((t, counts[i]) for i, t in enumerate(todo))
+        return vstack([cache[t] for t in texts], format="csr")
 
     @staticmethod
     def _checks(responses: Sequence[str], earlier: Sequence[Sequence[str]] | None) -> NDArray[np.float64]:
@@ -94,14 +122,17 @@ class ResponseJudge:
         return np.array([check_features(r, e) for r, e in zip(responses, before)], dtype=np.float64)
 
     def _features(self, model: str, queries: Sequence[str], responses: Sequence[str],
-                  earlier: Sequence[Sequence[str]] | None) -> csr_matrix:
+                  earlier: Sequence[Sequence[str]] | None, hashed: csr_matrix | None = None,
+                  checks: NDArray[np.float64] | None = None) -> csr_matrix:
         """tf-idf of the hashed n-grams (l2-normalised) next to the standardised checks, as fitted for ``model``."""
         from scipy.sparse import csr_matrix, diags, hstack
         from sklearn.preprocessing import normalize
 
         f = self.weights[model]
-        text = normalize(self._hashed(queries, responses) @ diags(f["idf"].astype(np.float64)))
-        checks = (self._checks(responses, earlier) - f["mean"]) / f["std"]
+        hashed = self._hashed(queries, responses) if hashed is None else hashed
+        text = normalize(hashed @ diags(f["idf"].astype(np.float64)))
+        raw = self._checks(responses, earlier) if checks is None else checks
+        checks = (raw - f["mean"]) / f["std"]
         return hstack([text, csr_matrix(checks)]).tocsr()
 
     def fit(self, model: str, queries: Sequence[str], responses: Sequence[str], correct: Sequence[float],
@@ -124,7 +155,7 @@ class ResponseJudge:
             "std": np.maximum(checks.std(axis=0), 1e-6).astype(np.float32),
         }
         clf = LogisticRegression(C=self.C, max_iter=2000)
-        clf.fit(self._features(model, queries, responses, earlier), y)
+        clf.fit(self._features(model, queries, responses, earlier, hashed, checks), y)
         self.weights[model]["coef"] = clf.coef_[0].astype(np.float32)
         self.weights[model]["bias"] = np.array([clf.intercept_[0]], dtype=np.float32)
         return self

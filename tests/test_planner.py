@@ -298,3 +298,40 @@ def test_optional_vote_lifts_by_its_first_kept_member() -> None:
     vote = 0.9**3 + 3 * 0.9**2 * 0.1
     assert best is not None and set(best.kept) == {"a", "v0", "v1", "v2"}
     assert best.quality == pytest.approx(1 - 0.5 * (1 - 0.9 * vote))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    pool=st.lists(st.tuples(values, values), min_size=2, max_size=5),
+    spec=st.lists(st.tuples(st.booleans(), st.sampled_from([None, None, None, "g"]), st.floats(0.5, 2.0),
+                            st.sampled_from([0.2, 1.0]) | st.floats(0, 1)), min_size=4, max_size=14),
+    lam=st.sampled_from([0.0, 1.0, 10.0]) | st.floats(0, 100),
+    mode=st.sampled_from([SINGLE, FULL, VOTE_3, REFLECTION]),
+)
+def test_required_sweep_matches_the_frontier_search(pool: list[tuple[float, float]], spec: list, lam: float,
+                                                     mode) -> None:
+    # teams too large for brute force: with no bound that can bind the required roles are swept in one pass
+    # (_sweep); a latency bound that never binds sends the same problem through the role-by-role frontier instead
+    # at most three voters (one group), as in real teams: a larger group is enumerated jointly either way
+    roles = [Role(f"r{i}", optional=optional, group=group if i < 3 else None, lift=lift)
+             for i, (optional, group, _, lift) in enumerate(spec)]
+    cands = {r.name: [Candidate(f"m{j}", q, c * scale, 1.0) for j, (q, c) in enumerate(pool)]
+             for r, (_, _, scale, _) in zip(roles, spec)}
+    swept = optimise(roles, cands, mode, lam=lam)
+    grown = optimise(roles, cands, mode, lam=lam, max_latency=1e9)
+    assert (swept is None) == (grown is None)
+    if swept is not None and grown is not None:
+        assert swept.objective == pytest.approx(grown.objective, abs=1e-9)
+        assert swept.quality == pytest.approx(plan_quality(roles, swept.kept, mode), abs=1e-12)
+
+
+def test_a_strong_optional_role_makes_cheaper_required_models_best() -> None:
+    # alone, each required role is worth its better model (+0.2 quality for 0.05 of λ·cost); a free optional role
+    # with lift 1 leaves 5 % of the error, so the better models then add only 0.01: the optimum is the cheap plan,
+    # which the sweep must offer besides the plan best at P = 1
+    roles = [Role("a"), Role("b"), Role("o", optional=True, lift=1.0)]
+    pair = [Candidate("x", 0.5, 0.0, 1.0), Candidate("y", 0.9, 0.05, 1.0)]
+    cands = {"a": pair, "b": pair, "o": [Candidate("z", 0.95, 0.0, 1.0)]}
+    best = optimise(roles, cands, FULL, lam=1.0)
+    assert best is not None and {r: c.model for r, c in best.kept.items()} == {"a": "x", "b": "x", "o": "z"}
+    assert best.objective == pytest.approx(1 - 0.05 * 0.5, abs=1e-12)

@@ -12,7 +12,9 @@ data where every model answered every row (RouterBench, RouteLLM GSM8K) for figu
 
 from __future__ import annotations
 
+import functools
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -21,6 +23,7 @@ from numpy.typing import NDArray
 from router_plugins.judges import extract_choice, extract_number
 from router_plugins.replay._metrics import bootstrap_ci
 from router_plugins.replay._table import OutcomeTable
+from router_plugins.replay.judge_cascade import JudgeFactory, judge_cascades
 
 __all__ = ["Mode", "answer_keys", "candidate_modes", "comparable_tasks", "describe", "format_post_generation",
            "post_generation_report", "replay_mode"]
@@ -95,8 +98,8 @@ def candidate_modes(train: OutcomeTable) -> list[Mode]:
     cheap models (cheapest first) escalating to the strongest train model."""
     q = np.nanmean(train.quality, axis=0)
     c = np.nanmean(train.cost, axis=0) if train.cost is not None else np.zeros(len(train.models))
-    strong = int(np.nanargmax(q))
-    cheap = sorted((j for j in range(len(q)) if j != strong and c[j] < CHEAP_SHARE * c[strong]), key=lambda j: c[j])
+    strong, cheap = _strong_and_cheap(train)
+    cheap.sort(key=lambda j: c[j])
     modes: list[Mode] = [("single", (j,), 1, -1) for j in range(len(q))]
     by_quality = sorted(cheap, key=lambda j: -q[j])
     modes += [("vote", s, 0, -1) for s in itertools.combinations(by_quality, 3)]
@@ -117,61 +120,125 @@ def describe(table: OutcomeTable, mode: Mode) -> str:
     return f"{' → '.join(names)} (keep at {need} agreeing) → {table.models[final].split('/')[-1]}"
 
 
-def post_generation_report(train: OutcomeTable, rows: OutcomeTable, reference: str, *, n_lambda: int = 40
-                           ) -> dict[str, Any]:
+#: Per task: candidate names, mean train quality and cost, and each one's replay on the task's evaluated rows.
+_Candidates = tuple[list[str], NDArray[np.float64], NDArray[np.float64],
+                    list[Callable[[], tuple[NDArray[np.float64], NDArray[np.float64]]]]]
+
+
+def post_generation_report(train: OutcomeTable, rows: OutcomeTable, reference: str, *, n_lambda: int = 40,
+                           judge: JudgeFactory | None = None) -> dict[str, Any]:
     """Per query, the mode its task gets: at each λ every task takes the candidate with the highest train quality −
     λ·cost on its own train rows (single models only where answers are not comparable), replayed on ``rows``; each λ
-    point with its 95 % paired-bootstrap difference to always using ``reference``."""
+    point with its 95 % paired-bootstrap difference to always using ``reference``. With ``judge`` (a factory fitting
+    a response judge, e.g. ``router_plugins.scorer.response_judge.JudgeFitter()``) trained-judge cascades join the
+    candidates of every task whose cheap models recorded answers; ``judge_cascade`` then holds the front of single
+    models and judge cascades alone, and ``without_judge`` the front without them."""
     keys_train, keys_rows = answer_keys(train), answer_keys(rows)
     ok_tasks = comparable_tasks(train, keys_train)
     singles: list[Mode] = [("single", (j,), 1, -1) for j in range(len(train.models))]
-    per_task: dict[str, tuple[list[Mode], NDArray[np.float64], NDArray[np.float64]]] = {}
+    per_task: dict[str, _Candidates] = {}
+    judged: dict[str, _Candidates] = {}
     for task in sorted(set(rows.tasks.tolist())):
         on_train = train.tasks == task
         if not on_train.any():
             on_train = np.ones(len(train), dtype=bool)  # a task train never saw: judge candidates on all of train
-        sub = train.select(on_train)
+        sub, on_rows = train.select(on_train), rows.tasks == task
+        sub_rows, rows_keys = rows.select(on_rows), keys_rows[on_rows]
         modes = candidate_modes(sub) if task in ok_tasks else singles
         stats = np.array([[float(v.mean()) for v in replay_mode(sub, keys_train[on_train], m)] for m in modes])
-        per_task[task] = (modes, stats[:, 0], stats[:, 1])
+        per_task[task] = ([describe(rows, m) for m in modes], stats[:, 0], stats[:, 1],
+                          [functools.partial(replay_mode, sub_rows, rows_keys, m) for m in modes])
+        if judge is not None:
+            strong, cheap = _strong_and_cheap(sub)
+            found = judge_cascades(judge, sub, sub_rows, cheap, strong)
+            judged[task] = ([c.describe(rows.models) for c, *_ in found], np.array([f[1] for f in found]),
+                            np.array([f[2] for f in found]), [f[3] for f in found])
     ref = rows.model_index(reference)
     q_ref = np.nan_to_num(rows.quality[:, ref])
     c_ref = float(np.nanmean(rows.cost[:, ref])) if rows.cost is not None else 0.0
     grid = [0.0, *(np.geomspace(1e-3, 1e3, n_lambda - 1) / max(c_ref, 1e-30)).tolist()]
+    report: dict[str, Any] = {"reference": reference, "comparable_tasks": sorted(ok_tasks),
+                              "candidates": {t: len(v[0]) for t, v in per_task.items()}}
+    if judge is None:
+        report["points"] = _front(per_task, rows, q_ref, c_ref, grid)
+    else:
+        merged = {t: _merge(v, judged[t]) for t, v in per_task.items()}
+        only = {t: _merge(_subset(v, [n.startswith("single ") for n in v[0]]), judged[t]) for t, v in per_task.items()}
+        report["points"] = _front(merged, rows, q_ref, c_ref, grid)
+        report["without_judge"] = {"points": _front(per_task, rows, q_ref, c_ref, grid)}
+        report["judge_cascade"] = {"points": _front(only, rows, q_ref, c_ref, grid),
+                                   "candidates": {t: len(v[0]) for t, v in judged.items()}}
+        report["candidates"] = {t: len(v[0]) for t, v in merged.items()}
+    report["note"] = ("per task, the mode with the best train quality − λ·cost (Pareto over λ), replayed exactly on "
+                      "these rows from the recorded answers" + ("; judge cascades chosen on out-of-fold train "
+                                                                "confidences" if judge is not None else ""))
+    return report
+
+
+def _strong_and_cheap(train: OutcomeTable) -> tuple[int, list[int]]:
+    """The strongest train model and the cheap ones (mean cost below CHEAP_SHARE of its)."""
+    q = np.nanmean(train.quality, axis=0)
+    c = np.nanmean(train.cost, axis=0) if train.cost is not None else np.zeros(len(train.models))
+    strong = int(np.nanargmax(q))
+    return strong, [j for j in range(len(q)) if j != strong and c[j] < CHEAP_SHARE * c[strong]]
+
+
+def _merge(a: _Candidates, b: _Candidates) -> _Candidates:
+    """Both candidate lists of one task, ``a``'s first."""
+    return a[0] + b[0], np.concatenate([a[1], b[1]]), np.concatenate([a[2], b[2]]), a[3] + b[3]
+
+
+def _subset(a: _Candidates, keep: list[bool]) -> _Candidates:
+    """The candidates of one task where ``keep`` is true."""
+    idx = np.flatnonzero(keep)
+    return [a[0][i] for i in idx], a[1][idx], a[2][idx], [a[3][i] for i in idx]
+
+
+def _front(per_task: dict[str, _Candidates], rows: OutcomeTable, q_ref: NDArray[np.float64], c_ref: float,
+           grid: list[float]) -> list[dict[str, Any]]:
+    """One point per distinct set of per-task choices over the λ grid, replayed on ``rows``, sorted by cost."""
     points: list[dict[str, Any]] = []
     seen: set[tuple[int, ...]] = set()
     for lam in grid:
-        picks = tuple(int(np.argmax(q - lam * c - 1e-12 * c)) for q, c in ((v[1], v[2]) for v in per_task.values()))
+        picks = tuple(int(np.argmax(q - lam * c - 1e-12 * c)) for _, q, c, _ in per_task.values())
         if picks in seen:
             continue
         seen.add(picks)
         q, c = np.zeros(len(rows)), np.zeros(len(rows))
         chosen = {}
-        for (task, (modes, _, _)), k in zip(per_task.items(), picks):
+        for (task, (names, _, _, replays)), k in zip(per_task.items(), picks):
             on_rows = rows.tasks == task
-            q[on_rows], c[on_rows] = replay_mode(rows.select(on_rows), keys_rows[on_rows], modes[k])
-            chosen[task] = describe(rows, modes[k])
+            q[on_rows], c[on_rows] = replays[k]()
+            chosen[task] = names[k]
         lo, hi = bootstrap_ci(q - q_ref)
         points.append({"lambda": lam, "quality": float(q.mean()), "cost": float(c.mean()),
                        "cost_share": float(c.mean()) / c_ref if c_ref else None, "modes": chosen,
                        "vs_reference": {"diff": float((q - q_ref).mean()), "ci95": [lo, hi]}})
     points.sort(key=lambda p: p["cost"])
-    return {"reference": reference, "comparable_tasks": sorted(ok_tasks),
-            "candidates": {t: len(v[0]) for t, v in per_task.items()}, "points": points,
-            "note": "per task, the mode with the best train quality − λ·cost (Pareto over λ), replayed exactly on these "
-                    "rows from the recorded answers"}
+    return points
 
 
 def format_post_generation(report: dict[str, Any]) -> str:
-    """Plain-text table of ``post_generation_report`` (one line per distinct λ point; modes per task below it)."""
+    """Plain-text table of ``post_generation_report`` (one line per distinct λ point; modes per task below it), then
+    the front of trained-judge cascades alone when the report has one."""
     lines = [(f"post-generation routers (per-task mode chosen on train, replayed; reference {report['reference']}; "
-              f"answers compared on {', '.join(report['comparable_tasks']) or 'no task'})"),
-             f"{'λ·ref cost':>11}{'quality':>9}{'cost/ref':>10}{'Δ vs ref [95 % paired CI]':>34}"]
-    for p in report["points"]:
+              f"answers compared on {', '.join(report['comparable_tasks']) or 'no task'}"
+              f"{'; judge cascades included' if 'judge_cascade' in report else ''})")]
+    lines += _point_lines(report["points"])
+    if "judge_cascade" in report:
+        title = "trained-judge cascades alone (single models + judge cascades; thresholds chosen on out-of-fold train " \
+                "confidences)"
+        lines += ["", title, *_point_lines(report["judge_cascade"]["points"])]
+    return "\n".join(lines)
+
+
+def _point_lines(points: list[dict[str, Any]]) -> list[str]:
+    lines = [f"{'λ·ref cost':>11}{'quality':>9}{'cost/ref':>10}{'Δ vs ref [95 % paired CI]':>34}"]
+    for p in points:
         d = p["vs_reference"]
         share = "" if p["cost_share"] is None else f"{p['cost_share']:.3f}"
         lam = p["lambda"] * (p["cost"] / p["cost_share"] if p["cost_share"] else 1.0)
         lines.append(f"{lam:>11.3g}{p['quality']:>9.4f}{share:>10}{d['diff']:>+12.4f} [{d['ci95'][0]:+.4f}, "
                      f"{d['ci95'][1]:+.4f}]")
         lines.extend(f"{'':>13}{task}: {mode}" for task, mode in p["modes"].items())
-    return "\n".join(lines)
+    return lines

@@ -120,3 +120,39 @@ def test_the_judge_drives_a_routers_escalation(judge: ResponseJudge) -> None:
     assert router.escalate(query, esc, good.__getitem__).model == CHEAP
     result = router.escalate(query, esc, bad.__getitem__)
     assert result.model == "strong" and result.attempts[0].confidence < 0.5
+
+
+def test_eval_reports_a_trained_judge_cascade(tmp_path: Path, cli: object, tiny_encoder_dir: Path) -> None:
+    """``eval`` on data with responses adds the trained-judge cascade beside the pre-generation routers; hostile
+    responses are only hashed, and --task keeps one task."""
+    import pandas as pd
+    from click.testing import CliRunner
+
+    rng = np.random.default_rng(1)
+    rows = []
+    for i in range(300):
+        query, answer, right = worked(int(rng.integers(2, 90)), int(rng.integers(2, 90)), rng)
+        if i % 50 == 7:
+            answer = "__import__('os').system('touch pwned') " + "\x00" * 3
+        strong_right = float(rng.random() < 0.95)
+        rows.append({"prompt": query, "eval_name": "apples", "split": "train" if i < 200 else "test",
+                     CHEAP: right, f"{CHEAP}|total_cost": 1.0, f"{CHEAP}|model_response": answer,
+                     "strong": strong_right, "strong|total_cost": 20.0, "strong|model_response": "#### 1"})
+    rows.append({**rows[0], "eval_name": "other", "prompt": "not evaluated"})
+    data = tmp_path / "outcomes.csv"
+    pd.DataFrame(rows).to_csv(data, index=False)
+    out = tmp_path / "report"
+    res = CliRunner().invoke(cli, ["eval", "--data", str(data), "--out", str(out), "--scorers", "knn",  # type: ignore[arg-type]
+                                   "--encoder", str(tiny_encoder_dir), "--task", "apples"])
+    assert res.exit_code == 0, res.output
+    assert not (tmp_path / "pwned").exists() and not Path("pwned").exists()
+    report = json.loads((out / "report.json").read_text())
+    assert report["n"] == 100 and set(report["per_task"]) == {"apples"}
+    points = report["post_generation"]["judge_cascade"]["points"]
+    judged = [p for p in points if "judge ≥" in p["modes"]["apples"]]
+    assert judged and "trained-judge cascades alone" in res.output
+    cheap_q = report["models"][CHEAP]["quality"]
+    best = max(judged, key=lambda p: p["quality"])
+    assert best["quality"] > cheap_q + 0.1 and best["cost_share"] < 0.6  # the judge escalates the wrong answers
+    lo, hi = best["vs_reference"]["ci95"]
+    assert lo <= best["vs_reference"]["diff"] <= hi
