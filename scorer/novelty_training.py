@@ -5,8 +5,12 @@ router are fitted on the other families' non-validation rows; that family's rows
 others' validation rows the in-distribution queries. Pooled over the folds they give (a) the weights of the two
 log-distances (a logistic model: held-out families are the positive class) and (b) the shrinkage ``(start, max)``
 that maximises the proxy router's mean λ=0 quality on the held-out families while keeping its quality on the
-in-distribution rows within ``id_tolerance`` of no shrinkage (in-distribution figures must not drop). The final
-detector is then fitted on every family's non-validation rows and calibrated on the validation rows.
+in-distribution rows within ``id_tolerance`` of no shrinkage (in-distribution figures must not drop), and (c) the
+separate strength ``label_shrink`` for queries whose task label is unseen, which replaces the text's weight for them:
+every held-out row carries such a label and no in-distribution query does, so it is simply the strength with the best
+held-out quality (of equally good ones, the median). The final detector is then fitted on every family's
+non-validation rows and calibrated on the validation rows; it keeps the training task names, unless some training
+row has no label (then a label proves nothing).
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from router_plugins.scorer.novelty import NoveltyModel, _family_distance, extended_score, shrink_weight, surface_features
+from router_plugins.scorer.novelty import (NoveltyModel, _family_distance, extended_score, normalise_task, shrink_weight,
+                                           surface_features)
 from router_plugins.scorer.predictors import Predictor
 
 #: Rows a family needs to get its own Gaussian mean (and to be left out as a fold).
@@ -108,7 +113,8 @@ def _routed(pred: NDArray[np.float64], y: NDArray[np.float64]) -> float:
 def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[str], y: NDArray[np.float64],
                 models: Sequence[str], val: NDArray[np.bool_], proxy: ProxyTrainer | None, *,
                 max_folds: int = 12, seed: int = 0, starts: Sequence[float] = (0.5, 0.9, 0.99, 1.0, 1.5, 2.0, 3.0),
-                maxes: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0), id_tolerance: float = 0.0025) -> NoveltyModel | None:
+                maxes: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0), id_tolerance: float = 0.0025,
+                label_grid: Sequence[float] = tuple(np.linspace(0.0, 1.0, 21))) -> NoveltyModel | None:
     """The calibrated detector with combination weights and shrinkage learned by leaving families out (module doc).
     None when there is no validation slice to calibrate on; no shrinkage with a single family."""
     if not val.any() or val.all():
@@ -117,7 +123,7 @@ def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[st
     names, counts = np.unique(views.fam, return_counts=True)
     eligible = [str(f) for f, c in zip(names, counts) if c >= MIN_FAMILY_ROWS]
     robust = np.nan_to_num(np.nanmean(y, axis=0), nan=0.5)
-    weights, start, top, info = (0.5, 0.5), 1.0, 0.0, {"folds": []}
+    weights, start, top, label_top, info = (0.5, 0.5), 1.0, 0.0, 0.0, {"folds": []}
     if len(eligible) >= 2:
         rng = np.random.default_rng(seed)
         # a random subset of folds, not the largest families: those are often alike (short QA) and would teach the
@@ -151,12 +157,23 @@ def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[st
             weights = _combination(np.vstack(feats), np.concatenate(labels))
             start, top, grid = (_shrinkage(folds, weights, y, starts, maxes, id_tolerance) if proxy is not None
                                 else (1.0, 0.0, {}))
+            label_top, label_grid_q = (_label_shrinkage(folds, y, label_grid) if proxy is not None
+                                       else (0.0, {}))
             info = {"folds": [f["family"] for f in folds], "fold_auroc": _fold_aurocs(folds, weights),
-                    "shrink_objective": grid}
+                    "shrink_objective": grid, "label_shrink_objective": label_grid_q}
     model = fit_detector(views, ~val, val, weights, models, robust)
-    model.shrink_start, model.shrink_max = float(start), float(top)
+    model.shrink_start, model.shrink_max, model.label_shrink = float(start), float(top), float(label_top)
+    labels = [normalise_task(t) for t in tasks]
+    # an unlabelled training row could be of any task, so an unseen label is certain novelty only if none is
+    model.set_known_tasks(_hierarchy(tasks) if all(label is not None for label in labels) else [])
     model.info.update(info)
+    model.info["label_rule"] = bool(model.known_tasks)
     return model
+
+
+def _hierarchy(tasks: Sequence[str]) -> list[str]:
+    """Every training task name and its parents ("a/b" → "a"), as spelled in the data, sorted."""
+    return sorted({t.rsplit("/", k)[0] for t in set(map(str, tasks)) if t for k in range(t.count("/") + 1)})
 
 
 def _combination(features: NDArray[np.float64], labels: NDArray[np.float64]) -> tuple[float, float]:
@@ -217,3 +234,20 @@ def _shrinkage(folds: list[dict], weights: tuple[float, float], y: NDArray[np.fl
     if best is None:
         return 1.0, 0.0, grid
     return best[1], best[2], grid
+
+
+def _label_shrinkage(folds: list[dict], y: NDArray[np.float64],
+                     grid: Sequence[float]) -> tuple[float, dict[str, float]]:
+    """The robust prior's weight for unseen-label queries with the best mean λ=0 quality on the held-out families; of
+    several equally good weights (routed quality is a step function of it), the median, not the edge of the plateau.
+    Only held-out rows carry unseen labels, so in-distribution quality cannot change and no validation constraint
+    applies; the text's score plays no part, as it does not for such queries at inference."""
+    objective: dict[str, float] = {}
+    for s in sorted(float(g) for g in grid):
+        q_out = [_routed((1 - s) * f["p_out"] + s * f["prior"][None, :], y[f["out"]]) for f in folds]
+        objective[f"{s:g}"] = float(np.nanmean(q_out))
+    if not objective:
+        return 0.0, objective
+    top = max(objective.values())
+    best = [float(k) for k, v in objective.items() if v >= top - 1e-9]
+    return float(best[(len(best) - 1) // 2]), {k: round(v, 5) for k, v in objective.items()}
