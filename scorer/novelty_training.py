@@ -7,8 +7,9 @@ log-distances (a logistic model: held-out families are the positive class) and (
 that maximises the proxy router's mean λ=0 quality on the held-out families while keeping its quality on the
 in-distribution rows within ``id_tolerance`` of no shrinkage (in-distribution figures must not drop), and (c) the
 separate strength ``label_shrink`` for queries whose task label is unseen, which replaces the text's weight for them:
-every held-out row carries such a label and no in-distribution query does, so it is simply the strength with the best
-held-out quality (of equally good ones, the median). The final detector is then fitted on every family's
+every held-out row carries such a label and no in-distribution query does, so no validation constraint applies; it is
+the strength with the best mean held-out quality among those that keep every held-out family within half a point of
+the fold's best single training model (the issue's "never worse than not routing", learned on training folds). The final detector is then fitted on every family's
 non-validation rows and calibrated on the validation rows; it keeps the training task names, unless some training
 row has no label (then a label proves nothing).
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -236,18 +238,19 @@ def _shrinkage(folds: list[dict], weights: tuple[float, float], y: NDArray[np.fl
     return best[1], best[2], grid
 
 
-def _label_shrinkage(folds: list[dict], y: NDArray[np.float64],
-                     grid: Sequence[float]) -> tuple[float, dict[str, float]]:
-    """The robust prior's weight for unseen-label queries with the best mean λ=0 quality on the held-out families; of
-    several equally good weights (routed quality is a step function of it), the median, not the edge of the plateau.
-    Only held-out rows carry unseen labels, so in-distribution quality cannot change and no validation constraint
-    applies; the text's score plays no part, as it does not for such queries at inference."""
-    objective: dict[str, float] = {}
-    for s in sorted(float(g) for g in grid):
-        q_out = [_routed((1 - s) * f["p_out"] + s * f["prior"][None, :], y[f["out"]]) for f in folds]
-        objective[f"{s:g}"] = float(np.nanmean(q_out))
-    if not objective:
-        return 0.0, objective
-    top = max(objective.values())
-    best = [float(k) for k, v in objective.items() if v >= top - 1e-9]
-    return float(best[(len(best) - 1) // 2]), {k: round(v, 5) for k, v in objective.items()}
+def _label_shrinkage(folds: list[dict], y: NDArray[np.float64], grid: Sequence[float],
+                     tolerance: float = 0.005) -> tuple[float, dict[str, Any]]:
+    """The robust prior's weight for unseen-label queries: of the weights that keep every held-out family within
+    ``tolerance`` of the fold's best single training model (what weight 1 routes to: not routing), the one with the
+    best mean λ=0 held-out quality; of several equally good ones (routed quality is a step function of the weight),
+    the median. Only held-out rows carry unseen labels, so in-distribution quality cannot change; the text's score
+    plays no part, as it does not for such queries at inference."""
+    grid = sorted({float(g) for g in grid} | {1.0})
+    q = np.array([[_routed((1 - s) * f["p_out"] + s * f["prior"][None, :], y[f["out"]]) for f in folds] for s in grid])
+    q = np.nan_to_num(q, nan=0.0)
+    safe = (q >= q[-1][None, :] - tolerance).all(axis=1)  # the last row is weight 1, always safe
+    mean = q.mean(axis=1)
+    top = mean[safe].max()
+    best = [s for s, m, ok in zip(grid, mean, safe) if ok and m >= top - 1e-9]
+    return float(best[(len(best) - 1) // 2]), {"mean_quality": {f"{s:g}": round(float(m), 5) for s, m in zip(grid, mean)},
+                                               "safe": [f"{s:g}" for s, ok in zip(grid, safe) if ok]}

@@ -71,7 +71,7 @@ def test_unseen_label_is_certain_novelty_and_rescues_the_router(scorer: TrainedS
     nov = scorer.novelty
     assert nov is not None and nov.known_tasks == list(FAMILIES)
     # the label strength is learned on held-out training families; here it is the median of the best plateau
-    objective = nov.info["label_shrink_objective"]
+    objective = nov.info["label_shrink_objective"]["mean_quality"]
     best = max(objective.values())
     assert nov.label_shrink > 0 and objective[f"{nov.label_shrink:g}"] == best > objective["0"]
     text_only = scorer.novelty_scores(omegas(None))
@@ -100,15 +100,27 @@ def test_known_and_absent_labels_keep_the_text_score(scorer: TrainedScorer) -> N
 
 
 def test_label_strength_is_learned_not_fixed() -> None:
-    # one held-out fold where the router's own picks beat the robust prior: the learned label strength stays low
+    grid = np.linspace(0.0, 1.0, 11)
     y = np.array([[0.0, 1.0]] * 10 + [[1.0, 0.0]] * 10)
     out = np.ones(20, dtype=bool)
-    routed = {"p_out": np.where(y > 0.5, 0.9, 0.2), "prior": np.array([0.6, 0.4]), "out": out}
-    strength, objective = _label_shrinkage([routed], y, np.linspace(0.0, 1.0, 11))
-    assert objective["0"] == 1.0 and objective["1"] == 0.5 and strength < 0.5
-    blind = {"p_out": np.where(y > 0.5, 0.2, 0.9), "prior": np.array([0.6, 0.4]), "out": out}  # picks the wrong one
-    strength, objective = _label_shrinkage([blind], y, np.linspace(0.0, 1.0, 11))
-    assert objective["0"] == 0.0 and strength > 0.5
+    prior = np.array([0.6, 0.4])  # weight 1 routes every query to model 0: quality 0.5
+    # a held-out family where the router's own picks beat the robust prior: the learned strength stays low
+    routed = {"p_out": np.where(y > 0.5, 0.9, 0.2), "prior": prior, "out": out}
+    strength, objective = _label_shrinkage([routed], y, grid)
+    assert objective["mean_quality"]["0"] == 1.0 and objective["mean_quality"]["1"] == 0.5 and strength < 0.5
+    # one that picks the wrong model every time: high strength
+    blind = {"p_out": np.where(y > 0.5, 0.2, 0.9), "prior": prior, "out": out}
+    strength, objective = _label_shrinkage([blind], y, grid)
+    assert objective["mean_quality"]["0"] == 0.0 and strength > 0.5
+    # a gain on one family does not buy a loss on another: the mean favours weight 0, the per-family constraint not
+    y2 = np.vstack([y, [[1.0, 0.0]] * 16 + [[0.0, 1.0]] * 4])  # rows 20-39: model 0 is right on 16 of 20 (0.8)
+    first, second = np.arange(40) < 20, np.arange(40) >= 20
+    gain = {"p_out": np.where(y > 0.5, 0.9, 0.2), "prior": prior, "out": first}  # +0.5 over not routing
+    loss = {"p_out": np.tile([0.2, 0.9], (20, 1)), "prior": prior, "out": second}  # always model 1: 0.2, −0.6
+    loss["p_out"][8:] = np.where(y2[28:] > 0.5, 0.9, 0.2)  # right from row 8 on: 0.6 in all, −0.2
+    strength, objective = _label_shrinkage([gain, gain, loss], y2, grid)
+    assert objective["mean_quality"]["0"] > objective["mean_quality"]["1"] and strength > 0.5
+    assert "0" not in objective["safe"] and "1" in objective["safe"]
 
 
 def test_plan_and_guard_say_why(scorer: TrainedScorer) -> None:
