@@ -108,7 +108,8 @@ def fold_figures(scorer: TrainedScorer, train: OutcomeTable, novel: OutcomeTable
         unseen_id = np.array([nov.unseen_task(str(t)) is not None for t in ident.tasks])
         unseen_novel = np.array([nov.unseen_task(str(t)) is not None for t in novel.tasks])
         top = float(max(raw_id.max(), raw_novel.max())) + 1.0
-        out["novelty_auroc_with_labels"] = auroc(np.where(unseen_id, top, raw_id), np.where(unseen_novel, top, raw_novel))
+        out["novelty_auroc_with_labels"] = auroc(np.where(unseen_id, top, raw_id),
+                                                 np.where(unseen_novel, top, raw_novel))
         out["unseen_label_share"] = {"in_distribution": float(unseen_id.mean()), "novel": float(unseen_novel.mean())}
         out["shrink"] = {"start": nov.shrink_start, "max": nov.shrink_max, "label_shrink": nov.label_shrink,
                          "weights": list(nov.weights)}
@@ -225,14 +226,17 @@ def markdown(dataset: str, res: dict[str, Any]) -> str:
             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for g, f in res["folds"].items():
         fl = f.get("flagged_at_0.95", {})
+        nan = float("nan")
         rows.append(f"| {g} ({f['n_test']}) | {f['best_single_on_train_families'].split('/')[-1]} "
                     f"{f['train_best_quality']:.3f} | {f['family_best_single'].split('/')[-1]} "
                     f"{f['family_best_quality']:.3f} | {f['router_lambda0']:.3f} ({f['router_no_shrink_lambda0']:.3f})"
                     f" | {100 * f['router_minus_train_best']:+.1f} | {f['router_text_only_lambda0']:.3f} "
-                    f"({f['router_text_only_no_shrink_lambda0']:.3f}) | {100 * f['router_text_only_minus_train_best']:+.1f}"
-                    f" | {q(f.get('router_best_at_train_best_cost'))} / {q(f.get('router_text_only_best_at_train_best_cost'))}"
-                    f" | {f.get('novelty_auroc_with_labels', float('nan')):.3f} / {f.get('novelty_auroc', float('nan')):.3f}"
-                    f" | {fl.get('in_distribution', float('nan')):.2f} / {fl.get('novel', float('nan')):.2f} |")
+                    f"({f['router_text_only_no_shrink_lambda0']:.3f}) | "
+                    f"{100 * f['router_text_only_minus_train_best']:+.1f} | "
+                    f"{q(f.get('router_best_at_train_best_cost'))} / "
+                    f"{q(f.get('router_text_only_best_at_train_best_cost'))} | "
+                    f"{f.get('novelty_auroc_with_labels', nan):.3f} / {f.get('novelty_auroc', nan):.3f} | "
+                    f"{fl.get('in_distribution', nan):.2f} / {fl.get('novel', nan):.2f} |")
     return "\n".join(rows)
 
 
@@ -243,7 +247,8 @@ def summary(res: dict[str, Any]) -> str:
     for key, name in (("router_minus_train_best", "label-aware"), ("router_text_only_minus_train_best", "text-only")):
         ok = sum(f[key] >= -0.005 for f in folds)
         worst = min(f[key] for f in folds)
-        lines.append(f"{name}: {ok}/{len(folds)} within 0.5 points of the train-chosen single (worst {100 * worst:+.1f})")
+        lines.append(f"{name}: {ok}/{len(folds)} within 0.5 points of the train-chosen single "
+                     f"(worst {100 * worst:+.1f})")
     for key, name in (("novelty_auroc_with_labels", "label-aware"), ("novelty_auroc", "text-only")):
         values = [f[key] for f in folds if key in f]
         if values:

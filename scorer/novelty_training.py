@@ -9,9 +9,9 @@ in-distribution rows within ``id_tolerance`` of no shrinkage (in-distribution fi
 separate strength ``label_shrink`` for queries whose task label is unseen, which replaces the text's weight for them:
 every held-out row carries such a label and no in-distribution query does, so no validation constraint applies; it is
 the strength with the best mean held-out quality among those that keep every held-out family within half a point of
-the fold's best single training model (the issue's "never worse than not routing", learned on training folds). The final detector is then fitted on every family's
-non-validation rows and calibrated on the validation rows; it keeps the training task names, unless some training
-row has no label (then a label proves nothing).
+the fold's best single training model (the issue's "never worse than not routing", learned on training folds). The
+final detector is then fitted on every family's non-validation rows and calibrated on the validation rows; it keeps
+the training task names, unless some training row has no label (then a label proves nothing).
 """
 
 from __future__ import annotations
@@ -252,5 +252,6 @@ def _label_shrinkage(folds: list[dict], y: NDArray[np.float64], grid: Sequence[f
     mean = q.mean(axis=1)
     top = mean[safe].max()
     best = [s for s, m, ok in zip(grid, mean, safe) if ok and m >= top - 1e-9]
-    return float(best[(len(best) - 1) // 2]), {"mean_quality": {f"{s:g}": round(float(m), 5) for s, m in zip(grid, mean)},
-                                               "safe": [f"{s:g}" for s, ok in zip(grid, safe) if ok]}
+    table = {"mean_quality": {f"{s:g}": round(float(m), 5) for s, m in zip(grid, mean, strict=True)},
+             "safe": [f"{s:g}" for s, ok in zip(grid, safe, strict=True) if ok]}
+    return float(best[(len(best) - 1) // 2]), table
