@@ -226,12 +226,12 @@ class NoveltyModel:
         """Calibrated novelty in [0, 1]: a threshold t flags about 1 − t of in-distribution queries."""
         return self.calibrate(self.raw(x, texts))
 
-    def alpha(self, excess: NDArray[np.float64], unseen: Sequence[object] | None = None) -> NDArray[np.float64]:
+    def alpha(self, excess: NDArray[np.float64], unseen: Sequence[str | None] | None = None) -> NDArray[np.float64]:
         """Weight of the robust prior per query: from its extended score (``excess``), or ``label_shrink`` where
-        ``unseen`` marks a task label the checkpoint never saw (the strength learned for exactly that case)."""
+        ``unseen`` names a task label the checkpoint never saw (the strength learned for exactly that case)."""
         a = shrink_weight(excess, self.shrink_start, self.shrink_max)
         if unseen is not None:
-            a = np.where([u is not None and u is not False for u in unseen], self.label_shrink, a)
+            a = np.where(np.array([u is not None for u in unseen], dtype=bool), self.label_shrink, a)
         return a
 
     # -- task labels -------------------------------------------------------------------------------------------------

@@ -108,8 +108,14 @@ def _log_distances(model: NoveltyModel, views: _Views, rows: NDArray[np.bool_]) 
 
 
 def _routed(pred: NDArray[np.float64], y: NDArray[np.float64]) -> float:
-    q = y[np.arange(len(y)), np.argmax(pred, axis=1)]
-    return float(np.nanmean(q)) if np.isfinite(q).any() else float("nan")
+    """Mean λ=0 quality when each query is routed among the models with a recorded outcome for it (its pool: in a
+    union of datasets, a model absent from a query's dataset is not a choice there); NaN when no query has one."""
+    recorded = np.isfinite(y)
+    rows = recorded.any(axis=1)
+    if not rows.any():
+        return float("nan")
+    pick = np.argmax(np.where(recorded[rows], pred[rows], -np.inf), axis=1)
+    return float(np.mean(y[rows][np.arange(int(rows.sum())), pick]))
 
 
 def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[str], y: NDArray[np.float64],

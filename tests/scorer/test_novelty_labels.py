@@ -123,6 +123,15 @@ def test_label_strength_is_learned_not_fixed() -> None:
     assert "0" not in objective["safe"] and "1" in objective["safe"]
 
 
+def test_label_strength_routes_each_query_among_its_recorded_models() -> None:
+    # a union of two datasets: model 2 (the best robust prior) has no outcome on the held-out family's rows, so not
+    # routing there means its best recorded model, not a NaN that would make every strength look equally bad
+    y = np.array([[1.0, 0.0, np.nan]] * 10)
+    fold = {"p_out": np.tile([0.1, 0.8, 0.9], (10, 1)), "prior": np.array([0.6, 0.4, 0.9]), "out": np.ones(10, bool)}
+    strength, objective = _label_shrinkage([fold], y, np.linspace(0.0, 1.0, 11))
+    assert objective["mean_quality"]["1"] == 1.0 and objective["mean_quality"]["0"] == 0.0 and strength > 0.5
+
+
 def test_plan_and_guard_say_why(scorer: TrainedScorer) -> None:
     cards = [ModelCard(name=m, input_price=1.0, output_price=1.0) for m in MODELS]
     router = Router(cards, plugins=[ScorerPlugin(scorer), DomainGuard("generalist")], load_entrypoints=False, lam=0.0)
