@@ -99,6 +99,21 @@ def test_known_and_absent_labels_keep_the_text_score(scorer: TrainedScorer) -> N
     assert child is not None and child.unseen == [None] and child.score[0] < 1.0
 
 
+def test_no_member_reads_an_unseen_label(encoder: OmegaEncoder) -> None:
+    # the per-task prior: a known label in another spelling finds its row, an unseen one the global row (as no label)
+    prior, _ = train_scorer(make_table(n=60), kind="prior", encoder=encoder, encoder_spec=None,
+                            config=TrainConfig(kind="prior", progress=False), progress=False)
+    prior.shrink = False
+    texts = [text("alpha", 2000 + i) for i in range(5)]
+    def rows(task: str | None) -> np.ndarray:
+        return prior.predict_known([Query(t, task=task) for t in texts])
+    np.testing.assert_array_equal(rows(" ALPHA "), rows("alpha"))
+    np.testing.assert_array_equal(rows("omega"), rows(None))
+    assert not np.allclose(rows("alpha"), rows(None))
+    nov = prior.novelty
+    assert nov is not None and nov.canonical_task("Alpha/Sub") == "alpha/sub" and nov.canonical_task("omega") is None
+
+
 def test_label_strength_is_learned_not_fixed() -> None:
     grid = np.linspace(0.0, 1.0, 11)
     y = np.array([[0.0, 1.0]] * 10 + [[1.0, 0.0]] * 10)
