@@ -8,9 +8,13 @@ Evaluated on the left-out family's **test** rows, side by side:
 - the best single model chosen on the training families (what "not routing" would use),
 - the family's own best single model (chosen on its test labels: a bound, not a router),
 - the router at λ=0 with shrinkage and without it (ablation), and its best quality at ≤ the cost of that
-  training-chosen model (λ swept; datasets with costs only),
-- the novelty score's AUROC (in-distribution = test rows of the training families, novel = the left-out family) and
-  the share of each flagged at the calibrated threshold 0.95 (nominal false-positive rate 5 %).
+  training-chosen model (λ swept; datasets with costs only), each **label-aware** (queries carry their task label:
+  the left-out family's label is unseen, so the learned ``label_shrink`` applies) and **text-only** (no labels: the
+  text detector alone decides),
+- the novelty score's AUROC (in-distribution = test rows of the training families, novel = the left-out family),
+  label-aware (an unseen label ranks above every text score) and text-only (the honest detector figure: a label makes
+  the left-out family trivially separable), and the share of each flagged at the calibrated threshold 0.95
+  (nominal false-positive rate 5 %).
 
 ``routerdc_7llm`` leaves out its 5 in-distribution tasks in turn, and its ``ood_test`` split (mbpp, humaneval_js) is
 evaluated with the router trained on all train families; that same full router gives the in-distribution figures
@@ -85,8 +89,10 @@ def fold_figures(scorer: TrainedScorer, train: OutcomeTable, novel: OutcomeTable
     out: dict[str, Any] = {"n_test": len(novel), "best_single_on_train_families": best_train["name"],
                            "train_best_quality": q_train_best, "family_best_single": novel.models[own],
                            "family_best_quality": float(means[own])}
-    for label, sc in (("router", scorer), ("router_no_shrink", without_shrinkage(scorer))):
-        pred = predictions(sc, novel)
+    for label, sc, use_task in (("router", scorer, True), ("router_no_shrink", without_shrinkage(scorer), True),
+                                ("router_text_only", scorer, False),
+                                ("router_text_only_no_shrink", without_shrinkage(scorer), False)):
+        pred = predictions(sc, novel, use_task=use_task)
         out[f"{label}_lambda0"] = evaluate_choices(novel, route(pred, None, 0.0))[0]
         costs = cost_vector(sc, novel)
         if costs is not None and c_train_best is not None:
@@ -95,17 +101,27 @@ def fold_figures(scorer: TrainedScorer, train: OutcomeTable, novel: OutcomeTable
     nov = scorer.novelty
     if nov is not None:
         raw_id, raw_novel = nov.raw(x_ident, list(ident.texts)), nov.raw(x_novel, list(novel.texts))
-        out["novelty_auroc"] = auroc(raw_id, raw_novel)
+        out["novelty_auroc"] = auroc(raw_id, raw_novel)  # text only
         out["flagged_at_0.95"] = {"in_distribution": float((nov.calibrate(raw_id) >= 0.95).mean()),
                                   "novel": float((nov.calibrate(raw_novel) >= 0.95).mean())}
-        out["shrink"] = {"start": nov.shrink_start, "max": nov.shrink_max, "weights": list(nov.weights)}
+        # label-aware: an unseen label is the top score, so it ranks above every text score
+        unseen_id = np.array([nov.unseen_task(str(t)) is not None for t in ident.tasks])
+        unseen_novel = np.array([nov.unseen_task(str(t)) is not None for t in novel.tasks])
+        top = float(max(raw_id.max(), raw_novel.max())) + 1.0
+        out["novelty_auroc_with_labels"] = auroc(np.where(unseen_id, top, raw_id),
+                                                 np.where(unseen_novel, top, raw_novel))
+        out["unseen_label_share"] = {"in_distribution": float(unseen_id.mean()), "novel": float(unseen_novel.mean())}
+        out["shrink"] = {"start": nov.shrink_start, "max": nov.shrink_max, "label_shrink": nov.label_shrink,
+                         "weights": list(nov.weights)}
     out["router_minus_train_best"] = out["router_lambda0"] - q_train_best
+    out["router_text_only_minus_train_best"] = out["router_text_only_lambda0"] - q_train_best
     return out
 
 
 def id_figures(dataset: str, scorer: TrainedScorer, test: OutcomeTable) -> dict[str, Any]:
     """The in-distribution figures the issue tracks, with and without shrinkage, on the test split."""
-    rep = evaluate_scorers(test, {"stack": scorer, "stack (no shrinkage)": without_shrinkage(scorer)}, split="test")
+    rep = evaluate_scorers(test, {"stack": scorer, "stack (no shrinkage)": without_shrinkage(scorer)}, split="test",
+                           text_only=("stack", "stack (no shrinkage)"))
     out: dict[str, Any] = {}
     for name, r in rep["routers"].items():
         fig: dict[str, Any] = {"lambda0": r["points"][0]["quality"], "aiq": r.get("aiq")}
@@ -182,7 +198,9 @@ def plot(dataset: str, res: dict[str, Any], path: Path) -> None:
 
     names = list(res["folds"])
     series = [("train-chosen single", "train_best_quality"), ("family's own best (bound)", "family_best_quality"),
-              ("router λ=0, no shrinkage", "router_no_shrink_lambda0"), ("router λ=0", "router_lambda0")]
+              ("router λ=0, text only", "router_text_only_lambda0"),
+              ("router λ=0, labels, no shrinkage", "router_no_shrink_lambda0"),
+              ("router λ=0, labels (unseen label shrinks)", "router_lambda0")]
     fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(names)), 4))
     width = 0.8 / len(series)
     for k, (label, key) in enumerate(series):
@@ -197,21 +215,45 @@ def plot(dataset: str, res: dict[str, Any], path: Path) -> None:
 
 
 def markdown(dataset: str, res: dict[str, Any]) -> str:
-    """The per-family table of RESULTS.md."""
+    """The per-family table of RESULTS.md: label-aware and text-only router, both AUROCs."""
+    def q(v: float | None) -> str:
+        return "—" if v is None else f"{v:.3f}"
+
     rows = [f"\n#### {dataset}\n",
-            "| left-out family (n) | train-chosen single | family's own best | router λ=0 (no shrink) | "
-            "Δ vs train-chosen | q at ≤ its cost | novelty AUROC | flagged ID / novel @0.95 |",
-            "|---|---|---:|---:|---:|---:|---:|---:|"]
+            ("| left-out family (n) | train-chosen single | family's own best | label-aware λ=0 (no shrink) | Δ | "
+             "text-only λ=0 (no shrink) | Δ | q at ≤ its cost, label / text | AUROC label / text | "
+             "flagged ID / novel @0.95 (text) |"),
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for g, f in res["folds"].items():
-        at = f.get("router_best_at_train_best_cost")
         fl = f.get("flagged_at_0.95", {})
+        nan = float("nan")
         rows.append(f"| {g} ({f['n_test']}) | {f['best_single_on_train_families'].split('/')[-1]} "
                     f"{f['train_best_quality']:.3f} | {f['family_best_single'].split('/')[-1]} "
                     f"{f['family_best_quality']:.3f} | {f['router_lambda0']:.3f} ({f['router_no_shrink_lambda0']:.3f})"
-                    f" | {100 * f['router_minus_train_best']:+.1f} | {'—' if at is None else f'{at:.3f}'} | "
-                    f"{f.get('novelty_auroc', float('nan')):.3f} | {fl.get('in_distribution', float('nan')):.2f} / "
-                    f"{fl.get('novel', float('nan')):.2f} |")
+                    f" | {100 * f['router_minus_train_best']:+.1f} | {f['router_text_only_lambda0']:.3f} "
+                    f"({f['router_text_only_no_shrink_lambda0']:.3f}) | "
+                    f"{100 * f['router_text_only_minus_train_best']:+.1f} | "
+                    f"{q(f.get('router_best_at_train_best_cost'))} / "
+                    f"{q(f.get('router_text_only_best_at_train_best_cost'))} | "
+                    f"{f.get('novelty_auroc_with_labels', nan):.3f} / {f.get('novelty_auroc', nan):.3f} | "
+                    f"{fl.get('in_distribution', nan):.2f} / {fl.get('novel', nan):.2f} |")
     return "\n".join(rows)
+
+
+def summary(res: dict[str, Any]) -> str:
+    """How many left-out families each router keeps within 0.5 points of the train-chosen model, mean AUROCs."""
+    folds = res["folds"].values()
+    lines = []
+    for key, name in (("router_minus_train_best", "label-aware"), ("router_text_only_minus_train_best", "text-only")):
+        ok = sum(f[key] >= -0.005 for f in folds)
+        worst = min(f[key] for f in folds)
+        lines.append(f"{name}: {ok}/{len(folds)} within 0.5 points of the train-chosen single "
+                     f"(worst {100 * worst:+.1f})")
+    for key, name in (("novelty_auroc_with_labels", "label-aware"), ("novelty_auroc", "text-only")):
+        values = [f[key] for f in folds if key in f]
+        if values:
+            lines.append(f"mean novelty AUROC {name} {np.mean(values):.3f}")
+    return "; ".join(lines)
 
 
 def main() -> None:
@@ -238,9 +280,7 @@ def main() -> None:
         path.write_text(json.dumps(results, indent=2, default=float))
     for ds, res in results.items():
         print(markdown(ds, res))
-        aurocs = [f["novelty_auroc"] for f in res["folds"].values() if "novelty_auroc" in f]
-        worst = min(f["router_minus_train_best"] for f in res["folds"].values())
-        print(f"\nmean novelty AUROC {np.mean(aurocs):.3f}; worst router − train-chosen single {100 * worst:+.1f} points")
+        print("\n" + summary(res))
     print(f"\nwrote {path}")
 
 

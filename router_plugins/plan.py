@@ -161,7 +161,9 @@ class Plan:
             lines.append(f"  FALLBACK: {self.reason}")
         novelty = self.metadata.get("novelty")
         if isinstance(novelty, Mapping) and all(isinstance(novelty.get(k), (int, float)) for k in ("score", "shrink")):
-            lines.append(f"  novelty {float(novelty['score']):.2f} (share of in-distribution queries less novel); "
+            why = novelty.get("reason")
+            why = f"; {why[:120]}" if isinstance(why, str) and why.isprintable() else ""
+            lines.append(f"  novelty {float(novelty['score']):.2f} (share of in-distribution queries less novel{why}); "
                          f"predictions {100 * float(novelty['shrink']):.0f} % toward the robust prior")
         width = max((len(r.role) for r in self.roles), default=0)
         for r in self.roles:

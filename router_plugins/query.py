@@ -11,6 +11,8 @@ from router_plugins.errors import ConfigError, QueryError
 
 #: A query longer than this is refused before any scoring (a typed QueryError, never a silent truncation).
 MAX_QUERY_CHARS = 200_000
+#: Longest task label accepted: a label names a task family, it is not a document.
+MAX_TASK_CHARS = 1_000
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,11 @@ class Query:
                 f"the query has {len(self.text):,} characters, over the limit of {MAX_QUERY_CHARS:,}: "
                 "summarise or split it before routing"
             )
+        if self.task is not None and not isinstance(self.task, str):
+            raise QueryError(f"query task must be a string or None, got {type(self.task).__name__}")
+        if self.task is not None and len(self.task) > MAX_TASK_CHARS:
+            raise QueryError(f"the query's task label has {len(self.task):,} characters, over the limit of "
+                             f"{MAX_TASK_CHARS:,}: pass the task's name, not its text")
         if self.budget_usd is not None and not self.budget_usd > 0:
             raise QueryError(f"query budget_usd must be > 0, got {self.budget_usd}")
         object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))

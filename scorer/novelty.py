@@ -7,6 +7,13 @@ weighted by a small logistic model fitted with held-out task families as the nov
 The calibrated score is the share of held-out in-distribution (validation) queries that are less novel: a threshold
 ``t`` on it flags about ``1 - t`` of in-distribution queries (its false-positive rate). Numpy only at inference:
 one (d × d) product plus the family distances, well under a millisecond at batch 1.
+
+A query that names a task the checkpoint never saw in training (``known_tasks``, compared case- and
+whitespace-normalised, a parent task counting: "MMLU/new" is known when "mmlu" is) is novel for certain: its calibrated
+score is the top, 1.0, and its predictions shrink toward the robust prior by ``label_shrink`` (instead of the text's
+weight), a strength learned apart from the text one (on held-out families, whose labels are unseen by construction).
+No label (None, empty, "unknown") lets the text decide, and so does a checkpoint whose training rows were not all
+labelled.
 """
 
 from __future__ import annotations
@@ -19,7 +26,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from router_plugins.errors import CheckpointError
+from router_plugins.errors import CheckpointError, QueryError
+from router_plugins.query import MAX_TASK_CHARS
 
 Array = NDArray[np.float32]
 #: Names of the surface features, in column order (stored in checkpoints so a reader can check them).
@@ -30,6 +38,30 @@ _CODE = np.frombuffer("{}[]();=<>_#:".encode("utf-32-le"), dtype=np.uint32)
 #: Tensor names under ``novelty/`` and the config keys of a stored detector.
 TENSORS = ("emb_whiten", "emb_means", "emb_spread", "surf_center", "surf_scale", "surf_whiten", "surf_means",
            "surf_spread", "quantiles", "robust_prior")
+
+
+#: Task labels that carry no information (the text decides): compared after normalisation.
+NO_LABEL = frozenset({"", "none", "unknown"})
+
+
+def normalise_task(task: object) -> str | None:
+    """The label as compared with the training tasks: lower case, whitespace runs collapsed; None when it carries no
+    label. QueryError for a non-string or an over-long label (they are user data)."""
+    if task is None:
+        return None
+    if not isinstance(task, str):
+        raise QueryError(f"a query's task must be a string or None, got {type(task).__name__}")
+    if len(task) > MAX_TASK_CHARS:
+        raise QueryError(f"the query's task label has {len(task):,} characters (limit {MAX_TASK_CHARS:,}): "
+                         "pass the task's name, not its text")
+    label = " ".join(task.split()).lower()
+    return None if label in NO_LABEL else label
+
+
+def shown_task(label: str, limit: int = 60) -> str:
+    """A user's task label made safe to show in a reason or a log line: control characters escaped, shortened."""
+    text = label if len(label) <= limit else label[:limit] + "…"
+    return text.encode("unicode_escape").decode("ascii").replace("'", "\\'")
 
 
 def surface_features(texts: Sequence[str]) -> NDArray[np.float64]:
@@ -83,6 +115,22 @@ def shrink_weight(excess: NDArray[np.float64], start: float, top: float) -> NDAr
 
 
 @dataclass
+class NoveltyReading:
+    """What the detector says about a batch of queries: calibrated ``score`` in [0, 1] (1.0 for an unseen task label),
+    the text's extended score ``excess``, the robust prior's weight ``shrink``, and each unseen label (else None)."""
+
+    score: NDArray[np.float64]
+    excess: NDArray[np.float64]
+    shrink: NDArray[np.float64]
+    unseen: list[str | None]
+
+    def reason(self, i: int) -> str | None:
+        """Why query ``i`` is certainly novel, in words (None when the text score decides)."""
+        label = self.unseen[i]
+        return None if label is None else f"task '{shown_task(label)}' not seen in training"
+
+
+@dataclass
 class NoveltyModel:
     """A calibrated novelty detector plus the shrinkage it drives; see the module docstring."""
 
@@ -94,10 +142,20 @@ class NoveltyModel:
     shrink_start: float = 1.0  # extended score where shrinkage starts (see extended_score)
     shrink_max: float = 0.0  # share of the robust prior from shrink_start + SHRINK_RAMP on (0: never shrink)
     info: dict[str, Any] = field(default_factory=dict)
+    #: Training task names (and parents) as spelled in the data; empty: a label proves nothing (rule off).
+    known_tasks: list[str] = field(default_factory=list)
+    #: Weight of the robust prior for a query whose task label is unseen (learned on held-out families).
+    label_shrink: float = 0.0
 
     def __post_init__(self) -> None:
         self.tensors = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in self.tensors.items()}
         self.validate()
+        self.set_known_tasks(self.known_tasks)
+
+    def set_known_tasks(self, tasks: Sequence[str]) -> None:
+        """Replace the training task names the label rule compares with (empty: the rule is off)."""
+        self.known_tasks = [str(t) for t in tasks]
+        self._spelling = {label: t for t in self.known_tasks if (label := normalise_task(t)) is not None}
 
     # -- validation (checkpoints are untrusted input) ------------------------------------------------------------------
     def validate(self, dim: int | None = None) -> None:
@@ -135,6 +193,14 @@ class NoveltyModel:
         for name, v, hi in (("shrink_start", self.shrink_start, 100.0), ("shrink_max", self.shrink_max, 1.0)):
             if not isinstance(v, (int, float)) or not 0.0 <= float(v) <= hi:
                 raise CheckpointError(f"novelty {name} must be a number in [0, {hi:g}], got {v!r}")
+        label_shrink = self.label_shrink
+        if (isinstance(label_shrink, bool) or not isinstance(label_shrink, (int, float))
+                or not 0.0 <= label_shrink <= 1.0):
+            raise CheckpointError(f"novelty label_shrink must be a number in [0, 1], got {label_shrink!r}")
+        if not isinstance(self.known_tasks, list) or not all(isinstance(t, str) and len(t) <= MAX_TASK_CHARS
+                                                             for t in self.known_tasks):
+            raise CheckpointError(f"novelty known_tasks must be a list of task names of ≤ {MAX_TASK_CHARS} "
+                                  "characters; the checkpoint is corrupt, retrain it")
         if not ((self.tensors["robust_prior"] >= 0) & (self.tensors["robust_prior"] <= 1)).all():
             raise CheckpointError("novelty robust_prior must lie in [0, 1] (expected quality per model)")
 
@@ -160,13 +226,57 @@ class NoveltyModel:
         """Calibrated novelty in [0, 1]: a threshold t flags about 1 − t of in-distribution queries."""
         return self.calibrate(self.raw(x, texts))
 
-    def alpha(self, excess: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Weight of the robust prior per query from its extended score (``excess``)."""
-        return shrink_weight(excess, self.shrink_start, self.shrink_max)
+    def alpha(self, excess: NDArray[np.float64], unseen: Sequence[str | None] | None = None) -> NDArray[np.float64]:
+        """Weight of the robust prior per query: from its extended score (``excess``), or ``label_shrink`` where
+        ``unseen`` names a task label the checkpoint never saw (the strength learned for exactly that case)."""
+        a = shrink_weight(excess, self.shrink_start, self.shrink_max)
+        if unseen is not None:
+            a = np.where(np.array([u is not None for u in unseen], dtype=bool), self.label_shrink, a)
+        return a
 
-    def shrink(self, pred: NDArray[np.float32], models: Sequence[str], excess: NDArray[np.float64]) -> NDArray[np.float32]:
-        """Predictions moved toward each model's quality across all training tasks; models without a prior stay."""
-        a = self.alpha(excess)
+    # -- task labels -------------------------------------------------------------------------------------------------
+    def unseen_task(self, task: object) -> str | None:
+        """The normalised label when the query names a task unseen in training (nor any parent of it), else None
+        (no label, a known one, or a checkpoint whose training rows were not all labelled)."""
+        label = normalise_task(task)
+        if label is None or not self._spelling:
+            return None
+        return None if self._known_ancestor(label) is not None else label
+
+    def _known_ancestor(self, label: str) -> str | None:
+        node = label
+        while node:
+            if node in self._spelling:
+                return node
+            node = node.rpartition("/")[0]
+        return None
+
+    def canonical_task(self, task: object) -> str | None:
+        """The label as the predictor knows it: a known task in its training spelling (a known parent's spelling
+        plus the rest), None for an unseen label or none (so no member reads an unseen label as a known one); the
+        label unchanged when the checkpoint stores no task list."""
+        label = normalise_task(task)
+        if label is None:
+            return None
+        if not self._spelling:
+            return task  # type: ignore[return-value]  # a str: normalise_task checked it
+        node = self._known_ancestor(label)
+        return None if node is None else self._spelling[node] + label[len(node):]
+
+    def read(self, x: NDArray[np.float32], texts: Sequence[str],
+             tasks: Sequence[object] | None = None) -> NoveltyReading:
+        """Score, extended score, shrinkage weight and unseen label of each query (see NoveltyReading)."""
+        excess = self.excess(self.raw(x, texts))
+        unseen = [self.unseen_task(t) for t in tasks] if tasks is not None else [None] * len(texts)
+        flag = np.array([u is not None for u in unseen], dtype=bool)
+        score = np.where(flag, 1.0, np.minimum(excess, 1.0))
+        return NoveltyReading(score, excess, self.alpha(excess, unseen), unseen)
+
+    def shrink(self, pred: NDArray[np.float32], models: Sequence[str], excess: NDArray[np.float64],
+               alpha: NDArray[np.float64] | None = None) -> NDArray[np.float32]:
+        """Predictions moved toward each model's quality across all training tasks; models without a prior stay.
+        ``alpha`` (e.g. a NoveltyReading's ``shrink``) replaces the text-only weight read from ``excess``."""
+        a = self.alpha(excess) if alpha is None else np.asarray(alpha, dtype=np.float64)
         if not a.any():
             return pred
         index = {m: j for j, m in enumerate(self.prior_models)}
@@ -183,8 +293,8 @@ class NoveltyModel:
                 "surface_features": list(SURFACE_FEATURES), "weights": [float(w) for w in self.weights],
                 "medians": [float(m) for m in self.medians], "prior_models": list(self.prior_models),
                 "shrink_start": float(self.shrink_start), "shrink_max": float(self.shrink_max),
-                "shrink_ramp": SHRINK_RAMP,
-                "info": self.info}
+                "shrink_ramp": SHRINK_RAMP, "known_tasks": list(self.known_tasks),
+                "label_shrink": float(self.label_shrink), "info": self.info}
 
     def prefixed_tensors(self) -> dict[str, Array]:
         """Tensors under ``novelty/`` (they share the checkpoint's safetensors file with the predictor's)."""
@@ -204,6 +314,8 @@ class NoveltyModel:
             weights = tuple(float(w) for w in config["weights"])
             medians = tuple(float(m) for m in config["medians"])
             start, top = config["shrink_start"], config["shrink_max"]
+            # checkpoints written before the label rule lack both: no task list (rule off), no label shrinkage
+            known, label_shrink = config.get("known_tasks", []), config.get("label_shrink", 0.0)
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"malformed novelty entry in the checkpoint config: {exc!r}") from None
         if isinstance(start, bool) or isinstance(top, bool):
@@ -214,6 +326,8 @@ class NoveltyModel:
         model.families, model.tensors, model.prior_models = families, {k: np.asarray(v, np.float32) for k, v in own.items()}, prior_models
         model.weights, model.medians = weights, medians  # type: ignore[assignment]
         model.shrink_start, model.shrink_max, model.info = start, top, dict(info) if isinstance(info, Mapping) else {}
+        model.known_tasks, model.label_shrink = known, label_shrink
         model.validate(dim)
-        model.shrink_start, model.shrink_max = float(start), float(top)
+        model.shrink_start, model.shrink_max, model.label_shrink = float(start), float(top), float(label_shrink)
+        model.set_known_tasks(known)
         return model

@@ -5,19 +5,26 @@ router are fitted on the other families' non-validation rows; that family's rows
 others' validation rows the in-distribution queries. Pooled over the folds they give (a) the weights of the two
 log-distances (a logistic model: held-out families are the positive class) and (b) the shrinkage ``(start, max)``
 that maximises the proxy router's mean λ=0 quality on the held-out families while keeping its quality on the
-in-distribution rows within ``id_tolerance`` of no shrinkage (in-distribution figures must not drop). The final
-detector is then fitted on every family's non-validation rows and calibrated on the validation rows.
+in-distribution rows within ``id_tolerance`` of no shrinkage (in-distribution figures must not drop), and (c) the
+separate strength ``label_shrink`` for queries whose task label is unseen, which replaces the text's weight for them:
+every held-out row carries such a label and no in-distribution query does, so no validation constraint applies; it is
+the strength with the best mean held-out quality among those that keep every held-out family within half a point of
+the fold's best single training model (the issue's "never worse than not routing", learned on training folds). The
+final detector is then fitted on every family's non-validation rows and calibrated on the validation rows; it keeps
+the training task names, unless some training row has no label (then a label proves nothing).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from router_plugins.scorer.novelty import NoveltyModel, _family_distance, extended_score, shrink_weight, surface_features
+from router_plugins.scorer.novelty import (NoveltyModel, _family_distance, extended_score, normalise_task, shrink_weight,
+                                           surface_features)
 from router_plugins.scorer.predictors import Predictor
 
 #: Rows a family needs to get its own Gaussian mean (and to be left out as a fold).
@@ -101,14 +108,21 @@ def _log_distances(model: NoveltyModel, views: _Views, rows: NDArray[np.bool_]) 
 
 
 def _routed(pred: NDArray[np.float64], y: NDArray[np.float64]) -> float:
-    q = y[np.arange(len(y)), np.argmax(pred, axis=1)]
-    return float(np.nanmean(q)) if np.isfinite(q).any() else float("nan")
+    """Mean λ=0 quality when each query is routed among the models with a recorded outcome for it (its pool: in a
+    union of datasets, a model absent from a query's dataset is not a choice there); NaN when no query has one."""
+    recorded = np.isfinite(y)
+    rows = recorded.any(axis=1)
+    if not rows.any():
+        return float("nan")
+    pick = np.argmax(np.where(recorded[rows], pred[rows], -np.inf), axis=1)
+    return float(np.mean(y[rows][np.arange(int(rows.sum())), pick]))
 
 
 def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[str], y: NDArray[np.float64],
                 models: Sequence[str], val: NDArray[np.bool_], proxy: ProxyTrainer | None, *,
                 max_folds: int = 12, seed: int = 0, starts: Sequence[float] = (0.5, 0.9, 0.99, 1.0, 1.5, 2.0, 3.0),
-                maxes: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0), id_tolerance: float = 0.0025) -> NoveltyModel | None:
+                maxes: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0), id_tolerance: float = 0.0025,
+                label_grid: Sequence[float] = tuple(np.linspace(0.0, 1.0, 21))) -> NoveltyModel | None:
     """The calibrated detector with combination weights and shrinkage learned by leaving families out (module doc).
     None when there is no validation slice to calibrate on; no shrinkage with a single family."""
     if not val.any() or val.all():
@@ -117,7 +131,7 @@ def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[st
     names, counts = np.unique(views.fam, return_counts=True)
     eligible = [str(f) for f, c in zip(names, counts) if c >= MIN_FAMILY_ROWS]
     robust = np.nan_to_num(np.nanmean(y, axis=0), nan=0.5)
-    weights, start, top, info = (0.5, 0.5), 1.0, 0.0, {"folds": []}
+    weights, start, top, label_top, info = (0.5, 0.5), 1.0, 0.0, 0.0, {"folds": []}
     if len(eligible) >= 2:
         rng = np.random.default_rng(seed)
         # a random subset of folds, not the largest families: those are often alike (short QA) and would teach the
@@ -151,12 +165,23 @@ def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[st
             weights = _combination(np.vstack(feats), np.concatenate(labels))
             start, top, grid = (_shrinkage(folds, weights, y, starts, maxes, id_tolerance) if proxy is not None
                                 else (1.0, 0.0, {}))
+            label_top, label_grid_q = (_label_shrinkage(folds, y, label_grid) if proxy is not None
+                                       else (0.0, {}))
             info = {"folds": [f["family"] for f in folds], "fold_auroc": _fold_aurocs(folds, weights),
-                    "shrink_objective": grid}
+                    "shrink_objective": grid, "label_shrink_objective": label_grid_q}
     model = fit_detector(views, ~val, val, weights, models, robust)
-    model.shrink_start, model.shrink_max = float(start), float(top)
+    model.shrink_start, model.shrink_max, model.label_shrink = float(start), float(top), float(label_top)
+    labels = [normalise_task(t) for t in tasks]
+    # an unlabelled training row could be of any task, so an unseen label is certain novelty only if none is
+    model.set_known_tasks(_hierarchy(tasks) if all(label is not None for label in labels) else [])
     model.info.update(info)
+    model.info["label_rule"] = bool(model.known_tasks)
     return model
+
+
+def _hierarchy(tasks: Sequence[str]) -> list[str]:
+    """Every training task name and its parents ("a/b" → "a"), as spelled in the data, sorted."""
+    return sorted({t.rsplit("/", k)[0] for t in set(map(str, tasks)) if t for k in range(t.count("/") + 1)})
 
 
 def _combination(features: NDArray[np.float64], labels: NDArray[np.float64]) -> tuple[float, float]:
@@ -217,3 +242,22 @@ def _shrinkage(folds: list[dict], weights: tuple[float, float], y: NDArray[np.fl
     if best is None:
         return 1.0, 0.0, grid
     return best[1], best[2], grid
+
+
+def _label_shrinkage(folds: list[dict], y: NDArray[np.float64], grid: Sequence[float],
+                     tolerance: float = 0.005) -> tuple[float, dict[str, Any]]:
+    """The robust prior's weight for unseen-label queries: of the weights that keep every held-out family within
+    ``tolerance`` of the fold's best single training model (what weight 1 routes to: not routing), the one with the
+    best mean λ=0 held-out quality; of several equally good ones (routed quality is a step function of the weight),
+    the median. Only held-out rows carry unseen labels, so in-distribution quality cannot change; the text's score
+    plays no part, as it does not for such queries at inference."""
+    grid = sorted({float(g) for g in grid} | {1.0})
+    q = np.array([[_routed((1 - s) * f["p_out"] + s * f["prior"][None, :], y[f["out"]]) for f in folds] for s in grid])
+    q = np.nan_to_num(q, nan=0.0)
+    safe = (q >= q[-1][None, :] - tolerance).all(axis=1)  # the last row is weight 1, always safe
+    mean = q.mean(axis=1)
+    top = mean[safe].max()
+    best = [s for s, m, ok in zip(grid, mean, safe) if ok and m >= top - 1e-9]
+    table = {"mean_quality": {f"{s:g}": round(float(m), 5) for s, m in zip(grid, mean, strict=True)},
+             "safe": [f"{s:g}" for s, ok in zip(grid, safe, strict=True) if ok]}
+    return float(best[(len(best) - 1) // 2]), table

@@ -47,13 +47,18 @@ class ScorerPlugin:
     def __repr__(self) -> str:
         return f"ScorerPlugin(models={self.scorer.models})"
 
-    def novelty_of(self, query: Any) -> dict[str, float] | None:
-        """The query's calibrated novelty and the weight its predictions give the robust prior (None: no detector)."""
-        excess = self.scorer.novelty_scores([query], extended=True)
-        if excess is None:
+    def novelty_of(self, query: Any) -> dict[str, Any] | None:
+        """The query's calibrated novelty, the weight its predictions give the robust prior and, for a task label
+        unseen in training, the reason its novelty is certain (None: no detector)."""
+        reading = self.scorer.novelty_reading([query])
+        if reading is None:
             return None
-        shrink = float(self.scorer.novelty.alpha(excess)[0]) if self.scorer.shrink else 0.0
-        return {"score": round(min(float(excess[0]), 1.0), 4), "shrink": round(shrink, 4)}
+        found: dict[str, Any] = {"score": round(float(reading.score[0]), 4),
+                                 "shrink": round(float(reading.shrink[0]), 4)}
+        reason = reading.reason(0)
+        if reason is not None:
+            found["reason"] = reason
+        return found
 
     @hookimpl(wrapper=True)
     def guard_query(self, query: Any, context: Any) -> Any:

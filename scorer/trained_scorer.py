@@ -19,7 +19,7 @@ from router_plugins.errors import CheckpointError, ConfigError, ScorerError
 from router_plugins.query import Query
 from router_plugins.scorer.cards_features import blend_weights, card_features, parse_size_b
 from router_plugins.scorer.encoders import CachedEncoder, Encoder, make_encoder
-from router_plugins.scorer.novelty import NoveltyModel
+from router_plugins.scorer.novelty import NoveltyModel, NoveltyReading
 from router_plugins.scorer.predictors import Predictor
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "default"
@@ -105,24 +105,39 @@ class TrainedScorer:
         return self.encoder.encode(list(texts))
 
     def predict_known(self, queries: Sequence[Query | str]) -> NDArray[np.float32]:
-        """Expected quality of every known model, (n_queries, n_known); novel queries shrink toward the robust prior."""
+        """Expected quality of every known model, (n_queries, n_known); novel queries shrink toward the robust prior
+        (a query naming a task unseen in training by the learned ``label_shrink``), and no member reads an unseen label."""
         qs = [Query.coerce(q) for q in queries]
         texts = [q.text for q in qs]
         x = self.embed(texts)
-        pred = self.predictor.predict(x, [q.task for q in qs])
-        if self.novelty is not None and self.shrink:
-            pred = self.novelty.shrink(pred, self.predictor.models, self.novelty.excess(self.novelty.raw(x, texts)))
+        if self.novelty is None:
+            return self.predictor.predict(x, [q.task for q in qs])
+        pred = self.predictor.predict(x, [self.novelty.canonical_task(q.task) for q in qs])
+        if self.shrink:
+            reading = self.novelty.read(x, texts, [q.task for q in qs])
+            pred = self.novelty.shrink(pred, self.predictor.models, reading.excess, reading.shrink)
         return pred
 
-    def novelty_scores(self, queries: Sequence[Query | str], *, extended: bool = False) -> NDArray[np.float64] | None:
-        """Calibrated novelty per query in [0, 1] (a threshold t flags about 1 − t of in-distribution queries), or
-        with ``extended`` the score continued beyond 1 that shrinkage reads; None when the checkpoint has no detector.
-        Embeddings come from the encoder's cache when already computed."""
+    def novelty_reading(self, queries: Sequence[Query | str]) -> NoveltyReading | None:
+        """The detector's reading of each query (score, extended score, shrinkage, unseen task label), or None when
+        the checkpoint has no detector. Embeddings come from the encoder's cache when already computed."""
         if self.novelty is None:
             return None
-        texts = [Query.coerce(q).text for q in queries]
-        raw = self.novelty.raw(self.embed(texts), texts)
-        return self.novelty.excess(raw) if extended else self.novelty.calibrate(raw)
+        qs = [Query.coerce(q) for q in queries]
+        texts = [q.text for q in qs]
+        reading = self.novelty.read(self.embed(texts), texts, [q.task for q in qs])
+        if not self.shrink:
+            reading.shrink = np.zeros_like(reading.shrink)
+        return reading
+
+    def novelty_scores(self, queries: Sequence[Query | str], *, extended: bool = False) -> NDArray[np.float64] | None:
+        """Calibrated novelty per query in [0, 1] (a threshold t flags about 1 − t of in-distribution queries; a task
+        label unseen in training gives the top, 1.0), or with ``extended`` the text's score continued beyond 1 that
+        the text shrinkage reads; None when the checkpoint has no detector."""
+        reading = self.novelty_reading(queries)
+        if reading is None:
+            return None
+        return reading.excess if extended else reading.score
 
     def predict(self, queries: Sequence[Query | str], pool: ModelPool | Sequence[str] | None = None) -> NDArray[np.float32]:
         """Expected quality in [0, 1] for each query × pool model (pool order); all known models when pool is None."""

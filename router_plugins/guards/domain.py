@@ -6,7 +6,8 @@ thresholds are false-positive rates: ``fpr=0.05`` acts on about 5 % of in-distri
 every role is pinned to ``pin_model`` (say, the one model that is best across all tasks), and above the stricter
 ``refuse_fpr`` threshold, or when no pin model is in the pool, the query is refused with the score in the reason.
 The score comes from the planning context when a scorer plugin recorded it there (``ScorerPlugin`` and the default
-trained scorer do), else from the guard's own ``scorer`` (default: the shipped checkpoint).
+trained scorer do), else from the guard's own ``scorer`` (default: the shipped checkpoint). A query whose task label
+the checkpoint never saw has the top score, 1.0, so it is pinned or refused at any threshold, and the reason says so.
 """
 
 from __future__ import annotations
@@ -64,26 +65,36 @@ class DomainGuard:
         return self._scorer
 
     def novelty(self, query: Query, context: PlanContext) -> float:
-        """The query's calibrated novelty: recorded by a scorer plugin in this plan's context, else computed here."""
+        """The query's calibrated novelty: recorded by a scorer plugin in this plan's context, else computed here
+        (1.0 for a task label the scorer's checkpoint never saw)."""
+        return self._reading(query, context)[0]
+
+    def _reading(self, query: Query, context: PlanContext) -> tuple[float, str | None]:
+        """The novelty and, when it is certain (an unseen task label), why."""
         found = context.metadata.get("novelty")
         if isinstance(found, dict) and isinstance(found.get("score"), float):
-            return found["score"]
-        scores = self.scorer().novelty_scores([query])
-        if scores is None:
+            why = found.get("reason")
+            return found["score"], why if isinstance(why, str) and why.isprintable() else None
+        reading = self.scorer().novelty_reading([query])
+        if reading is None:
             raise ConfigError("DomainGuard needs a scorer checkpoint with a novelty detector; retrain it with "
                               "`router-plugins train` (this version stores one) or pass scorer=")
-        return float(scores[0])
+        return float(reading.score[0]), reading.reason(0)
 
     @hookimpl
     def guard_query(self, query: Query, context: PlanContext) -> GuardDecision | None:
         """Pass in-domain queries; pin off-domain ones to ``pin_model``; refuse the most novel or when it cannot pin."""
-        score = self.novelty(query, context)
+        score, why = self._reading(query, context)
         if score < self.threshold:
             return None
         rate = f"novelty {score:.3f} ≥ {self.threshold:.3f} (flags ≈{100 * (1 - self.threshold):.0f} % of in-domain queries)"
+        if why:  # an unseen task label: say so rather than only the number
+            rate = f"{why[:120]}, {rate}"
         refuse_at = self.refuse_threshold
         if refuse_at is not None and score >= refuse_at:
-            return GuardDecision("reject", f"off-domain query: novelty {score:.3f} ≥ refusal threshold {refuse_at:.3f}")
+            head = f"{why[:120]}, " if why else ""
+            return GuardDecision("reject", f"off-domain query: {head}novelty {score:.3f} ≥ refusal threshold "
+                                           f"{refuse_at:.3f}")
         if self.pin_model is None:
             return GuardDecision("reject", f"off-domain query: {rate}, and no pin model is configured")
         if self.pin_model not in context.pool:
