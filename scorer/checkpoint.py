@@ -228,4 +228,5 @@ def trained_tasks(cfg: Mapping[str, Any]) -> frozenset[str]:
     novelty = cfg.get("novelty")
     if isinstance(novelty, Mapping):
         add(novelty.get("families"))
+        add(novelty.get("known_tasks"))
     return frozenset(found)
