@@ -15,6 +15,7 @@ import numpy as np
 from router_plugins.errors import CheckpointError, DataError
 from router_plugins.replay import OutcomeTable
 from router_plugins.query import Query
+from router_plugins.scorer.backends import Backend
 from router_plugins.scorer.cards_features import card_features, parse_size_b
 from router_plugins.scorer.encoders import CachedEncoder, Encoder, make_encoder
 from router_plugins.scorer.novelty import NoveltyModel
@@ -121,8 +122,10 @@ def cost_vector(scorer: TrainedScorer, table: OutcomeTable) -> np.ndarray | None
 
 
 def evaluate_scorers(table: OutcomeTable, scorers: Mapping[str, TrainedScorer], *, split: str,
-                     text_only: Sequence[str] = (), extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Replay every scorer on the same rows; ``text_only`` names scorers also evaluated without the query's task."""
+                     text_only: Sequence[str] = (), extra: Mapping[str, Any] | None = None,
+                     backend: Backend | None = None) -> dict[str, Any]:
+    """Replay every scorer on the same rows; ``text_only`` names scorers also evaluated without the query's task.
+    ``backend`` runs the λ sweeps and bootstrap intervals (Ray under ``eval --ray``; here by default)."""
     if not scorers:
         raise DataError("no scorer to evaluate")
     preds = {}
@@ -132,4 +135,4 @@ def evaluate_scorers(table: OutcomeTable, scorers: Mapping[str, TrainedScorer], 
             preds[f"{name} (text only)"] = predictions(scorer, table, use_task=False)
     first = next(iter(scorers.values()))
     costs = cost_vector(first, table)
-    return build_report(table.name, split, table, preds, costs, extra=extra)
+    return build_report(table.name, split, table, preds, costs, extra=extra, backend=backend)
