@@ -148,7 +148,8 @@ def build_report(dataset: str, split: str, table: OutcomeTable, preds: Mapping[s
                  costs: NDArray[np.float64] | None, *, extra: Mapping[str, Any] | None = None,
                  backend: Backend | None = None) -> dict[str, Any]:
     """The report.json dict: models, best single, oracle, each router's λ sweep and AIQ, cost-to-match, per-task.
-    The λ sweeps and bootstrap intervals run on ``backend`` (here by default; Ray under ``eval --ray``)."""
+    The λ sweeps, calibration tables and bootstrap intervals run on ``backend`` (here by default; Ray under
+    ``eval --ray``)."""
     run = backend or LocalBackend()
     base = baselines(table)
     has_cost = table.cost is not None and costs is not None
@@ -157,23 +158,22 @@ def build_report(dataset: str, split: str, table: OutcomeTable, preds: Mapping[s
     routing_costs = costs if has_cost else None
     arrays = (run.put(table.quality), run.put(table.cost), run.put(routing_costs))
     grid = lambda_grid(routing_costs) if routing_costs is not None else [0.0]
-    pending: dict[str, tuple[Callable[[], list[dict[str, Any]]], Callable[[], dict[str, Any]] | None]] = {}
+    pending: dict[str, tuple[Any, ...]] = {}
     for name, pred in preds.items():  # every chunk of every router is submitted before any result is awaited
-        sweep_of = _submit_sweep(run, run.put(pred), arrays, grid)
-        paired = None if best is None else _submit_paired(run, table, route(pred, routing_costs, 0.0),
-                                                          table.models.index(best["name"]))
-        pending[name] = (sweep_of, paired)
+        ref, choices = run.put(pred), route(pred, routing_costs, 0.0)
+        paired = None if best is None else _submit_paired(run, table, choices, table.models.index(best["name"]))
+        pending[name] = (_submit_sweep(run, ref, arrays, grid), run.submit(calibration, ref, arrays[0]), paired, choices)
     routers: dict[str, Any] = {}
     per_task: dict[str, dict[str, float]] = {}
     all_points: dict[str, list[tuple[float, float]]] = {}
-    for name, pred in preds.items():
-        pts = pending[name][0]()
+    for name, (sweep_of, calibrated, _, choices) in pending.items():
+        pts = sweep_of()
         routers[name] = {"points": pts}
         usable = [(p["cost"], p["quality"]) for p in pts if p["cost"] is not None and np.isfinite(p["quality"])]
         all_points[name] = usable
-        for task, q in per_task_quality(table, route(pred, routing_costs, 0.0)).items():
+        for task, q in per_task_quality(table, choices).items():
             per_task.setdefault(task, {})[name] = q
-        routers[name]["calibration"] = calibration(pred, table.quality)
+        routers[name]["calibration"] = run.gather([calibrated])[0]
     for key in ("random", "most_expensive", "oracle"):
         b = base.get(key)
         if b is not None:
@@ -183,7 +183,7 @@ def build_report(dataset: str, split: str, table: OutcomeTable, preds: Mapping[s
     for j, m in enumerate(table.models):
         for task, q in per_task_quality(table, np.full(len(table), j)).items():
             per_task.setdefault(task, {})[m] = q
-    for name, (_, paired) in pending.items():
+    for name, (_, _, paired, _) in pending.items():
         if paired is not None:
             routers[name]["lambda0_vs_best_single"] = paired()
     cost_max = max((c for pts in all_points.values() for c, _ in pts), default=0.0)
