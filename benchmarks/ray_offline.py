@@ -154,7 +154,9 @@ def main() -> None:
     routers = {k: train_scorer(train, kind=k, encoder_spec="fast", config=TrainConfig(kind=k, novelty=False),
                                progress=False)[0] for k in KINDS}
     tasks = [str(t) for t in big.tasks]
-    preds = {k: s.predictor.predict(x_single, tasks) for k, s in routers.items()}
+    step = 50_000  # kNN compares every row with every train row: in slices, or 1 M × 2,215 similarities at once
+    preds = {k: np.concatenate([s.predictor.predict(x_single[i:i + step], tasks[i:i + step])
+                                for i in range(0, args.rows, step)]) for k, s in routers.items()}
     costs = cost_vector(routers["prior"], big)
     assert costs is not None
     t0 = time.perf_counter()

@@ -98,27 +98,34 @@ class EncoderSpec:
 
     kind: str
     path: str
+    #: The driver's encoder id (a fingerprint of the folder): a worker whose folder differs refuses to embed.
+    id: str
     options: tuple[tuple[str, Any], ...] = ()
 
     @classmethod
     def of(cls, encoder: Encoder) -> EncoderSpec:
         """The spec of a static or transformer encoder loaded from a folder (ConfigError for an in-memory model)."""
         if isinstance(encoder, StaticEncoder):
-            return cls("static", str(encoder.path))
+            return cls("static", str(encoder.path), encoder.id)
         if isinstance(encoder, TransformerEncoder) and encoder.path is not None:
-            return cls("transformer", str(encoder.path), (("max_length", encoder.max_length),
-                                                          ("batch_size", encoder.batch_size),
-                                                          ("truncation_side", encoder.truncation_side)))
+            return cls("transformer", str(encoder.path), encoder.id, (("max_length", encoder.max_length),
+                                                                      ("batch_size", encoder.batch_size),
+                                                                      ("truncation_side", encoder.truncation_side)))
         raise ConfigError(f"--ray embeds with encoders loaded from a folder; {type(encoder).__name__} "
                           f"{getattr(encoder, 'id', '')!r} is not one")
 
     def build(self) -> Encoder:
-        """The encoder itself (loads lazily, on its first text)."""
+        """The encoder itself (loads lazily, on its first text); ConfigError when its folder is not the driver's."""
         if self.kind == "static":
-            return StaticEncoder(Path(self.path))
-        if self.kind == "transformer":
-            return TransformerEncoder(Path(self.path), **dict(self.options))
-        raise ConfigError(f"unknown encoder kind {self.kind!r} (static or transformer)")
+            encoder: Encoder = StaticEncoder(Path(self.path))
+        elif self.kind == "transformer":
+            encoder = TransformerEncoder(Path(self.path), **dict(self.options))
+        else:
+            raise ConfigError(f"unknown encoder kind {self.kind!r} (static or transformer)")
+        if encoder.id != self.id:
+            raise ConfigError(f"the encoder folder {self.path!r} on this Ray node is not the driver's ({encoder.id} "
+                              f"≠ {self.id}); install the same folder at the same path on every node")
+        return encoder
 
 
 #: Encoders built in this worker process, by spec: a worker builds each once and reuses it for every later batch.
@@ -158,6 +165,7 @@ class RayEncoder:
 
     @property
     def dim(self) -> int:
+        """The embedding width, asked of a worker once."""
         if self._dim is None:
             self._dim = int(self._ray.get(self._ray.remote(num_cpus=1)(encoder_dim).remote(self.spec)))
         return self._dim

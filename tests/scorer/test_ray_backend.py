@@ -74,6 +74,18 @@ def test_texts_travel_packed_and_come_back_unchanged() -> None:
     assert unpack_texts(buffer, ends, 2, 2) == []
 
 
+def test_a_worker_refuses_an_encoder_folder_that_is_not_the_drivers(tiny_encoder_dir: Path) -> None:
+    """A spec names the driver's encoder id: a node whose folder at that path holds another model does not embed."""
+    from router_plugins.errors import ConfigError
+    from router_plugins.scorer.encoders import TransformerEncoder
+    from router_plugins.scorer.ray_backend import EncoderSpec
+
+    spec = EncoderSpec.of(TransformerEncoder(tiny_encoder_dir, max_length=32))
+    assert spec.build().id == spec.id
+    with pytest.raises(ConfigError, match="not the driver's"):
+        EncoderSpec(spec.kind, spec.path, "transformer:other-model", spec.options).build()
+
+
 def test_bootstrap_blocks_are_independent_streams() -> None:
     """Blocks computed in any order (as Ray tasks finish) give the interval bootstrap_ci gives."""
     rng = np.random.default_rng(3)
