@@ -40,7 +40,7 @@ from tqdm import tqdm  # noqa: E402
 from router_plugins.replay import OutcomeTable, bootstrap_block, bootstrap_blocks, bootstrap_prepare, load_outcomes  # noqa: E402
 from router_plugins.scorer.encoders import CachedEncoder, make_encoder  # noqa: E402
 from router_plugins.scorer.pipeline import cost_vector, train_scorer  # noqa: E402
-from router_plugins.scorer.report import N_BOOT, build_report, lambda_grid, route, sweep_chunk  # noqa: E402
+from router_plugins.scorer.report import LAMBDA_CHUNK, N_BOOT, build_report, lambda_grid, route, sweep_chunk  # noqa: E402
 from router_plugins.scorer.training import TrainConfig  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
@@ -116,13 +116,16 @@ def parallel_part(preds: dict[str, np.ndarray], big: OutcomeTable, costs: np.nda
 
 
 def sizing(m: dict[str, Any], rows: int, cores: int) -> dict[str, float]:
-    """Paper estimate of one job on ``cores`` cluster cores: the measured per-core rates of the distributed parts
-    scale linearly, the driver-side parts (measured per row here) do not."""
-    emb = rows / (m["fast_rows_per_core"] * cores) + rows * m["driver_embed_s_per_row"]
-    emb_minilm = rows / (m["minilm_rows_per_s_one_thread"] * cores) + rows * m["driver_embed_s_per_row"]
-    ev = rows * m["task_eval_s_per_row"] / cores + rows * m["driver_eval_s_per_row"]
+    """Paper estimate of one job on ``cores`` cluster cores: the distributed parts at the measured per-core rates,
+    scaled linearly up to the number of tasks a part splits into; the driver-side parts (measured per row) serially."""
+    driver = rows * m["driver_embed_s_per_row"]
+    emb = rows / (m["fast_rows_per_core"] * cores) + driver  # one task per 512 texts: never short of tasks
+    emb_minilm = rows / (m["minilm_rows_per_s_one_thread"] * cores) + driver
+    eval_tasks = len(KINDS) * (-(-m["lambdas"] // LAMBDA_CHUNK) + bootstrap_blocks(N_BOOT) + 1)
+    ev = rows * m["task_eval_s_per_row"] / min(cores, eval_tasks) + rows * m["driver_eval_s_per_row"]
     return {"rows": rows, "cores": cores, "embed_fast_s": emb, "embed_minilm_s": emb_minilm, "eval_s": ev,
-            "driver_memory_gb": rows * m["driver_bytes_per_row"] / 1e9}
+            "eval_tasks": eval_tasks, "driver_memory_gb": rows * m["driver_bytes_per_row"] / 1e9,
+            "object_store_gb": rows * m["object_store_bytes_per_row"] / 1e9}
 
 
 def main() -> None:
@@ -133,7 +136,14 @@ def main() -> None:
     ap.add_argument("--minilm-rows", type=int, default=1024)
     ap.add_argument("--cpus", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--out", default=str(ROOT / "results" / "ray_offline.json"))
+    ap.add_argument("--from-json", default=None, help="print the figures and redo the sizing of an earlier run")
     args = ap.parse_args()
+    if args.from_json:
+        res = json.loads(Path(args.from_json).read_text(encoding="utf-8"))
+        add_sizing(res)
+        report(res)
+        Path(args.from_json).write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
+        return
 
     from router_plugins.scorer.ray_backend import RayBackend, RayEncoder, ray_session
 
@@ -183,15 +193,22 @@ def main() -> None:
     res["driver_embed_s_per_row"] = res["driver_embed_s"] / n
     res["task_eval_s_per_row"] = (res["sweep_s"] + res["bootstrap_s"]) / n
     res["driver_eval_s_per_row"] = max(res["eval_single_s"] - res["sweep_s"] - res["bootstrap_s"], 0.0) / n
-    m = len(big.models)
-    # driver holds quality + cost (float64), one float32 prediction per router and model, texts and embeddings
-    res["driver_bytes_per_row"] = m * 16 + len(KINDS) * m * 4 + 128 * 4 + res["mean_prompt_chars"] * 1.1
-    res["sizing"] = [sizing(res, rows, cores) for rows in (10_000_000, 100_000_000) for cores in (16, 64, 256)]
+    add_sizing(res)
     report(res)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {out}")
+
+
+def add_sizing(res: dict[str, Any]) -> None:
+    """The sizing rows for 10 M and 100 M rows on 16, 64 and 256 cores, from the measured rates."""
+    m = res["models"]
+    # the driver holds the texts, quality + cost (float64), a float32 prediction per router and model, embeddings;
+    # the object store every node reads holds quality + cost + the predictions (+ the bootstrap's differences)
+    res["driver_bytes_per_row"] = m * 16 + len(KINDS) * m * 4 + 128 * 4 + res["mean_prompt_chars"] * 1.1
+    res["object_store_bytes_per_row"] = m * 16 + len(KINDS) * (m * 4 + 16)
+    res["sizing"] = [sizing(res, rows, cores) for rows in (10_000_000, 100_000_000) for cores in (16, 64, 256)]
 
 
 def report(r: dict[str, Any]) -> None:
@@ -209,10 +226,12 @@ def report(r: dict[str, Any]) -> None:
           f"{r['eval_single_s'] - r['sweep_s'] - r['bootstrap_s']:.1f} s")
     print(f"per core: fast encoder {r['fast_rows_per_core']:,.0f} rows/s, MiniLM {r['minilm_rows_per_s_one_thread']:.1f}"
           f" rows/s (Ray over {r['cpus']} CPUs: {r['minilm_rows_per_s_ray']:.1f} rows/s, {r['minilm_sample']} rows)")
-    print(f"\n{'rows':>12}{'cores':>7}{'embed fast':>12}{'embed MiniLM':>14}{'evaluation':>12}{'driver RAM':>12}")
+    print(f"\n{'rows':>12}{'cores':>7}{'embed fast':>12}{'embed MiniLM':>14}{'evaluation':>12}{'driver RAM':>12}"
+          f"{'object store':>14}")
     for s in r["sizing"]:
         print(f"{s['rows']:>12,}{s['cores']:>7}{s['embed_fast_s'] / 60:>10.1f} m{s['embed_minilm_s'] / 60:>12.1f} m"
-              f"{s['eval_s'] / 60:>10.1f} m{s['driver_memory_gb']:>9.0f} GB")
+              f"{s['eval_s'] / 60:>10.1f} m{s['driver_memory_gb']:>9.0f} GB{s['object_store_gb']:>11.0f} GB")
+    print(f"(evaluation: {r['sizing'][0]['eval_tasks']} tasks per report, so cores beyond that do not shorten it)")
 
 
 if __name__ == "__main__":

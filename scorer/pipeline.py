@@ -25,6 +25,8 @@ from router_plugins.scorer.training import TrainConfig, train_router
 
 log = logging.getLogger("router_plugins.scorer")
 
+#: Queries predicted at once by :func:`predictions` (tables up to this size are predicted in one call).
+PREDICT_CHUNK = 65_536
 #: Fewest train rows any router kind accepts (k-means in dc/stack needs two points; fewer is not learning anything).
 MIN_TRAIN_ROWS = 2
 
@@ -108,7 +110,9 @@ def predictions(scorer: TrainedScorer, table: OutcomeTable, *, use_task: bool = 
         raise CheckpointError(f"the checkpoint does not know model(s) {missing} of {table.name}; it knows "
                               f"{scorer.models}. Train on this data or onboard them")
     queries = [Query(text=t, task=str(k) if use_task else None) for t, k in zip(table.texts, table.tasks)]
-    known = scorer.predict_known(queries)
+    # in slices: kNN compares each query with every train row, 1 M queries at once would need ~20 GB
+    known = np.concatenate([scorer.predict_known(queries[i:i + PREDICT_CHUNK])
+                            for i in range(0, len(queries), PREDICT_CHUNK)]) if queries else scorer.predict_known([])
     cols = [scorer.models.index(m) for m in table.models]
     return known[:, cols]
 

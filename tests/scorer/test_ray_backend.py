@@ -86,6 +86,17 @@ def test_a_worker_refuses_an_encoder_folder_that_is_not_the_drivers(tiny_encoder
         EncoderSpec(spec.kind, spec.path, "transformer:other-model", spec.options).build()
 
 
+def test_predictions_in_slices_equal_one_call(tiny_encoder: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large tables are predicted in slices (memory); the slices give what one call gives."""
+    from router_plugins.scorer import pipeline
+
+    table = make_table(n_per_topic=20, seed=8)
+    scorer, _ = pipeline.train_scorer(table.split("train"), kind="knn", encoder=tiny_encoder, progress=False)
+    whole = pipeline.predictions(scorer, table)
+    monkeypatch.setattr(pipeline, "PREDICT_CHUNK", 7)
+    assert np.array_equal(pipeline.predictions(scorer, table), whole)
+
+
 def test_bootstrap_blocks_are_independent_streams() -> None:
     """Blocks computed in any order (as Ray tasks finish) give the interval bootstrap_ci gives."""
     rng = np.random.default_rng(3)
