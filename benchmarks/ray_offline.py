@@ -37,10 +37,23 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 from tqdm import tqdm  # noqa: E402
 
-from router_plugins.replay import OutcomeTable, bootstrap_block, bootstrap_blocks, bootstrap_prepare, load_outcomes  # noqa: E402
+from router_plugins.replay import (  # noqa: E402
+    OutcomeTable,
+    bootstrap_block,
+    bootstrap_blocks,
+    bootstrap_prepare,
+    load_outcomes,
+)
 from router_plugins.scorer.encoders import CachedEncoder, make_encoder  # noqa: E402
 from router_plugins.scorer.pipeline import cost_vector, train_scorer  # noqa: E402
-from router_plugins.scorer.report import LAMBDA_CHUNK, N_BOOT, build_report, lambda_grid, route, sweep_chunk  # noqa: E402
+from router_plugins.scorer.report import (  # noqa: E402
+    LAMBDA_CHUNK,
+    N_BOOT,
+    build_report,
+    lambda_grid,
+    route,
+    sweep_chunk,
+)
 from router_plugins.scorer.training import TrainConfig  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
@@ -151,9 +164,10 @@ def main() -> None:
     big = resample(source, args.rows, args.seed)
     texts = list(big.texts)
     res: dict[str, Any] = {"rows": args.rows, "models": len(big.models), "data": Path(args.data).name,
-                           "seed": args.seed, "cpus": args.cpus, "mean_prompt_chars": float(np.mean([len(t) for t in texts]))}
-    print(f"{big.name}: {args.rows:,} rows × {len(big.models)} models, mean prompt {res['mean_prompt_chars']:.0f} chars;"
-          f" {args.cpus} CPUs, load average {os.getloadavg()[0]:.1f} at start")
+                           "seed": args.seed, "cpus": args.cpus,
+                           "mean_prompt_chars": float(np.mean([len(t) for t in texts]))}
+    print(f"{big.name}: {args.rows:,} rows × {len(big.models)} models, mean prompt "
+          f"{res['mean_prompt_chars']:.0f} chars; {args.cpus} CPUs, load average {os.getloadavg()[0]:.1f} at start")
     fast = make_encoder("fast")
     fast.encode(texts[:8])
     wall, cpu, x_single = embed_pass(fast, texts, "embed (single process)")
@@ -224,8 +238,8 @@ def report(r: dict[str, Any]) -> None:
           f"encoder) {r['driver_embed_s']:.1f} s; evaluation: λ sweeps {r['sweep_s']:.1f} s ({r['lambdas']} λ × 3 "
           f"routers), bootstrap {r['bootstrap_s']:.1f} s ({N_BOOT} resamples × 3), driver rest "
           f"{r['eval_single_s'] - r['sweep_s'] - r['bootstrap_s']:.1f} s")
-    print(f"per core: fast encoder {r['fast_rows_per_core']:,.0f} rows/s, MiniLM {r['minilm_rows_per_s_one_thread']:.1f}"
-          f" rows/s (Ray over {r['cpus']} CPUs: {r['minilm_rows_per_s_ray']:.1f} rows/s, {r['minilm_sample']} rows)")
+    print(f"per core: fast encoder {r['fast_rows_per_core']:,.0f} rows/s, "
+          f"MiniLM {r['minilm_rows_per_s_one_thread']:.1f} rows/s (Ray over {r['cpus']} CPUs: {r['minilm_rows_per_s_ray']:.1f} rows/s, {r['minilm_sample']} rows)")
     print(f"\n{'rows':>12}{'cores':>7}{'embed fast':>12}{'embed MiniLM':>14}{'evaluation':>12}{'driver RAM':>12}"
           f"{'object store':>14}")
     for s in r["sizing"]:

@@ -23,13 +23,14 @@ from numpy.typing import NDArray
 from router_plugins.errors import ConfigError
 from router_plugins.scorer.encoders import CachedEncoder, Encoder, StaticEncoder, TransformerEncoder
 
-__all__ = ["EMBED_BATCH", "EncoderSpec", "RayBackend", "RayEncoder", "RayJob", "encode_batch", "encoder_dim", "pack_texts",
-           "ray_job", "ray_session", "unpack_texts"]
+__all__ = ["EMBED_BATCH", "EncoderSpec", "RayBackend", "RayEncoder", "RayJob", "encode_batch", "encoder_dim",
+           "pack_texts", "ray_job", "ray_session", "unpack_texts"]
 
 #: Texts per Ray task: the single-process pass encodes in chunks of this size too, so batches (and with a
 #: transformer, its padding) are the same.
 EMBED_BATCH = 512
-#: Batches per ``encode`` call (the chunk a CachedEncoder hands over): the granularity of progress and of the disk cache's shards.
+#: Batches per ``encode`` call (the chunk a CachedEncoder hands over):
+#: the granularity of progress and of the disk cache's shards.
 BATCHES_PER_CALL = 64
 
 

@@ -162,7 +162,8 @@ def build_report(dataset: str, split: str, table: OutcomeTable, preds: Mapping[s
     for name, pred in preds.items():  # every chunk of every router is submitted before any result is awaited
         ref, choices = run.put(pred), route(pred, routing_costs, 0.0)
         paired = None if best is None else _submit_paired(run, table, choices, table.models.index(best["name"]))
-        pending[name] = (_submit_sweep(run, ref, arrays, grid), run.submit(calibration, ref, arrays[0]), paired, choices)
+        calibrated = run.submit(calibration, ref, arrays[0])
+        pending[name] = (_submit_sweep(run, ref, arrays, grid), calibrated, paired, choices)
     routers: dict[str, Any] = {}
     per_task: dict[str, dict[str, float]] = {}
     all_points: dict[str, list[tuple[float, float]]] = {}

@@ -146,11 +146,13 @@ def baselines(table: OutcomeTable, *, seed: int = 0) -> dict[str, dict[str, Any]
 
 #: Resamples per bootstrap block: each block draws from its own random stream, so blocks can run anywhere, in any order.
 BOOT_BLOCK = 256
-#: Most indices drawn at once inside a block (32 MB of int64): a block over a million rows draws a few resamples at a time.
+#: Most indices drawn at once inside a block (32 MB of int64): over a million rows a block draws a few resamples at
+#: a time.
 _BOOT_DRAW = 1 << 22
 
 
-def bootstrap_prepare(values: ArrayLike, groups: ArrayLike | None = None) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+def bootstrap_prepare(values: ArrayLike,
+                      groups: ArrayLike | None = None) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """The values a bootstrap resamples (NaN rows dropped) and their group codes 0..k−1 (all 0 without ``groups``)."""
     v = np.asarray(values, dtype=np.float64)
     g = np.zeros(len(v), dtype=np.int64) if groups is None else np.unique(np.asarray(groups), return_inverse=True)[1]
