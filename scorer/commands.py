@@ -16,6 +16,8 @@ from router_plugins._json import dumps
 from router_plugins.replay import NO_SPLIT
 
 ENCODER_HELP = "query encoder: 'minilm' (default, all-MiniLM-L6-v2), 'fast' (static, distilled from it) or a folder"
+RAY_HELP = ("embed on Ray (eval: also its λ sweeps and bootstrap): --ray alone starts a local Ray on this machine's "
+            "cores, --ray ADDRESS joins that cluster; needs the [ray] extra. Same results as without")
 
 
 #: Fewer rows than this in a split give figures too noisy to act on; train and eval say so.
@@ -33,6 +35,17 @@ def _warn_small(rows: Any, what: str) -> None:
     if len(rows) < MIN_ROWS_ADVISED:
         click.echo(f"warning: {what} has {len(rows)} rows (< {MIN_ROWS_ADVISED}); its quality and cost figures are "
                    "noisy, see README section 'Outcome data formats'", err=True)
+
+
+def _ray_job(address: str | None) -> Any:
+    """The Ray job of ``--ray`` (Ray imported only then), else a context that yields None."""
+    if address is None:
+        from contextlib import nullcontext
+
+        return nullcontext(None)
+    from router_plugins.scorer.ray_backend import ray_job
+
+    return ray_job(address)
 
 
 def _train_rows(table: Any) -> Any:
@@ -68,8 +81,10 @@ def _train_rows(table: Any) -> Any:
 @click.option("--finetune-encoder", "finetune_epochs", type=int, default=0, show_default=True,
               help="first fine-tune the transformer encoder for up to N epochs on the routing losses (slow on CPU); "
                    "it is saved in OUT/encoder and the router trains on its embeddings")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]",
+              help=RAY_HELP)
 def train_command(data: str, out: str, kind: str, encoder: str, use_task: bool, epochs: int | None, seed: int,
-                  novelty: bool | None, finetune_epochs: int) -> None:
+                  novelty: bool | None, finetune_epochs: int, ray_address: str | None) -> None:
     """Train a router on the train split of DATA; writes safetensors + config.json to OUT."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from router_plugins.scorer.encoders import make_encoder
@@ -100,6 +115,9 @@ def train_command(data: str, out: str, kind: str, encoder: str, use_task: bool, 
         shutil.copytree(encoder, Path(out) / "encoder", dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("*.bin", "*.pt", "*.pth", "*.pkl", "*.ckpt", "*.py", "__pycache__"))
         enc, spec = make_encoder(Path(out) / "encoder"), "encoder"
+    job = click.get_current_context().with_resource(_ray_job(ray_address))  # stopped when the command ends
+    if job is not None:
+        enc = job.encoder(enc or make_encoder(spec))
     scorer, info = train_scorer(train, kind=kind, encoder=enc, encoder_spec=spec, config=cfg)
     path = scorer.save(out)
     click.echo(f"trained {kind} on {train.name} train ({len(train)} queries, {len(train.models)} models) in "
@@ -118,8 +136,10 @@ def train_command(data: str, out: str, kind: str, encoder: str, use_task: bool, 
 @click.option("--use-task/--no-use-task", default=False, show_default=True, help="dc uses the query's task name")
 @click.option("--task", "tasks", multiple=True,
               help="only rows of this task or task family ('mmlu' covers 'mmlu/*'; repeatable)")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]",
+              help=RAY_HELP)
 def eval_command(data: str, checkpoints: tuple[str, ...], split: str, out: str, scorers: str, encoder: str,
-                 use_task: bool, tasks: tuple[str, ...]) -> None:
+                 use_task: bool, tasks: tuple[str, ...], ray_address: str | None) -> None:
     """Replay routers on SPLIT of DATA next to random, best single, most expensive and oracle; print a table. DATA
     without a split column is cross-validated (5 folds stratified by task; out-of-fold points over every row)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -140,12 +160,18 @@ def eval_command(data: str, checkpoints: tuple[str, ...], split: str, out: str, 
         if kind not in KINDS:
             raise click.BadParameter(f"unknown scorer {kind!r}; choose from {KINDS}", param_hint="--scorers")
     extra = {"checkpoints": list(checkpoints) or None, "encoder": encoder}
+    job = click.get_current_context().with_resource(_ray_job(ray_address))  # stopped when the command ends
+
+    def cached(spec: str) -> CachedEncoder:
+        return CachedEncoder(make_encoder(spec)) if job is None else job.encoder(make_encoder(spec))
+
+    backend = None if job is None else job.backend
     if not checkpoints and (split == f"cv{CV_FOLDS}" or not table.has_split):
         from router_plugins.scorer.crossval import cross_validate
 
         _warn_small(table, f"the data ({CV_FOLDS}-fold cross-validation over all rows)")
-        enc = CachedEncoder(make_encoder(encoder))
-        _write_report(cross_validate(table, kinds, enc, encoder_spec=encoder, use_task=use_task, extra=extra), out)
+        _write_report(cross_validate(table, kinds, cached(encoder), encoder_spec=encoder, use_task=use_task,
+                                     extra=extra, backend=backend), out)
         return
     rows = table.split(split if table.has_split else NO_SPLIT)
     routers: dict[str, TrainedScorer] = {}
@@ -153,12 +179,14 @@ def eval_command(data: str, checkpoints: tuple[str, ...], split: str, out: str, 
     if checkpoints:
         for ckpt in checkpoints:
             scorer = TrainedScorer.load(ckpt)
+            if job is not None:
+                scorer.encoder = job.encoder(scorer.encoder, persist=False)  # as loaded: an in-memory cache
             name = scorer.predictor.kind if scorer.predictor.kind not in routers else Path(ckpt).name
             routers[name] = scorer
     else:
         train = _train_rows(table)
         _warn_small(train, "the train split")
-        enc = CachedEncoder(make_encoder(encoder))
+        enc = cached(encoder)
         for kind in kinds:
             t0 = time.perf_counter()
             routers[kind], _ = train_scorer(train, kind=kind, encoder=enc, encoder_spec=encoder,
@@ -167,7 +195,7 @@ def eval_command(data: str, checkpoints: tuple[str, ...], split: str, out: str, 
     _warn_small(rows, f"split {split!r}" if table.has_split else "the data (no split column: all rows)")
     text_only = [n for n, s in routers.items() if s.predictor.config.get("use_task")]
     report = evaluate_scorers(rows, routers, split=split if table.has_split else NO_SPLIT, text_only=text_only,
-                              extra={"train_seconds": seconds or None, **extra})
+                              extra={"train_seconds": seconds or None, **extra}, backend=backend)
     if table.responses is not None and table.has_split and split != "train" and "train" in set(table.splits.tolist()):
         # post-generation routers (votes, consensus and trained-judge cascades) read the recorded answers: chosen on
         # train, replayed here; the judge is injected because the kernel's replay does not import the scorer

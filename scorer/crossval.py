@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from router_plugins.replay import OutcomeTable, stratified_folds
 
 if TYPE_CHECKING:
+    from router_plugins.scorer.backends import Backend
     from router_plugins.scorer.encoders import CachedEncoder
 
 __all__ = ["CV_FOLDS", "cross_validate"]
@@ -27,9 +28,9 @@ CV_FOLDS = 5
 
 def cross_validate(table: OutcomeTable, kinds: Sequence[str], encoder: CachedEncoder, *, encoder_spec: str,
                    use_task: bool = False, k: int = CV_FOLDS, seed: int = 0, progress: bool = True,
-                   extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                   extra: Mapping[str, Any] | None = None, backend: Backend | None = None) -> dict[str, Any]:
     """Out-of-fold predictions of every router kind over all rows of ``table``, as a report.json dict whose ``split``
-    is ``f"cv{k}"``."""
+    is ``f"cv{k}"``; ``backend`` runs its λ sweeps and bootstrap intervals (Ray under ``eval --ray``)."""
     # imported here so that the CLI can read CV_FOLDS without loading the training stack
     from router_plugins.scorer.pipeline import cost_vector, predictions, train_scorer
     from router_plugins.scorer.report import build_report
@@ -71,4 +72,4 @@ def cross_validate(table: OutcomeTable, kinds: Sequence[str], encoder: CachedEnc
 
         configurations = evaluate_configurations(table, k=k, seed=seed)
     return build_report(table.name, f"cv{k}", table, preds, costs,
-                        extra={**(extra or {}), "cv": info, **configurations})
+                        extra={**(extra or {}), "cv": info, **configurations}, backend=backend)

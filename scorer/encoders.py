@@ -219,7 +219,8 @@ class CachedEncoder:
 
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None,
                chunk: int = 512) -> NDArray[np.float32]:
-        """Embeddings of all texts, computing and caching the missing ones in chunks (so a stopped run resumes)."""
+        """Embeddings of all texts, computing and caching the missing ones in chunks (so a stopped run resumes). An
+        encoder with a ``chunk_size`` (a distributed one) gets chunks of that size instead."""
         found, keys = self.cache.get_many(texts)
         missing = [i for i, v in enumerate(found) if v is None]
         if progress is not None and len(texts) - len(missing):
@@ -228,13 +229,16 @@ class CachedEncoder:
         for i in missing:
             unique.setdefault(keys[i], i)
         todo = list(unique.values())
-        for start in range(0, len(todo), chunk):
-            idx = todo[start:start + chunk]
+        step = int(getattr(self.encoder, "chunk_size", chunk))
+        computed: dict[bytes, NDArray[np.float32]] = {}
+        for start in range(0, len(todo), step):
+            idx = todo[start:start + step]
             vecs = self.encoder.encode([texts[i] for i in idx], progress=progress) if _takes_progress(self.encoder) \
                 else self.encoder.encode([texts[i] for i in idx])
             self.cache.put_many([keys[i] for i in idx], vecs)
-        if missing:
-            found, _ = self.cache.get_many(texts)
+            computed.update(zip((keys[i] for i in idx), vecs))
+        for i in missing:  # from what was computed, not re-read: the memory cache may already have evicted it
+            found[i] = computed[keys[i]]
         return np.stack([np.asarray(v, dtype=np.float32) for v in found]) if found else np.zeros((0, 0), np.float32)
 
 

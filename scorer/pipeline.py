@@ -15,6 +15,7 @@ import numpy as np
 from router_plugins.errors import CheckpointError, DataError
 from router_plugins.replay import OutcomeTable
 from router_plugins.query import Query
+from router_plugins.scorer.backends import Backend
 from router_plugins.scorer.cards_features import card_features, parse_size_b
 from router_plugins.scorer.encoders import CachedEncoder, Encoder, make_encoder
 from router_plugins.scorer.novelty import NoveltyModel
@@ -24,6 +25,8 @@ from router_plugins.scorer.training import TrainConfig, train_router
 
 log = logging.getLogger("router_plugins.scorer")
 
+#: Queries predicted at once by :func:`predictions` (tables up to this size are predicted in one call).
+PREDICT_CHUNK = 65_536
 #: Fewest train rows any router kind accepts (k-means in dc/stack needs two points; fewer is not learning anything).
 MIN_TRAIN_ROWS = 2
 
@@ -107,7 +110,9 @@ def predictions(scorer: TrainedScorer, table: OutcomeTable, *, use_task: bool = 
         raise CheckpointError(f"the checkpoint does not know model(s) {missing} of {table.name}; it knows "
                               f"{scorer.models}. Train on this data or onboard them")
     queries = [Query(text=t, task=str(k) if use_task else None) for t, k in zip(table.texts, table.tasks)]
-    known = scorer.predict_known(queries)
+    # in slices: kNN compares each query with every train row, 1 M queries at once would need ~20 GB
+    known = np.concatenate([scorer.predict_known(queries[i:i + PREDICT_CHUNK])
+                            for i in range(0, len(queries), PREDICT_CHUNK)]) if queries else scorer.predict_known([])
     cols = [scorer.models.index(m) for m in table.models]
     return known[:, cols]
 
@@ -121,8 +126,10 @@ def cost_vector(scorer: TrainedScorer, table: OutcomeTable) -> np.ndarray | None
 
 
 def evaluate_scorers(table: OutcomeTable, scorers: Mapping[str, TrainedScorer], *, split: str,
-                     text_only: Sequence[str] = (), extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Replay every scorer on the same rows; ``text_only`` names scorers also evaluated without the query's task."""
+                     text_only: Sequence[str] = (), extra: Mapping[str, Any] | None = None,
+                     backend: Backend | None = None) -> dict[str, Any]:
+    """Replay every scorer on the same rows; ``text_only`` names scorers also evaluated without the query's task.
+    ``backend`` runs the λ sweeps and bootstrap intervals (Ray under ``eval --ray``; here by default)."""
     if not scorers:
         raise DataError("no scorer to evaluate")
     preds = {}
@@ -132,4 +139,4 @@ def evaluate_scorers(table: OutcomeTable, scorers: Mapping[str, TrainedScorer], 
             preds[f"{name} (text only)"] = predictions(scorer, table, use_task=False)
     first = next(iter(scorers.values()))
     costs = cost_vector(first, table)
-    return build_report(table.name, split, table, preds, costs, extra=extra)
+    return build_report(table.name, split, table, preds, costs, extra=extra, backend=backend)

@@ -8,7 +8,7 @@ log-spaced grid from "cost barely matters" to "always the cheapest" spans the wh
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +20,20 @@ from router_plugins.replay import (
     OutcomeTable,
     aiq,
     baselines,
-    bootstrap_ci,
+    bootstrap_block,
+    bootstrap_blocks,
+    bootstrap_interval,
+    bootstrap_prepare,
+    choice_means,
     cost_to_match,
-    evaluate_choices,
     per_task_quality,
 )
+from router_plugins.scorer.backends import Backend, LocalBackend
+
+#: λ points per sweep chunk: the unit of work a distributed evaluation ships to one task.
+LAMBDA_CHUNK = 8
+#: Resamples of the paired bootstrap behind each router's interval to the best single model.
+N_BOOT = 2000
 
 
 def mean_cost_per_query(table: OutcomeTable) -> dict[str, float]:
@@ -62,13 +71,28 @@ def route(pred: NDArray[np.float32], costs: NDArray[np.float64] | None, lam: flo
     return np.argmax(pred - lam * (costs if costs.ndim == 2 else costs[None, :]), axis=1).astype(np.int64)
 
 
-def sweep(pred: NDArray[np.float32], table: OutcomeTable, costs: NDArray[np.float64] | None) -> list[dict[str, Any]]:
-    """Quality and mean cost on ``table`` at each λ of the grid (just λ = 0 without costs)."""
+def sweep_chunk(pred: NDArray[np.float32], quality: NDArray[np.float64], cost: NDArray[np.float64] | None,
+                costs: NDArray[np.float64] | None, lambdas: list[float]) -> list[dict[str, Any]]:
+    """Quality and mean recorded cost of routing by ``pred`` at each of ``lambdas``: one chunk of a λ sweep, computed
+    the same here or in a worker."""
     points = []
-    for lam in (lambda_grid(costs) if costs is not None else [0.0]):
-        q, c = evaluate_choices(table, route(pred, costs, lam))
+    for lam in lambdas:
+        q, c = choice_means(quality, cost, route(pred, costs, lam))
         points.append({"lambda": lam, "quality": q, "cost": c})
     return points
+
+
+def sweep(pred: NDArray[np.float32], table: OutcomeTable, costs: NDArray[np.float64] | None) -> list[dict[str, Any]]:
+    """Quality and mean cost on ``table`` at each λ of the grid (just λ = 0 without costs)."""
+    return sweep_chunk(pred, table.quality, table.cost, costs, lambda_grid(costs) if costs is not None else [0.0])
+
+
+def _submit_sweep(backend: Backend, pred: Any, arrays: tuple[Any, Any, Any],
+                  grid: list[float]) -> Callable[[], list[dict[str, Any]]]:
+    """Submit a λ sweep in chunks of :data:`LAMBDA_CHUNK`; the returned call gathers its points in λ order."""
+    handles = [backend.submit(sweep_chunk, pred, *arrays, grid[i:i + LAMBDA_CHUNK])
+               for i in range(0, len(grid), LAMBDA_CHUNK)]
+    return lambda: [p for chunk in backend.gather(handles) for p in chunk]
 
 
 def calibration(pred: NDArray[np.float32], quality: NDArray[np.float64], n_bins: int = 10) -> dict[str, Any]:
@@ -99,33 +123,58 @@ def select_lambda(pred_val: NDArray[np.float32], val: OutcomeTable, costs: NDArr
     return best[1]
 
 
-def paired_difference(table: OutcomeTable, choices: NDArray[np.int64], reference: int) -> dict[str, Any]:
+def paired_difference(table: OutcomeTable, choices: NDArray[np.int64], reference: int, *,
+                      backend: Backend | None = None) -> dict[str, Any]:
     """Mean per-query quality difference between routing by ``choices`` and always using column ``reference``,
     with its 95 % paired-bootstrap interval: how sure the gap to the best single model is."""
+    return _submit_paired(backend or LocalBackend(), table, choices, reference)()
+
+
+def _submit_paired(backend: Backend, table: OutcomeTable, choices: NDArray[np.int64],
+                   reference: int) -> Callable[[], dict[str, Any]]:
+    """Submit :func:`paired_difference`'s bootstrap blocks; the returned call gathers them into the interval."""
     rows = np.arange(len(table))
     diff = table.quality[rows, choices] - table.quality[:, reference]
-    lo, hi = bootstrap_ci(diff)
-    return {"diff": float(np.nanmean(diff)) if np.isfinite(diff).any() else None, "ci95": [lo, hi]}
+    mean = float(np.nanmean(diff)) if np.isfinite(diff).any() else None
+    values, codes = bootstrap_prepare(diff)
+    if values.size == 0:
+        return lambda: {"diff": mean, "ci95": [float("nan"), float("nan")]}
+    v, g = backend.put(values), backend.put(codes)
+    handles = [backend.submit(bootstrap_block, v, g, block=b, n_boot=N_BOOT) for b in range(bootstrap_blocks(N_BOOT))]
+    return lambda: {"diff": mean, "ci95": list(bootstrap_interval(np.concatenate(backend.gather(handles))))}
 
 
 def build_report(dataset: str, split: str, table: OutcomeTable, preds: Mapping[str, NDArray[np.float32]],
-                 costs: NDArray[np.float64] | None, *, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The report.json dict: models, best single, oracle, each router's λ sweep and AIQ, cost-to-match, per-task."""
+                 costs: NDArray[np.float64] | None, *, extra: Mapping[str, Any] | None = None,
+                 backend: Backend | None = None) -> dict[str, Any]:
+    """The report.json dict: models, best single, oracle, each router's λ sweep and AIQ, cost-to-match, per-task.
+    The λ sweeps, calibration tables and bootstrap intervals run on ``backend`` (here by default; Ray under
+    ``eval --ray``)."""
+    run = backend or LocalBackend()
     base = baselines(table)
     has_cost = table.cost is not None and costs is not None
     models = {m: {"quality": base[m]["quality"], "cost": base[m]["cost"] if has_cost else None} for m in table.models}
     best = base["best_single"]
+    routing_costs = costs if has_cost else None
+    arrays = (run.put(table.quality), run.put(table.cost), run.put(routing_costs))
+    grid = lambda_grid(routing_costs) if routing_costs is not None else [0.0]
+    pending: dict[str, tuple[Any, ...]] = {}
+    for name, pred in preds.items():  # every chunk of every router is submitted before any result is awaited
+        ref, choices = run.put(pred), route(pred, routing_costs, 0.0)
+        paired = None if best is None else _submit_paired(run, table, choices, table.models.index(best["name"]))
+        calibrated = run.submit(calibration, ref, arrays[0])
+        pending[name] = (_submit_sweep(run, ref, arrays, grid), calibrated, paired, choices)
     routers: dict[str, Any] = {}
     per_task: dict[str, dict[str, float]] = {}
     all_points: dict[str, list[tuple[float, float]]] = {}
-    for name, pred in preds.items():
-        pts = sweep(pred, table, costs if has_cost else None)
+    for name, (sweep_of, calibrated, _, choices) in pending.items():
+        pts = sweep_of()
         routers[name] = {"points": pts}
         usable = [(p["cost"], p["quality"]) for p in pts if p["cost"] is not None and np.isfinite(p["quality"])]
         all_points[name] = usable
-        for task, q in per_task_quality(table, route(pred, costs if has_cost else None, 0.0)).items():
+        for task, q in per_task_quality(table, choices).items():
             per_task.setdefault(task, {})[name] = q
-        routers[name]["calibration"] = calibration(pred, table.quality)
+        routers[name]["calibration"] = run.gather([calibrated])[0]
     for key in ("random", "most_expensive", "oracle"):
         b = base.get(key)
         if b is not None:
@@ -135,10 +184,9 @@ def build_report(dataset: str, split: str, table: OutcomeTable, preds: Mapping[s
     for j, m in enumerate(table.models):
         for task, q in per_task_quality(table, np.full(len(table), j)).items():
             per_task.setdefault(task, {})[m] = q
-    if best is not None:
-        for name, pred in preds.items():
-            routers[name]["lambda0_vs_best_single"] = paired_difference(
-                table, route(pred, costs if has_cost else None, 0.0), table.models.index(best["name"]))
+    for name, (_, _, paired, _) in pending.items():
+        if paired is not None:
+            routers[name]["lambda0_vs_best_single"] = paired()
     cost_max = max((c for pts in all_points.values() for c, _ in pts), default=0.0)
     cost_to_match_best: dict[str, float | None] = {}
     for name in routers:

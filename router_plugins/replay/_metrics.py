@@ -18,7 +18,12 @@ from router_plugins.replay._table import OutcomeTable
 __all__ = [
     "aiq",
     "baselines",
+    "bootstrap_block",
+    "bootstrap_blocks",
     "bootstrap_ci",
+    "bootstrap_interval",
+    "bootstrap_prepare",
+    "choice_means",
     "cost_quality_hull",
     "cost_to_match",
     "evaluate_choices",
@@ -56,15 +61,22 @@ def evaluate_choices(table: OutcomeTable, choices: ArrayLike) -> tuple[float, fl
     Rows whose chosen outcome is not recorded (NaN quality) are masked out of both means; quality is NaN when every
     row is masked. Cost is None when the table has no cost (or none of the kept rows has one).
     """
-    picks = _choices(table, choices)
-    q, c = _picked(table, picks)
+    return choice_means(table.quality, table.cost, _choices(table, choices))
+
+
+def choice_means(quality: NDArray[np.float64], cost: NDArray[np.float64] | None,
+                 choices: NDArray[np.int64]) -> tuple[float, float | None]:
+    """:func:`evaluate_choices` on bare (queries, models) arrays and valid model columns: what a worker that holds
+    no :class:`OutcomeTable` computes for one λ point."""
+    rows = np.arange(len(choices))
+    q = quality[rows, choices]
     kept = ~np.isnan(q)
-    quality = float(q[kept].mean()) if kept.any() else float("nan")
-    if c is None:
-        return quality, None
-    ck = c[kept]
+    mean_q = float(q[kept].mean()) if kept.any() else float("nan")
+    if cost is None:
+        return mean_q, None
+    ck = cost[rows, choices][kept]
     ck = ck[~np.isnan(ck)]
-    return quality, (float(ck.mean()) if ck.size else None)
+    return mean_q, (float(ck.mean()) if ck.size else None)
 
 
 def per_task_quality(table: OutcomeTable, choices: ArrayLike) -> dict[str, float]:
@@ -132,6 +144,54 @@ def baselines(table: OutcomeTable, *, seed: int = 0) -> dict[str, dict[str, Any]
     return out
 
 
+#: Resamples per bootstrap block: each block draws from its own random stream, so blocks can run anywhere, in any order.
+BOOT_BLOCK = 256
+#: Most indices drawn at once inside a block (32 MB of int64): over a million rows a block draws a few resamples at
+#: a time.
+_BOOT_DRAW = 1 << 22
+
+
+def bootstrap_prepare(values: ArrayLike,
+                      groups: ArrayLike | None = None) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """The values a bootstrap resamples (NaN rows dropped) and their group codes 0..k−1 (all 0 without ``groups``)."""
+    v = np.asarray(values, dtype=np.float64)
+    g = np.zeros(len(v), dtype=np.int64) if groups is None else np.unique(np.asarray(groups), return_inverse=True)[1]
+    if g.shape != v.shape:
+        raise ValueError(f"groups must have one entry per value: {g.shape} vs {v.shape}")
+    keep = ~np.isnan(v)
+    return v[keep], g[keep].astype(np.int64)
+
+
+def bootstrap_block(values: NDArray[np.float64], codes: NDArray[np.int64], *, block: int, n_boot: int,
+                    seed: int = 0) -> NDArray[np.float64]:
+    """The statistic (mean of the group means) of resamples ``block·BOOT_BLOCK`` … of :func:`bootstrap_ci`, drawn from
+    the block's own stream (child ``block`` of ``SeedSequence(seed)``): any process computes the same numbers."""
+    start = block * BOOT_BLOCK
+    k = min(BOOT_BLOCK, n_boot - start)
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block,)))
+    stats = np.zeros(k)
+    labels = np.unique(codes)
+    for label in labels:  # group by group, in order: the same sum in every process
+        x = values[codes == label]
+        step = max(1, _BOOT_DRAW // len(x))
+        for s in range(0, k, step):
+            r = min(step, k - s)
+            stats[s:s + r] += x[rng.integers(0, len(x), size=(r, len(x)))].mean(axis=1)
+    return stats / len(labels)
+
+
+def bootstrap_blocks(n_boot: int) -> int:
+    """How many :func:`bootstrap_block` calls make ``n_boot`` resamples."""
+    return -(-n_boot // BOOT_BLOCK)
+
+
+def bootstrap_interval(stats: NDArray[np.float64], level: float = 0.95) -> tuple[float, float]:
+    """The percentile interval of the resampled statistics (all blocks, concatenated in block order)."""
+    tail = (1.0 - level) / 2.0
+    lo, hi = np.quantile(stats, [tail, 1.0 - tail])
+    return float(lo), float(hi)
+
+
 def bootstrap_ci(
     values: ArrayLike,
     groups: ArrayLike | None = None,
@@ -142,27 +202,14 @@ def bootstrap_ci(
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean of ``values`` (NaN rows dropped), e.g. of per-query quality
     differences between a router and the best single model (a paired bootstrap). With ``groups`` the statistic is
-    the mean of the group means and rows are resampled within each group (a per-task average's interval)."""
-    v = np.asarray(values, dtype=np.float64)
-    g = np.zeros(len(v), dtype=np.int64) if groups is None else np.unique(np.asarray(groups), return_inverse=True)[1]
-    if g.shape != v.shape:
-        raise ValueError(f"groups must have one entry per value: {g.shape} vs {v.shape}")
-    keep = ~np.isnan(v)
-    v, g = v[keep], g[keep]
+    the mean of the group means and rows are resampled within each group (a per-task average's interval).
+    Resamples come in blocks of :data:`BOOT_BLOCK` with one random stream each (see :func:`bootstrap_block`), so a
+    distributed evaluation that runs the blocks elsewhere gets the same interval."""
+    v, g = bootstrap_prepare(values, groups)
     if v.size == 0:
         return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    stats = np.zeros(n_boot)
-    labels = np.unique(g)
-    for label in labels:
-        x = v[g == label]
-        for start in range(0, n_boot, 256):  # chunks keep memory at 256 × group size
-            k = min(256, n_boot - start)
-            stats[start:start + k] += x[rng.integers(0, len(x), size=(k, len(x)))].mean(axis=1)
-    stats /= len(labels)
-    tail = (1.0 - level) / 2.0
-    lo, hi = np.quantile(stats, [tail, 1.0 - tail])
-    return float(lo), float(hi)
+    stats = [bootstrap_block(v, g, block=b, n_boot=n_boot, seed=seed) for b in range(bootstrap_blocks(n_boot))]
+    return bootstrap_interval(np.concatenate(stats), level)
 
 
 # --- cost–quality curves ------------------------------------------------------------------------------------------
