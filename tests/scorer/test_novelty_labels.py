@@ -227,3 +227,19 @@ def test_control_characters_in_a_label_are_shown_escaped(scorer: TrainedScorer,
         data["metadata"] = {"novelty": {"score": 1.0, "shrink": 0.5, "reason": bad}}
         text = Plan.from_dict(data).explain()
         assert "\x1b" not in text and "novelty 1.00" in text
+
+
+def test_a_known_label_vouches_for_the_query_text_shrinkage_is_for_unlabelled_ones(scorer: TrainedScorer) -> None:
+    # far-off text: unlabelled it shrinks by its text score; labelled with a known task it keeps its predictions
+    # (the score is still reported); labelled with an unseen task it gets the label strength
+    far = [f"unseen {i:05d}" for i in range(40)]
+    readings = {task: scorer.novelty_reading([Query(text=t, task=task) for t in far])
+                for task in (None, "alpha", "ALPHA/sub", "zeta")}
+    assert all(r is not None for r in readings.values())
+    assert float(np.mean(readings[None].shrink)) > 0.1  # type: ignore[union-attr]
+    for known in ("alpha", "ALPHA/sub"):
+        assert np.all(readings[known].shrink == 0.0)  # type: ignore[union-attr]
+        np.testing.assert_allclose(readings[known].score, readings[None].score)  # type: ignore[union-attr]
+    assert np.all(readings["zeta"].shrink == scorer.novelty.label_shrink)  # type: ignore[union-attr]
+    plain = scorer.predictor.predict(scorer.embed(far), ["alpha"] * len(far))
+    np.testing.assert_allclose(scorer.predict_known([Query(text=t, task="alpha") for t in far]), plain, rtol=1e-6)
