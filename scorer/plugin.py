@@ -29,6 +29,8 @@ class ScorerPlugin:
 
     def __init__(self, scorer: Any) -> None:
         self.scorer = scorer
+        # the last score_batch's novelty per query, for the guard hook that follows it on this thread
+        self._batch = threading.local()
 
     @classmethod
     def default(cls) -> ScorerPlugin:
@@ -50,15 +52,24 @@ class ScorerPlugin:
     def novelty_of(self, query: Any) -> dict[str, Any] | None:
         """The query's calibrated novelty, the weight its predictions give the robust prior and, for a task label
         unseen in training, the reason its novelty is certain (None: no detector)."""
-        reading = self.scorer.novelty_reading([query])
+        kept = getattr(self._batch, "found", {}).pop(id(query), None)  # read once: the batch's texts are not kept
+        if kept is not None and kept[0] is query:  # computed with its batch (the identity check guards id reuse)
+            return kept[1]
+        return self._novelties(self.scorer.novelty_reading([query]), 1)[0]
+
+    @staticmethod
+    def _novelties(reading: Any, n: int) -> list[dict[str, Any] | None]:
         if reading is None:
-            return None
-        found: dict[str, Any] = {"score": round(float(reading.score[0]), 4),
-                                 "shrink": round(float(reading.shrink[0]), 4)}
-        reason = reading.reason(0)
-        if reason is not None:
-            found["reason"] = reason
-        return found
+            return [None] * n
+        out: list[dict[str, Any] | None] = []
+        for i in range(n):
+            found: dict[str, Any] = {"score": round(float(reading.score[i]), 4),
+                                     "shrink": round(float(reading.shrink[i]), 4)}
+            reason = reading.reason(i)
+            if reason is not None:
+                found["reason"] = reason
+            out.append(found)
+        return out
 
     @hookimpl(wrapper=True)
     def guard_query(self, query: Any, context: Any) -> Any:
@@ -80,8 +91,16 @@ class ScorerPlugin:
 
     @hookimpl
     def score_batch(self, queries: Sequence[Any], pool: Any) -> Any:
-        """Expected quality [n_queries, n_models] in one encoder pass."""
-        return self.scorer.predict(list(queries), pool)
+        """Expected quality [n_queries, n_models] in one encoder pass; the batch's novelty is read in the same pass
+        and kept for the per-query guard hook that records it."""
+        queries = list(queries)
+        self._batch.found, reading = {}, None  # a failure below must not leave the previous batch's readings behind
+        try:
+            reading = self.scorer.novelty_reading(queries)
+            self._batch.found = {id(q): (q, f) for q, f in zip(queries, self._novelties(reading, len(queries)))}
+        except Exception as exc:  # noqa: BLE001 - advisory: each query's guard hook reads it again (and logs)
+            log.debug("router_plugins: batch novelty failed (%s)", redact(f"{type(exc).__name__}"))
+        return self.scorer.predict(queries, pool, reading=reading if self.scorer.shrink else None)
 
 
 log = logging.getLogger("router_plugins")

@@ -104,7 +104,8 @@ class TrainedScorer:
         """Query embeddings (cached in memory by text hash)."""
         return self.encoder.encode(list(texts))
 
-    def predict_known(self, queries: Sequence[Query | str]) -> NDArray[np.float32]:
+    def predict_known(self, queries: Sequence[Query | str], *,
+                      reading: NoveltyReading | None = None) -> NDArray[np.float32]:
         """Expected quality of every known model, (n_queries, n_known); novel queries shrink toward the robust prior
         (a query naming a task unseen in training by the learned ``label_shrink``), and no member reads an unseen label."""
         qs = [Query.coerce(q) for q in queries]
@@ -113,8 +114,8 @@ class TrainedScorer:
         if self.novelty is None:
             return self.predictor.predict(x, [q.task for q in qs])
         pred = self.predictor.predict(x, [self.novelty.canonical_task(q.task) for q in qs])
-        if self.shrink:
-            reading = self.novelty.read(x, texts, [q.task for q in qs])
+        if self.shrink:  # ``reading``: this batch's novelty_reading, when the caller already has it
+            reading = reading or self.novelty.read(x, texts, [q.task for q in qs])
             pred = self.novelty.shrink(pred, self.predictor.models, reading.excess, reading.shrink)
         return pred
 
@@ -139,9 +140,10 @@ class TrainedScorer:
             return None
         return reading.excess if extended else reading.score
 
-    def predict(self, queries: Sequence[Query | str], pool: ModelPool | Sequence[str] | None = None) -> NDArray[np.float32]:
+    def predict(self, queries: Sequence[Query | str], pool: ModelPool | Sequence[str] | None = None, *,
+                reading: NoveltyReading | None = None) -> NDArray[np.float32]:
         """Expected quality in [0, 1] for each query × pool model (pool order); all known models when pool is None."""
-        known = self.predict_known(queries)
+        known = self.predict_known(queries, reading=reading)
         if pool is None:
             return known
         cards = list(pool.cards) if isinstance(pool, ModelPool) else [ModelCard(name=n) for n in pool]

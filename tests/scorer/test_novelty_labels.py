@@ -243,3 +243,25 @@ def test_a_known_label_vouches_for_the_query_text_shrinkage_is_for_unlabelled_on
     assert np.all(readings["zeta"].shrink == scorer.novelty.label_shrink)  # type: ignore[union-attr]
     plain = scorer.predictor.predict(scorer.embed(far), ["alpha"] * len(far))
     np.testing.assert_allclose(scorer.predict_known([Query(text=t, task="alpha") for t in far]), plain, rtol=1e-6)
+
+
+def test_plan_batch_reads_the_novelty_in_one_pass_and_records_the_same_values(scorer: TrainedScorer,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    queries = [Query(text=text(f, 2000 + i), task=task) for i, (f, task) in
+               enumerate([("alpha", "alpha"), ("unseen", None), ("omega", "zeta"), ("beta", None)] * 3)]
+    cards = [ModelCard(name=m, input_price=1.0, output_price=1.0) for m in MODELS]
+    one_by_one = [Router(cards, plugins=[ScorerPlugin(scorer)], load_entrypoints=False).plan(q).metadata["novelty"]
+                  for q in queries]
+    calls: list[int] = []
+    read = scorer.novelty_reading
+
+    def counting(qs: object) -> object:
+        calls.append(len(qs))  # type: ignore[arg-type]
+        return read(qs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scorer, "novelty_reading", counting)
+    plugin = ScorerPlugin(scorer)
+    plans = Router(cards, plugins=[plugin], load_entrypoints=False).plan_batch(queries)
+    assert [p.metadata["novelty"] for p in plans] == one_by_one
+    assert calls == [len(queries)]  # the guard hooks reused the batch's reading
+    assert plugin._batch.found == {}  # each reading was handed out once, nothing of the batch is kept
