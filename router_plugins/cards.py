@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from router_plugins._catalogue import CATALOGUE, catalogue_entry
 from router_plugins.errors import ConfigError, EmptyPoolError, UnknownModelError
+from router_plugins.query import task_lineage
 
 
 log = logging.getLogger("router_plugins")
@@ -89,10 +90,9 @@ class ModelCard(BaseModel):
         """The card's prior quality for a task family, backing off from ``mmlu/astronomy`` to ``mmlu``, then to '*',
         then to None."""
         if isinstance(self.quality, dict):
-            while task:
-                if task in self.quality:
-                    return self.quality[task]
-                task = task.rpartition("/")[0]
+            for family in task_lineage(task):
+                if family in self.quality:
+                    return self.quality[family]
             return self.quality.get("*")
         return self.quality
 
@@ -100,10 +100,7 @@ class ModelCard(BaseModel):
 def unknown_task_keys(cards: Iterable[ModelCard], known: Iterable[str]) -> dict[str, list[str]]:
     """Per card, the keys of its per-task quality table that name no known task family (nor a prefix of one, such as
     ``mmlu`` for ``mmlu/astronomy``); ``'*'`` is the default, never unknown."""
-    names: set[str] = set()
-    for task in known:
-        parts = str(task).split("/")
-        names.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
+    names = {family for task in known for family in task_lineage(str(task))}
     found = {}
     for card in cards:
         if isinstance(card.quality, dict):

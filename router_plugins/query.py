@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 from router_plugins.errors import ConfigError, QueryError
+
+
+def task_lineage(task: str | None) -> Iterator[str]:
+    """The task family and each of its parents, nearest first (``mmlu/astronomy``, then ``mmlu``): the order in which
+    per-task tables back off before their default."""
+    while task:
+        yield task
+        task = task.rpartition("/")[0]
+
 
 #: A query longer than this is refused before any scoring (a typed QueryError, never a silent truncation).
 MAX_QUERY_CHARS = 200_000

@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from router_plugins.errors import CheckpointError, QueryError
-from router_plugins.query import MAX_TASK_CHARS
+from router_plugins.query import MAX_TASK_CHARS, task_lineage
 
 Array = NDArray[np.float32]
 #: Names of the surface features, in column order (stored in checkpoints so a reader can check them).
@@ -244,12 +244,7 @@ class NoveltyModel:
         return None if self._known_ancestor(label) is not None else label
 
     def _known_ancestor(self, label: str) -> str | None:
-        node = label
-        while node:
-            if node in self._spelling:
-                return node
-            node = node.rpartition("/")[0]
-        return None
+        return next((family for family in task_lineage(label) if family in self._spelling), None)
 
     def canonical_task(self, task: object) -> str | None:
         """The label as the predictor knows it: a known task in its training spelling (a known parent's spelling
@@ -267,19 +262,15 @@ class NoveltyModel:
              tasks: Sequence[object] | None = None) -> NoveltyReading:
         """Score, extended score, shrinkage weight and unseen label of each query (see NoveltyReading)."""
         excess = self.excess(self.raw(x, texts))
-        unseen = [self.unseen_task(t) for t in tasks] if tasks is not None else [None] * len(texts)
-        flag = np.array([u is not None for u in unseen], dtype=bool)
-        score = np.where(flag, 1.0, np.minimum(excess, 1.0))
-        # a label the checkpoint knows vouches for the query: its text score is reported but does not shrink (on
-        # RouterBench, MiniLM stack, shrinking labelled queries by their text cost 0.0045 AIQ; the text strength is
-        # for unlabelled traffic)
-        known = np.array([self.known_task(t) for t in tasks] if tasks is not None else [False] * len(texts), dtype=bool)
+        # with a task list, a label is unseen (certain novelty) or known; a known label vouches for the query: its
+        # text score is reported but does not shrink (on RouterBench, MiniLM stack, shrinking labelled queries by
+        # their text cost 0.0045 AIQ; the text strength is for unlabelled traffic)
+        labels = [normalise_task(t) for t in tasks] if tasks is not None and self._spelling else [None] * len(texts)
+        nodes = [None if label is None else self._known_ancestor(label) for label in labels]
+        unseen = [label if node is None else None for label, node in zip(labels, nodes)]
+        score = np.where(np.array([u is not None for u in unseen], dtype=bool), 1.0, np.minimum(excess, 1.0))
+        known = np.array([node is not None for node in nodes], dtype=bool)
         return NoveltyReading(score, excess, np.where(known, 0.0, self.alpha(excess, unseen)), unseen)
-
-    def known_task(self, task: object) -> bool:
-        """Whether the query names a task (or a child of one) seen in training, in a checkpoint that lists them."""
-        label = normalise_task(task)
-        return label is not None and bool(self._spelling) and self._known_ancestor(label) is not None
 
     def shrink(self, pred: NDArray[np.float32], models: Sequence[str], excess: NDArray[np.float64],
                alpha: NDArray[np.float64] | None = None) -> NDArray[np.float32]:

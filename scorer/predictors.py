@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from router_plugins.errors import CheckpointError
+from router_plugins.query import task_lineage
 
 KINDS = ("dc", "mf", "mlp", "knn", "prior", "stack")
 Array = NDArray[np.float32]
@@ -118,11 +119,7 @@ class Predictor:
         index = {t: i for i, t in enumerate(names)}
         rows = np.full(n, len(names), dtype=np.int64)
         for i, t in enumerate(tasks if tasks is not None else [None] * n):
-            while t:
-                if t in index:
-                    rows[i] = index[t]
-                    break
-                t = t.rpartition("/")[0]
+            rows[i] = next((index[family] for family in task_lineage(t) if family in index), len(names))
         return rows
 
     # -- features -----------------------------------------------------------------------------------------------------
