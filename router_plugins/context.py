@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from router_plugins._tokens import estimate_tokens
 from router_plugins.cards import ModelCard, ModelPool
+from router_plugins.default_plugins import token_cost
 from router_plugins.errors import PlanningError
 from router_plugins.modes import Mode
 from router_plugins.options import PlanOptions
@@ -100,10 +101,22 @@ class PlanContext:
         """The model a guard pinned every role to, if any."""
         return self.guard.model if self.guard is not None and self.guard.action == "pin" else None
 
+    @property
+    def query_tokens(self) -> int:
+        """Estimated tokens of the query text (memoised: every role's candidates need it)."""
+        if "query_tokens" not in self.memo:
+            self.memo["query_tokens"] = estimate_tokens(self.query.text)
+        return int(self.memo["query_tokens"])
+
     def cost(self, role: Role, card: ModelCard) -> float:
         """Predicted USD of one call of ``card`` for ``role`` (the ``estimate_cost`` hook, memoised)."""
         key = ("cost", role.name, card.name)
         if key not in self.memo:
+            if "builtin_cost" not in self.memo:
+                self.memo["builtin_cost"] = token_cost.is_only_estimate(self.hook)
+            if self.memo["builtin_cost"]:  # the same figure as the hook's, without the round trip
+                self.memo[key] = token_cost.call_cost(self.query_tokens, role, card)
+                return float(self.memo[key])
             cost = self.hook.estimate_cost(query=self.query, role=role, card=card, context=self)
             if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not math.isfinite(cost) or cost < 0:
                 raise PlanningError(f"estimate_cost returned {cost!r} for {card.name!r}: expected a finite USD ≥ 0")
@@ -123,7 +136,7 @@ class PlanContext:
         if self.scores is None:
             raise PlanningError("candidates() needs the scores: call it from a stage hook, after scoring")
         names = self.pool.names if whole_pool else self.allowed(role)
-        tokens_in = estimate_tokens(self.query.text) + role.prompt_tokens
+        tokens_in = self.query_tokens + role.prompt_tokens
         cands = []
         for name in names:
             card = self.pool[name]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -104,6 +104,19 @@ def plan_quality(roles: Sequence[Role], chosen: Mapping[str, Candidate], mode: M
     required = [q for req, q, _ in units if req]
     base = sum(required) / len(required) if required else 0.0
     return min(1.0, max(0.0, 1.0 - (1.0 - base) * lift_product(roles, chosen, mode, units)))
+
+
+def quality_with(roles: Sequence[Role], chosen: Mapping[str, Candidate], mode: Mode, role: Role
+                 ) -> Callable[[Candidate], float]:
+    """Plan quality as a function of the candidate given to one more ``role``: in closed form for an ungrouped
+    optional role (its unit only multiplies the lift product), by ``plan_quality`` otherwise."""
+    if role.group is not None or not role.optional:
+        return lambda c: plan_quality(roles, {**chosen, role.name: c}, mode)
+    units = _units(roles, chosen, mode)
+    required = [q for req, q, _ in units if req]
+    base = sum(required) / len(required) if required else 0.0
+    left = (1.0 - base) * lift_product(roles, chosen, mode, units)
+    return lambda c: min(1.0, max(0.0, 1.0 - left * (1.0 - role.lift * mode.transform(c.quality))))
 
 
 def lift_product(

@@ -14,7 +14,7 @@ from router_plugins import _frontier as frontier
 from router_plugins._frontier import vote_matrix
 from router_plugins.modes import FULL, REFLECTION, SINGLE, VOTE_3, majority_of
 from router_plugins.options import PlanOptions
-from router_plugins.planner import Candidate, optimise, pareto_front, plan_quality, vote_quality
+from router_plugins.planner import Candidate, optimise, pareto_front, plan_quality, quality_with, vote_quality
 
 
 def test_majority_formula() -> None:
@@ -335,3 +335,25 @@ def test_a_strong_optional_role_makes_cheaper_required_models_best() -> None:
     best = optimise(roles, cands, FULL, lam=1.0)
     assert best is not None and {r: c.model for r, c in best.kept.items()} == {"a": "x", "b": "x", "o": "z"}
     assert best.objective == pytest.approx(1 - 0.05 * 0.5, abs=1e-12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    qualities=st.lists(values, min_size=2, max_size=6),
+    spec=st.lists(st.tuples(st.booleans(), st.sampled_from([None, None, "g"]), st.floats(0, 1), st.booleans()),
+                  min_size=2, max_size=9),
+    extra=values,
+    mode=st.sampled_from([SINGLE, FULL, VOTE_3, REFLECTION]),
+)
+def test_quality_with_one_more_role_equals_the_plan_quality(qualities: list[float], spec: list, extra: float,
+                                                            mode) -> None:
+    # the prune reasons price one more role in closed form; it must be the plan quality of the larger plan
+    roles = [Role(f"r{i}", optional=optional, group=group, lift=lift) for i, (optional, group, lift, _) in enumerate(spec)]
+    chosen = {r.name: Candidate(f"m{i % len(qualities)}", qualities[i % len(qualities)], 0.0, 1.0)
+              for i, (r, (*_, kept)) in enumerate(zip(roles, spec)) if kept or not r.optional}
+    for role in roles:
+        if role.name in chosen:
+            continue
+        c = Candidate("new", extra, 0.0, 1.0)
+        expected = plan_quality(roles, {**chosen, role.name: c}, mode)
+        assert quality_with(roles, chosen, mode, role)(c) == pytest.approx(expected, abs=1e-12)

@@ -56,3 +56,28 @@ def test_router_plugins_load_filters_entry_points(monkeypatch: pytest.MonkeyPatc
         assert installed_plugins() == []
     finally:
         reset_installed_plugins()
+
+
+
+def test_a_cost_plugin_prices_plans_and_the_builtin_shortcut_agrees_with_the_hook(pool: Any) -> None:
+    from router_plugins import Role, Router
+    from router_plugins.default_plugins import token_cost
+
+    roles = [Role("writer", prompt_tokens=120), Role("critic", optional=True, output_tokens=40)]
+    text = "a question of some length " * 20
+    router = Router(pool, lam=0.0, load_entrypoints=False)
+    assert token_cost.is_only_estimate(router.pm.hook)
+    shortcut, via_hook = router.context(text, roles, None), router.context(text, roles, None)
+    via_hook.memo["builtin_cost"] = False  # the built-in estimate through the hook
+    assert [shortcut.cost(r, c) for r in shortcut.roles for c in pool.cards] == \
+        [via_hook.cost(r, c) for r in via_hook.roles for c in pool.cards]
+
+    class Flat:
+        @hookspecs.hookimpl
+        def estimate_cost(self, card: Any) -> float:
+            return 0.5
+
+    priced = Router(pool, lam=0.0, load_entrypoints=False, plugins=[Flat()])
+    assert not token_cost.is_only_estimate(priced.pm.hook)
+    plan = priced.plan(text, roles)
+    assert plan.cost_usd == pytest.approx(0.5 * sum(a.model is not None for a in plan.roles))

@@ -14,7 +14,7 @@ from router_plugins.errors import BudgetError
 from router_plugins.hookspecs import hookimpl
 from router_plugins.modes import Mode
 from router_plugins.plan import Plan
-from router_plugins.planner import Draft, cheapest_cost, optimise, plan_quality
+from router_plugins.planner import Draft, cheapest_cost, optimise, quality_with
 from router_plugins.query import Role
 
 
@@ -57,13 +57,12 @@ def _prune_reason(context: PlanContext, draft: Draft, role: Role) -> str:
     mode = draft.mode
     if not mode.keep_optional:
         return f"mode {mode.name!r} runs only required roles"
-    chosen = dict(draft.kept)
-    best = max(context.candidates(role),
-               key=lambda c: plan_quality(context.roles, {**chosen, role.name: c}, mode) - context.lam * c.cost)
+    quality = quality_with(context.roles, draft.kept, mode, role)
+    best = max(context.candidates(role), key=lambda c: quality(c) - context.lam * c.cost)
     extra = best.cost * mode.samples
     if context.budget_usd is not None and draft.cost + extra > context.budget_usd:
         return f"no room in the budget (${context.budget_usd:.6g}) for ${extra:.6g} more"
-    gain = plan_quality(context.roles, {**chosen, role.name: best}, mode) - draft.quality
+    gain = quality(best) - draft.quality
     return f"expected gain {gain:.4f} < λ·cost {context.lam * extra:.4g}"
 
 
