@@ -137,14 +137,15 @@ class PlanContext:
             raise PlanningError("candidates() needs the scores: call it from a stage hook, after scoring")
         names = self.pool.names if whole_pool else self.allowed(role)
         tokens_in = self.query_tokens + role.prompt_tokens
+        column = {name: i for i, name in enumerate(self.pool.names)}
         cands = []
         for name in names:
-            card = self.pool[name]
+            card = self.pool[name]  # an unknown name raises UnknownModelError here
             tokens_out = role.output_tokens or card.output_tokens
             cands.append(
                 Candidate(
                     model=name,
-                    quality=self.scores[self.pool.index(name)],
+                    quality=self.scores[column[name]],
                     cost=self.cost(role, card),
                     latency=card.latency_s,
                     input_cost=tokens_in * card.input_price / 1e6,
