@@ -52,7 +52,7 @@ def fit_view_tensors(x: NDArray[np.float64], fam: NDArray[np.str_], families: Se
     rng = np.random.default_rng(seed)
     out: dict[str, NDArray[np.float64]] = {}
     if "rel" in views:
-        whiten, mean = whitening(x, np.full(len(x), "all"), ["all"])
+        whiten, _ = whitening(x, np.full(len(x), "all"), ["all"])
         out["glob_whiten"], out["glob_mean"] = whiten, x.mean(axis=0)
     if "ent" in views:
         from sklearn.linear_model import LogisticRegression

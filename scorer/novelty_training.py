@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from router_plugins.scorer._novelty_fit import (fit_view_tensors, nonnegative_logistic, robust_scale, usable_views,
                                                 whitening)
-from router_plugins.scorer._novelty_views import VIEWS, family_distance, view_values  # noqa: F401 - probe import
+from router_plugins.scorer._novelty_views import VIEWS, family_distance, view_values
 from router_plugins.scorer.novelty import NoveltyModel, extended_score, normalise_task, shrink_weight, surface_features
 from router_plugins.scorer.predictors import Predictor
 
