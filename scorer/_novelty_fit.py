@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from router_plugins.errors import ConfigError
 from router_plugins.scorer._novelty_views import VIEWS
 
 #: Centroids per training family in the ``bank`` view (fewer for small families: one per BANK_ROWS_PER_CENTROID rows).
@@ -83,10 +84,11 @@ def fit_view_tensors(x: NDArray[np.float64], fam: NDArray[np.str_], families: Se
 
 def usable_views(views: Sequence[str], n_families: int) -> tuple[str, ...]:
     """The requested views in storage order, less those a detector of ``n_families`` cannot have (a classifier needs
-    two families); ValueError for an unknown name."""
+    two families); ConfigError for an unknown name or none."""
     unknown = [v for v in views if v not in VIEWS]
-    if unknown:
-        raise ValueError(f"unknown novelty view(s) {unknown}; choose among {list(VIEWS)}")
+    if unknown or not views:
+        raise ConfigError(f"unknown novelty view(s) {unknown or list(views)}: choose one or more of {list(VIEWS)} "
+                          "(TrainConfig.novelty_views)")
     return tuple(v for v in VIEWS if v in views and not (v == "ent" and n_families < 2))
 
 

@@ -54,23 +54,18 @@ class TrainConfig:
     novelty_proxy: tuple[str, ...] = ("prior", "knn")
     #: Training families left out in turn to learn the novelty weights and the shrinkage (largest first).
     novelty_folds: int = 8
-    #: Views the novelty detector combines (scorer/_novelty_views.py); ("emb", "surf") is the format-1 detector.
+    #: Views the novelty detector combines (scorer/_novelty_views.py; unknown names: ConfigError when training);
+    #: ("emb", "surf") is the format-1 detector.
     novelty_views: tuple[str, ...] = VIEWS
     progress: bool = True
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ConfigError(f"unknown scorer kind {self.kind!r}; choose one of {KINDS}")
-        if not self.novelty_views or not set(self.novelty_views) <= set(VIEWS):
-            raise ConfigError(f"novelty_views {self.novelty_views!r} must name views among {VIEWS}")
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-able copy (stored in checkpoints)."""
-        d = asdict(self)
-        for key in ("knn_ks", "mlp_hidden", "stack_members", "prior_strengths", "novelty_proxy",
-                    "novelty_views"):
-            d[key] = list(d[key])
-        return d
+        """JSON-able copy (stored in checkpoints): tuples as lists."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
 @dataclass

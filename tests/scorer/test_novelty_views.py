@@ -232,3 +232,15 @@ def test_view_tensors_of_the_wrong_shape_are_refused(scorer: tuple[TrainedScorer
     if "ent" in nov.views:
         with pytest.raises(CheckpointError, match="clf_coef"):
             NoveltyModel.from_checkpoint(nov.config(), missing, nov.tensors["emb_whiten"].shape[0])
+
+
+@pytest.mark.parametrize("views", [("emb", "evil"), ()])
+def test_unknown_or_no_views_are_a_config_error(views: tuple[str, ...]) -> None:
+    from router_plugins.errors import ConfigError
+
+    texts = [f"{f} {i:05d}" for f in TRAIN for i in range(20)]
+    val = np.arange(len(texts)) % 5 == 0
+    with pytest.raises(ConfigError, match="novelty view"):
+        fit_novelty(TwinEncoder().encode(texts), texts, [t.split()[0] for t in texts], np.zeros((len(texts), 2)),
+                    ["a", "b"], val, None, detector_views=views)
+    assert TrainConfig(novelty_views=views).as_dict()["novelty_views"] == list(views)
