@@ -22,6 +22,9 @@ evaluated with the router trained on all train families; that same full router g
 of the embedding. Writes benchmarks/results/leave_task_out/<encoder>/{results.json,<dataset>.png}.
 
     HF_HUB_OFFLINE=1 python benchmarks/leave_task_out.py --encoder fast
+
+``--compare-legacy`` also fits the format-1 detector (embedding + surface views only) per fold on the same rows and
+reports both side by side (AUROC, flagged shares, text-only routing).
 """
 
 from __future__ import annotations
