@@ -22,6 +22,9 @@ evaluated with the router trained on all train families; that same full router g
 of the embedding. Writes benchmarks/results/leave_task_out/<encoder>/{results.json,<dataset>.png}.
 
     HF_HUB_OFFLINE=1 python benchmarks/leave_task_out.py --encoder fast
+
+``--compare-legacy`` also fits the format-1 detector (embedding + surface views only) per fold on the same rows and
+reports both side by side (AUROC, flagged shares, text-only routing).
 """
 
 from __future__ import annotations
@@ -40,7 +43,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from router_plugins.replay import OutcomeTable, baselines, evaluate_choices, load_outcomes  # noqa: E402
 from router_plugins.scorer.encoders import CachedEncoder, make_encoder  # noqa: E402
 from router_plugins.scorer.novelty_training import family_of  # noqa: E402
-from router_plugins.scorer.pipeline import cost_vector, embed_table, evaluate_scorers, predictions, train_scorer  # noqa: E402
+from router_plugins.scorer._novelty_views import LEGACY_VIEWS  # noqa: E402
+from router_plugins.scorer.pipeline import (cost_vector, embed_table, evaluate_scorers, predictions,  # noqa: E402
+                                            train_novelty, train_scorer)
 from router_plugins.scorer.report import route, sweep  # noqa: E402
 from router_plugins.scorer.trained_scorer import TrainedScorer  # noqa: E402
 from router_plugins.scorer.training import TrainConfig  # noqa: E402
@@ -151,7 +156,19 @@ def novelty_latency(scorer: TrainedScorer, texts: list[str], n: int = 500) -> di
             "encoder_p50_us": float(np.percentile(enc_us, 50)), "encoder_p99_us": float(np.percentile(enc_us, 99))}
 
 
-def run(dataset: str, root: Path, encoder_spec: str, enc: CachedEncoder, members: tuple[str, ...]) -> dict[str, Any]:
+def with_legacy_detector(scorer: TrainedScorer, x_train: np.ndarray, train: OutcomeTable,
+                         cfg: TrainConfig) -> TrainedScorer:
+    """The same router with the format-1 detector (embedding + surface Mahalanobis only) fitted on the same rows, its
+    weights and shrinkage learned by the same folds: the A/B of the detector alone."""
+    from dataclasses import replace
+
+    old = scorer.with_predictor(scorer.predictor)
+    old.novelty = train_novelty(x_train, train, replace(cfg, novelty_views=LEGACY_VIEWS))
+    return old
+
+
+def run(dataset: str, root: Path, encoder_spec: str, enc: CachedEncoder, members: tuple[str, ...],
+        legacy: bool = False) -> dict[str, Any]:
     table = load_outcomes(root / dataset)
     fam, splits = families(table), table.splits.astype(str)
     x_all = embed_table(table, enc, progress=False)
@@ -174,6 +191,10 @@ def run(dataset: str, root: Path, encoder_spec: str, enc: CachedEncoder, members
             full = scorer  # trained on every train family: also the in-distribution router
         figs = fold_figures(scorer, train, table.select(novel_rows), table.select(ident_rows), x_all[novel_rows],
                             x_all[ident_rows])
+        if legacy:
+            figs["legacy"] = fold_figures(with_legacy_detector(scorer, x_all[keep], train, cfg), train,
+                                          table.select(novel_rows), table.select(ident_rows), x_all[novel_rows],
+                                          x_all[ident_rows])
         figs["seconds"] = round(time.perf_counter() - t0, 1)
         result["folds"][g] = figs
         print(f"{dataset} / {g}: " + json.dumps({k: (round(v, 4) if isinstance(v, float) else v)
@@ -184,9 +205,21 @@ def run(dataset: str, root: Path, encoder_spec: str, enc: CachedEncoder, members
     result["in_distribution"] = id_figures(dataset, full, table.split("test"))
     result["full_model_novelty"] = None if full.novelty is None else full.novelty.config()
     result["latency"] = novelty_latency(full, list(table.split("test").texts))
+    result["full_model_flagged_id_test_0.95"] = flagged_share(full, table.split("test"), x_all[splits == "test"])
+    if legacy:
+        old = with_legacy_detector(full, x_all[splits == "train"], table.split("train"), cfg)
+        result["legacy_latency"] = novelty_latency(old, list(table.split("test").texts))
+        result["legacy_full_model_flagged_id_test_0.95"] = flagged_share(old, table.split("test"),
+                                                                          x_all[splits == "test"])
     print(f"{dataset} in-distribution: {json.dumps(result['in_distribution'])}\n  latency {result['latency']}",
           flush=True)
     return result
+
+
+def flagged_share(scorer: TrainedScorer, test: OutcomeTable, x: np.ndarray) -> float | None:
+    """Share of the in-distribution test queries whose text score reaches 0.95 (nominal 5 %)."""
+    nov = scorer.novelty
+    return None if nov is None else float((nov.score(x, list(test.texts)) >= 0.95).mean())
 
 
 def plot(dataset: str, res: dict[str, Any], path: Path) -> None:
@@ -256,6 +289,22 @@ def summary(res: dict[str, Any]) -> str:
     return "; ".join(lines)
 
 
+def legacy_markdown(dataset: str, res: dict[str, Any]) -> str:
+    """Old (format-1, two views) vs new detector, text-only, per left-out family."""
+    rows = [f"\n#### {dataset}: format-1 detector (emb + surf) vs the new one (all views), text-only\n",
+            "| left-out family | AUROC old / new | flagged novel @0.95 old / new | text-only λ=0 Δ old / new (points) |",
+            "|---|---:|---:|---:|"]
+    for g, f in res["folds"].items():
+        o = f.get("legacy")
+        if o is None:
+            continue
+        rows.append(f"| {g} | {o['novelty_auroc']:.3f} / {f['novelty_auroc']:.3f} | "
+                    f"{o['flagged_at_0.95']['novel']:.2f} / {f['flagged_at_0.95']['novel']:.2f} | "
+                    f"{100 * o['router_text_only_minus_train_best']:+.1f} / "
+                    f"{100 * f['router_text_only_minus_train_best']:+.1f} |")
+    return "\n".join(rows)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-root", type=Path, default=ROOT.parents[1] / "shared" / "data")
@@ -264,6 +313,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "leave_task_out")
     ap.add_argument("--members", nargs="+", default=["prior", "dc", "knn", "mlp"],
                     help="stack members of the router (fewer = faster: 'prior knn mlp' skips the torch dc head)")
+    ap.add_argument("--compare-legacy", action="store_true",
+                    help="also fit the format-1 detector (embedding + surface views only) per fold, side by side")
     args = ap.parse_args()
     enc = CachedEncoder(make_encoder(args.encoder))
     out = args.out / args.encoder
@@ -273,7 +324,7 @@ def main() -> None:
     results: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
     for ds in args.datasets:
         t0 = time.perf_counter()
-        results[ds] = run(ds, args.data_root, args.encoder, enc, tuple(args.members))
+        results[ds] = run(ds, args.data_root, args.encoder, enc, tuple(args.members), args.compare_legacy)
         results[ds]["stack_members"] = list(args.members)
         results[ds]["seconds"] = round(time.perf_counter() - t0, 1)
         plot(ds, results[ds], out / f"{ds}.png")
@@ -281,6 +332,9 @@ def main() -> None:
     for ds, res in results.items():
         print(markdown(ds, res))
         print("\n" + summary(res))
+        if any("legacy" in f for f in res["folds"].values()):
+            print(legacy_markdown(ds, res))
+            print("format-1 detector: " + summary({"folds": {g: f["legacy"] for g, f in res["folds"].items()}}))
     print(f"\nwrote {path}")
 
 

@@ -1,12 +1,15 @@
 """Novelty of a query against the scorer's training distribution, and shrinkage of predictions toward a robust prior.
 
-The raw score combines two class-conditional Gaussian (Mahalanobis) distances, one per view of the query: its
-embedding and a few surface features of its text (length, lines, digits, non-ASCII, code symbols, option markers),
-each measured to the nearest training task family under a shared Ledoit-Wolf covariance. The two log-distances are
-weighted by a small logistic model fitted with held-out task families as the novel class (``novelty_training``).
-The calibrated score is the share of held-out in-distribution (validation) queries that are less novel: a threshold
-``t`` on it flags about ``1 - t`` of in-distribution queries (its false-positive rate). Numpy only at inference:
-one (d × d) product plus the family distances, well under a millisecond at batch 1.
+The raw score combines several views of the query (``_novelty_views``): class-conditional Gaussian (Mahalanobis)
+distances of its embedding and of a few surface features of its text (length, lines, digits, non-ASCII, code symbols,
+option markers) to the nearest training task family under a shared Ledoit-Wolf covariance, the relative Mahalanobis
+distance, the entropy of a family classifier, and the distance to a small bank of per-family centroids. Each view is
+standardised on calibration rows and weighted by a non-negative logistic model fitted with held-out task families as
+the novel class ("outlier exposure", ``novelty_training``). The calibrated score is the share of held-out
+in-distribution (validation) queries that are less novel: a threshold ``t`` on it flags about ``1 - t`` of
+in-distribution queries (its false-positive rate). Numpy only at inference: two (d × d) products plus the family and
+centroid distances, well under a millisecond at batch 1. Checkpoints of format 1 (the two Mahalanobis views only)
+still load and score as they did.
 
 A query that names a task the checkpoint never saw in training (``known_tasks``, compared case- and
 whitespace-normalised, a parent task counting: "MMLU/new" is known when "mmlu" is) is novel for certain: its calibrated
@@ -28,6 +31,8 @@ from numpy.typing import NDArray
 
 from router_plugins.errors import CheckpointError, QueryError
 from router_plugins.query import MAX_TASK_CHARS, task_lineage
+from router_plugins.scorer._novelty_views import LEGACY_VIEWS, VIEWS, view_shapes, view_values
+from router_plugins.scorer._novelty_views import family_distance as _family_distance  # noqa: F401 - old import path
 
 Array = NDArray[np.float32]
 #: Names of the surface features, in column order (stored in checkpoints so a reader can check them).
@@ -35,7 +40,9 @@ SURFACE_FEATURES = ("log_chars", "log_lines", "digits", "non_ascii", "upper", "c
                     "option_markers")
 _OPTION = re.compile(r"(?m)(?:^|\s)\(?[A-Ea-e][.):]\s")
 _CODE = np.frombuffer("{}[]();=<>_#:".encode("utf-32-le"), dtype=np.uint32)
-#: Tensor names under ``novelty/`` and the config keys of a stored detector.
+#: Checkpoint format written by this version (1: the two views ``emb`` + ``surf``, log-distance over a median).
+NOVELTY_FORMAT = 2
+#: Tensor names under ``novelty/`` every detector has (the views' own ones: ``_novelty_views.VIEW_TENSORS``).
 TENSORS = ("emb_whiten", "emb_means", "emb_spread", "surf_center", "surf_scale", "surf_whiten", "surf_means",
            "surf_spread", "quantiles", "robust_prior")
 
@@ -78,17 +85,6 @@ def surface_features(texts: Sequence[str]) -> NDArray[np.float64]:
                   np.isin(codes, _CODE).sum() / n, spaces / n, np.log1p(len(text.split())),
                   np.log1p(len(_OPTION.findall(text))))
     return out
-
-
-def _family_distance(x: NDArray[np.float64], whiten: Array, means: Array,
-                     spread: Array | None = None) -> NDArray[np.float64]:
-    """Squared Mahalanobis distance of each row to the nearest family mean (means already whitened), each family's
-    distance divided by its own ``spread`` (median distance of its training rows) so broad and tight families compare."""
-    z = x @ whiten
-    d = (z * z).sum(axis=1)[:, None] - 2.0 * z @ means.T + (means * means).sum(axis=1)[None, :]
-    if spread is not None:
-        d = d / spread[None, :]
-    return np.maximum(d.min(axis=1), 1e-12)
 
 
 #: Width of the shrinkage ramp on the extended score: from ``shrink_start`` to full ``shrink_max`` over this much.
@@ -136,8 +132,8 @@ class NoveltyModel:
 
     families: list[str]
     tensors: dict[str, Array]
-    weights: tuple[float, float]  # of log(embedding distance / median) and log(surface distance / median)
-    medians: tuple[float, float]  # of each distance on the calibration rows
+    weights: tuple[float, ...]  # of each view, (value − center) / scale
+    centers: tuple[float, ...]  # of each view on the calibration rows (format 1: log of the median distance)
     prior_models: list[str]  # columns of ``robust_prior``
     shrink_start: float = 1.0  # extended score where shrinkage starts (see extended_score)
     shrink_max: float = 0.0  # share of the robust prior from shrink_start + SHRINK_RAMP on (0: never shrink)
@@ -146,6 +142,9 @@ class NoveltyModel:
     known_tasks: list[str] = field(default_factory=list)
     #: Weight of the robust prior for a query whose task label is unseen (learned on held-out families).
     label_shrink: float = 0.0
+    #: The views combined (``_novelty_views.VIEWS``), and each one's spread on the calibration rows.
+    views: tuple[str, ...] = LEGACY_VIEWS
+    scales: tuple[float, ...] = (1.0, 1.0)
 
     def __post_init__(self) -> None:
         self.tensors = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in self.tensors.items()}
@@ -184,12 +183,7 @@ class NoveltyModel:
         for key in ("surf_scale", "emb_spread", "surf_spread"):
             if (t[key] <= 0).any():
                 raise CheckpointError(f"novelty tensor {key!r} must be positive (it divides distances)")
-        nums = {"weights": self.weights, "medians": self.medians}
-        for name, pair in nums.items():
-            if len(pair) != 2 or not all(isinstance(v, (int, float)) and np.isfinite(v) for v in pair):
-                raise CheckpointError(f"novelty {name} must be two finite numbers, got {pair!r}")
-        if min(self.medians) <= 0:
-            raise CheckpointError(f"novelty medians must be positive, got {self.medians}")
+        self._validate_views(d)
         for name, v, hi in (("shrink_start", self.shrink_start, 100.0), ("shrink_max", self.shrink_max, 1.0)):
             if not isinstance(v, (int, float)) or not 0.0 <= float(v) <= hi:
                 raise CheckpointError(f"novelty {name} must be a number in [0, {hi:g}], got {v!r}")
@@ -204,14 +198,37 @@ class NoveltyModel:
         if not ((self.tensors["robust_prior"] >= 0) & (self.tensors["robust_prior"] <= 1)).all():
             raise CheckpointError("novelty robust_prior must lie in [0, 1] (expected quality per model)")
 
+    def _validate_views(self, d: int) -> None:
+        views, t = self.views, self.tensors
+        if (not isinstance(views, tuple) or not views or len(set(views)) != len(views)
+                or not all(isinstance(v, str) and v in VIEWS for v in views)):
+            raise CheckpointError(f"novelty views must be distinct names among {list(VIEWS)}, got {views!r}; "
+                                  "retrain the checkpoint with this version")
+        for name, nums in (("weights", self.weights), ("centers", self.centers), ("scales", self.scales)):
+            if (len(nums) != len(views)
+                    or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in nums)):
+                raise CheckpointError(f"novelty {name} must be one finite number per view ({len(views)}), got {nums!r}")
+        if min(self.scales) <= 0:
+            raise CheckpointError(f"novelty scales must be positive (they divide the views), got {self.scales}")
+        bank_rows = t["bank"].shape[0] if "bank" in t and t["bank"].ndim == 2 else -1
+        for key, shape in view_shapes(views, len(self.families), d, bank_rows).items():
+            if key not in t or t[key].shape != shape or (key == "bank" and shape[0] < 1):
+                found = t[key].shape if key in t else "nothing"
+                raise CheckpointError(f"novelty tensor {key!r} (for the views {list(views)}) has shape {found}, "
+                                      f"expected {shape}; the checkpoint is corrupt or mixed")
+
     # -- scoring -----------------------------------------------------------------------------------------------------
     def raw(self, x: NDArray[np.float32], texts: Sequence[str]) -> NDArray[np.float64]:
-        """Uncalibrated novelty: the weighted log-distances of embedding and surface features (higher = more novel)."""
+        """Uncalibrated novelty: the weighted, standardised views (higher = more novel)."""
+        z = (self.view_values(x, texts) - np.asarray(self.centers)) / np.asarray(self.scales)
+        return z @ np.asarray(self.weights, dtype=np.float64)
+
+    def view_values(self, x: NDArray[np.float32], texts: Sequence[str]) -> NDArray[np.float64]:
+        """(n, len(views)) value of each view before standardising (``_novelty_views``)."""
         t = self.tensors
-        d_emb = _family_distance(np.asarray(x, dtype=np.float64), t["emb_whiten"], t["emb_means"], t["emb_spread"])
-        s = (surface_features(texts) - t["surf_center"]) / t["surf_scale"]
-        d_surf = _family_distance(s, t["surf_whiten"], t["surf_means"], t["surf_spread"])
-        return self.weights[0] * np.log(d_emb / self.medians[0]) + self.weights[1] * np.log(d_surf / self.medians[1])
+        s = (surface_features(texts) - t["surf_center"]) / t["surf_scale"] if "surf" in self.views \
+            else np.zeros((len(texts), 0))
+        return view_values(t, np.asarray(x, dtype=np.float64), s, self.views)
 
     def calibrate(self, raw: NDArray[np.float64]) -> NDArray[np.float64]:
         """Share of the calibration (in-distribution validation) queries with a lower raw score, in [0, 1]."""
@@ -289,9 +306,10 @@ class NoveltyModel:
     # -- storage -----------------------------------------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
         """JSON-able part (stored under the checkpoint config's ``novelty`` key)."""
-        return {"method": "mahalanobis-embedding+surface", "families": list(self.families),
-                "surface_features": list(SURFACE_FEATURES), "weights": [float(w) for w in self.weights],
-                "medians": [float(m) for m in self.medians], "prior_models": list(self.prior_models),
+        return {"method": "+".join(self.views), "format": NOVELTY_FORMAT, "families": list(self.families),
+                "surface_features": list(SURFACE_FEATURES), "views": list(self.views),
+                "weights": [float(w) for w in self.weights], "centers": [float(c) for c in self.centers],
+                "scales": [float(c) for c in self.scales], "prior_models": list(self.prior_models),
                 "shrink_start": float(self.shrink_start), "shrink_max": float(self.shrink_max),
                 "shrink_ramp": SHRINK_RAMP, "known_tasks": list(self.known_tasks),
                 "label_shrink": float(self.label_shrink), "info": self.info}
@@ -311,8 +329,7 @@ class NoveltyModel:
         try:
             families = [str(f) for f in config["families"]]
             prior_models = [str(m) for m in config["prior_models"]]
-            weights = tuple(float(w) for w in config["weights"])
-            medians = tuple(float(m) for m in config["medians"])
+            views, weights, centers, scales = _read_views(config)
             start, top = config["shrink_start"], config["shrink_max"]
             # checkpoints written before the label rule lack both: no task list (rule off), no label shrinkage
             known, label_shrink = config.get("known_tasks", []), config.get("label_shrink", 0.0)
@@ -324,10 +341,41 @@ class NoveltyModel:
         info = config.get("info", {})
         model = cls.__new__(cls)
         model.families, model.tensors, model.prior_models = families, {k: np.asarray(v, np.float32) for k, v in own.items()}, prior_models
-        model.weights, model.medians = weights, medians  # type: ignore[assignment]
+        model.weights, model.centers, model.views, model.scales = weights, centers, views, scales
         model.shrink_start, model.shrink_max, model.info = start, top, dict(info) if isinstance(info, Mapping) else {}
         model.known_tasks, model.label_shrink = known, label_shrink
         model.validate(dim)
         model.shrink_start, model.shrink_max, model.label_shrink = float(start), float(top), float(label_shrink)
         model.set_known_tasks(known)
         return model
+
+
+def _read_views(config: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[float, ...], tuple[float, ...],
+                                                    tuple[float, ...]]:
+    """(views, weights, centers, scales) of a stored detector. Format 1 (no ``format`` key) stored two weights and
+    the median distance of each view: its view values are log-distances, so the center is the median's log."""
+    fmt = config.get("format", 1)
+    if isinstance(fmt, bool) or fmt not in (1, NOVELTY_FORMAT):
+        raise CheckpointError(f"novelty format {fmt!r} is not one this version reads (1 or {NOVELTY_FORMAT}); "
+                              "upgrade router-plugins or retrain the checkpoint")
+    if fmt == 1:
+        weights = tuple(float(w) for w in config["weights"])
+        medians = tuple(float(m) for m in config["medians"])
+        if len(weights) != 2 or len(medians) != 2 or not np.isfinite(weights + medians).all():
+            raise CheckpointError(f"novelty weights / medians must be two finite numbers each, got "
+                                  f"{list(weights)} / {list(medians)}")
+        if min(medians) <= 0:
+            raise CheckpointError(f"novelty medians must be positive, got {list(medians)}")
+        return LEGACY_VIEWS, weights, tuple(float(np.log(m)) for m in medians), (1.0, 1.0)
+    views = config["views"]
+    if not isinstance(views, list) or not all(isinstance(v, str) for v in views):
+        raise CheckpointError(f"novelty views must be a list of names, got {views!r}")
+    return tuple(views), _numbers(config, "weights"), _numbers(config, "centers"), _numbers(config, "scales")
+
+
+def _numbers(config: Mapping[str, Any], key: str) -> tuple[float, ...]:
+    """A stored list of numbers (booleans and strings refused: JSON ``true`` must not read as 1.0)."""
+    values = config[key]
+    if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        raise CheckpointError(f"novelty {key} must be one finite number per view, got {values!r}")
+    return tuple(float(v) for v in values)

@@ -2,8 +2,9 @@
 
 For each training family in turn (up to ``max_folds``, a random subset beyond that), the detector's Gaussians and a cheap proxy
 router are fitted on the other families' non-validation rows; that family's rows play the unseen family and the
-others' validation rows the in-distribution queries. Pooled over the folds they give (a) the weights of the two
-log-distances (a logistic model: held-out families are the positive class) and (b) the shrinkage ``(start, max)``
+others' validation rows the in-distribution queries. Pooled over the folds they give (a) the non-negative weights of
+the standardised views (``_novelty_views``; a logistic model: held-out families are the positive class, "outlier
+exposure") and (b) the shrinkage ``(start, max)``
 that maximises the proxy router's mean λ=0 quality on the held-out families while keeping its quality on the
 in-distribution rows within ``id_tolerance`` of no shrinkage (in-distribution figures must not drop), and (c) the
 separate strength ``label_shrink`` for queries whose task label is unseen, which replaces the text's weight for them:
@@ -23,8 +24,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from router_plugins.scorer.novelty import (NoveltyModel, _family_distance, extended_score, normalise_task, shrink_weight,
-                                           surface_features)
+from router_plugins.scorer._novelty_fit import (fit_view_tensors, nonnegative_logistic, robust_scale, usable_views,
+                                                whitening)
+from router_plugins.scorer._novelty_views import VIEWS, family_distance, view_values
+from router_plugins.scorer.novelty import NoveltyModel, extended_score, normalise_task, shrink_weight, surface_features
 from router_plugins.scorer.predictors import Predictor
 
 #: Rows a family needs to get its own Gaussian mean (and to be left out as a fold).
@@ -40,18 +43,7 @@ def family_of(task: str) -> str:
     return str(task).split("/", 1)[0]
 
 
-def _whitening(x: NDArray[np.float64], fam: NDArray[np.str_], families: Sequence[str]) -> tuple[NDArray, NDArray]:
-    """A matrix W with ‖(x − μ)W‖² = the Mahalanobis distance under the shared Ledoit-Wolf covariance (plus a small
-    ridge, so constant features do not make it singular), and the whitened family means."""
-    from sklearn.covariance import LedoitWolf
-
-    means = np.stack([x[fam == f].mean(axis=0) for f in families])
-    centred = x - means[[families.index(f) for f in fam]]
-    cov = LedoitWolf().fit(centred).covariance_
-    cov = (cov + cov.T) / 2.0 + (1e-6 * float(np.trace(cov)) / len(cov) + 1e-9) * np.eye(len(cov))
-    values, vectors = np.linalg.eigh(cov)
-    whiten = vectors / np.sqrt(np.maximum(values, 1e-12))[None, :]
-    return whiten, means @ whiten
+_family_distance, _whitening = family_distance, whitening  # the names the research probe (benchmarks/novelty_features.py) imports
 
 
 def _spread(x: NDArray[np.float64], fam: NDArray[np.str_], families: Sequence[str], whiten: NDArray,
@@ -73,38 +65,43 @@ class _Views:
     fam: NDArray[np.str_]
 
 
-def fit_detector(views: _Views, fit: NDArray[np.bool_], cal: NDArray[np.bool_], weights: tuple[float, float],
-                 prior_models: Sequence[str], robust_prior: NDArray[np.float64]) -> NoveltyModel:
-    """Gaussians on the ``fit`` rows (families with ≥ MIN_FAMILY_ROWS rows), medians and quantiles on ``cal`` rows."""
+def fit_detector(views: _Views, fit: NDArray[np.bool_], cal: NDArray[np.bool_], weights: Sequence[float] | None,
+                 prior_models: Sequence[str], robust_prior: NDArray[np.float64],
+                 detector_views: Sequence[str] = VIEWS, seed: int = 0) -> NoveltyModel:
+    """Statistics of every view on the ``fit`` rows (families with ≥ MIN_FAMILY_ROWS rows), their centers, scales and
+    the quantiles of the combined score on the ``cal`` rows; ``weights`` None: equal weights (a fold's detector, whose
+    standardised views are what the weights are learned from)."""
     names, counts = np.unique(views.fam[fit], return_counts=True)
     families = [str(f) for f, c in zip(names, counts) if c >= MIN_FAMILY_ROWS] or [str(names[np.argmax(counts)])]
+    used = usable_views(detector_views, len(families))
     rows = fit & np.isin(views.fam, families)
     center = views.s[rows].mean(axis=0)
     scale = np.maximum(views.s[rows].std(axis=0), 1e-6)
     s = (views.s - center) / scale
-    emb_w, emb_m = _whitening(views.x[rows], views.fam[rows], families)
-    surf_w, surf_m = _whitening(s[rows], views.fam[rows], families)
-    emb_spread = _spread(views.x[rows], views.fam[rows], families, emb_w, emb_m)
-    surf_spread = _spread(s[rows], views.fam[rows], families, surf_w, surf_m)
-    d_emb = _family_distance(views.x[cal], emb_w, emb_m, emb_spread)
-    d_surf = _family_distance(s[cal], surf_w, surf_m, surf_spread)
-    medians = (float(np.median(d_emb)), float(np.median(d_surf)))
-    raw = weights[0] * np.log(d_emb / medians[0]) + weights[1] * np.log(d_surf / medians[1])
-    quantiles = np.quantile(raw, np.linspace(0.0, 1.0, N_QUANTILES))
-    tensors = {"emb_whiten": emb_w, "emb_means": emb_m, "emb_spread": emb_spread, "surf_center": center,
-               "surf_scale": scale, "surf_whiten": surf_w, "surf_means": surf_m, "surf_spread": surf_spread, "quantiles": np.maximum.accumulate(quantiles),
-               "robust_prior": np.clip(robust_prior, 0.0, 1.0)}
-    return NoveltyModel(families, tensors, weights, medians, list(prior_models),
+    emb_w, emb_m = whitening(views.x[rows], views.fam[rows], families)
+    surf_w, surf_m = whitening(s[rows], views.fam[rows], families)
+    tensors = {"emb_whiten": emb_w, "emb_means": emb_m, "surf_center": center, "surf_scale": scale,
+               "surf_whiten": surf_w, "surf_means": surf_m,
+               "emb_spread": _spread(views.x[rows], views.fam[rows], families, emb_w, emb_m),
+               "surf_spread": _spread(s[rows], views.fam[rows], families, surf_w, surf_m),
+               **fit_view_tensors(views.x[rows], views.fam[rows], families, used, seed)}
+    values = view_values(tensors, views.x[cal], s[cal], used)
+    centers, scales = np.median(values, axis=0), robust_scale(values)
+    w = np.full(len(used), 1.0 / len(used)) if weights is None else np.asarray(weights, dtype=np.float64)
+    raw = ((values - centers) / scales) @ w
+    tensors["quantiles"] = np.maximum.accumulate(np.quantile(raw, np.linspace(0.0, 1.0, N_QUANTILES)))
+    tensors["robust_prior"] = np.clip(robust_prior, 0.0, 1.0)
+    return NoveltyModel(families, tensors, tuple(float(v) for v in w), tuple(float(c) for c in centers),
+                        list(prior_models), views=used, scales=tuple(float(c) for c in scales),
                         info={"n_calibration": int(cal.sum()), "n_fit": int(rows.sum())})
 
 
-def _log_distances(model: NoveltyModel, views: _Views, rows: NDArray[np.bool_]) -> NDArray[np.float64]:
-    """(n, 2) log(distance / median) of each view: the inputs the combination weights act on."""
+def _standardised(model: NoveltyModel, views: _Views, rows: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """(n, k) standardised view values of ``rows``: the inputs the combination weights act on."""
     t = model.tensors
-    d_emb = _family_distance(views.x[rows], t["emb_whiten"], t["emb_means"], t["emb_spread"])
     s = (views.s[rows] - t["surf_center"]) / t["surf_scale"]
-    d_surf = _family_distance(s, t["surf_whiten"], t["surf_means"], t["surf_spread"])
-    return np.column_stack([np.log(d_emb / model.medians[0]), np.log(d_surf / model.medians[1])])
+    values = view_values(t, views.x[rows], s, model.views)
+    return (values - np.asarray(model.centers)) / np.asarray(model.scales)
 
 
 def _routed(pred: NDArray[np.float64], y: NDArray[np.float64]) -> float:
@@ -120,7 +117,8 @@ def _routed(pred: NDArray[np.float64], y: NDArray[np.float64]) -> float:
 
 def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[str], y: NDArray[np.float64],
                 models: Sequence[str], val: NDArray[np.bool_], proxy: ProxyTrainer | None, *,
-                max_folds: int = 12, seed: int = 0, starts: Sequence[float] = (0.5, 0.9, 0.99, 1.0, 1.5, 2.0, 3.0),
+                max_folds: int = 12, seed: int = 0, detector_views: Sequence[str] = VIEWS,
+                starts: Sequence[float] = (0.5, 0.9, 0.99, 1.0, 1.5, 2.0, 3.0),
                 maxes: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0), id_tolerance: float = 0.0025,
                 label_grid: Sequence[float] = tuple(np.linspace(0.0, 1.0, 21))) -> NoveltyModel | None:
     """The calibrated detector with combination weights and shrinkage learned by leaving families out (module doc).
@@ -131,7 +129,10 @@ def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[st
     names, counts = np.unique(views.fam, return_counts=True)
     eligible = [str(f) for f, c in zip(names, counts) if c >= MIN_FAMILY_ROWS]
     robust = np.nan_to_num(np.nanmean(y, axis=0), nan=0.5)
-    weights, start, top, label_top, info = (0.5, 0.5), 1.0, 0.0, 0.0, {"folds": []}
+    # a fold's detector has one family fewer, and a classifier view needs two: the folds decide which views exist
+    detector_views = usable_views(detector_views, len(eligible) - 1 if len(eligible) >= 2 else len(eligible))
+    weights: tuple[float, ...] | None = None  # equal weights unless the folds teach others
+    start, top, label_top, info = 1.0, 0.0, 0.0, {"folds": []}
     if len(eligible) >= 2:
         rng = np.random.default_rng(seed)
         # a random subset of folds, not the largest families: those are often alike (short QA) and would teach the
@@ -148,8 +149,10 @@ def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[st
             out = np.zeros(len(views.fam), dtype=bool)
             out[held] = True
             fold_prior = np.nan_to_num(np.nanmean(y[fit], axis=0), nan=0.5)
-            det = fit_detector(views, fit, cal, (1.0, 1.0), models, fold_prior)
-            f_cal, f_out = _log_distances(det, views, cal), _log_distances(det, views, out)
+            det = fit_detector(views, fit, cal, None, models, fold_prior, detector_views, seed)
+            if det.views != detector_views:  # too few rows left in some family to keep every view: skip the fold
+                continue
+            f_cal, f_out = _standardised(det, views, cal), _standardised(det, views, out)
             feats += [f_cal, f_out]
             labels += [np.zeros(len(f_cal)), np.ones(len(f_out))]
             fold = {"family": g, "f_cal": f_cal, "f_out": f_out, "prior": fold_prior, "cal": cal, "out": out}
@@ -162,14 +165,14 @@ def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[st
                 fold["p_out"] = np.where(np.isnan(p_out), fold_prior[None, :], p_out)
             folds.append(fold)
         if folds:
-            weights = _combination(np.vstack(feats), np.concatenate(labels))
+            weights = nonnegative_logistic(np.vstack(feats), np.concatenate(labels))
             start, top, grid = (_shrinkage(folds, weights, y, starts, maxes, id_tolerance) if proxy is not None
                                 else (1.0, 0.0, {}))
             label_top, label_grid_q = (_label_shrinkage(folds, y, label_grid) if proxy is not None
                                        else (0.0, {}))
             info = {"folds": [f["family"] for f in folds], "fold_auroc": _fold_aurocs(folds, weights),
                     "shrink_objective": grid, "label_shrink_objective": label_grid_q}
-    model = fit_detector(views, ~val, val, weights, models, robust)
+    model = fit_detector(views, ~val, val, weights, models, robust, detector_views, seed)
     model.shrink_start, model.shrink_max, model.label_shrink = float(start), float(top), float(label_top)
     labels = [normalise_task(t) for t in tasks]
     # an unlabelled training row could be of any task, so an unseen label is certain novelty only if none is
@@ -184,19 +187,7 @@ def _hierarchy(tasks: Sequence[str]) -> list[str]:
     return sorted({t.rsplit("/", k)[0] for t in set(map(str, tasks)) if t for k in range(t.count("/") + 1)})
 
 
-def _combination(features: NDArray[np.float64], labels: NDArray[np.float64]) -> tuple[float, float]:
-    """Non-negative weights (summing to 1) of the two log-distances from a balanced logistic regression."""
-    from sklearn.linear_model import LogisticRegression
-
-    coef = LogisticRegression(class_weight="balanced", C=1.0, max_iter=500).fit(features, labels).coef_[0]
-    coef = np.clip(coef, 0.0, None)
-    if coef.sum() <= 0:
-        return 0.5, 0.5
-    w = coef / coef.sum()
-    return float(w[0]), float(w[1])
-
-
-def _fold_scores(fold: dict, weights: tuple[float, float]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _fold_scores(fold: dict, weights: Sequence[float]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Calibrated scores of a fold's odd in-distribution rows and its held-out rows, calibrated on the even
     in-distribution rows (scoring the calibration rows themselves would put their maximum at exactly 1)."""
     w = np.asarray(weights)
@@ -206,7 +197,7 @@ def _fold_scores(fold: dict, weights: tuple[float, float]) -> tuple[NDArray[np.f
     return extended_score(r_cal[~even], q), extended_score(r_out, q)
 
 
-def _fold_aurocs(folds: list[dict], weights: tuple[float, float]) -> dict[str, float]:
+def _fold_aurocs(folds: list[dict], weights: Sequence[float]) -> dict[str, float]:
     from sklearn.metrics import roc_auc_score
 
     w = np.asarray(weights)
@@ -214,7 +205,7 @@ def _fold_aurocs(folds: list[dict], weights: tuple[float, float]) -> dict[str, f
                                                    np.r_[f["f_cal"] @ w, f["f_out"] @ w])), 4) for f in folds}
 
 
-def _shrinkage(folds: list[dict], weights: tuple[float, float], y: NDArray[np.float64], starts: Sequence[float],
+def _shrinkage(folds: list[dict], weights: Sequence[float], y: NDArray[np.float64], starts: Sequence[float],
                maxes: Sequence[float], id_tolerance: float) -> tuple[float, float, dict[str, list[float]]]:
     """(start, max) with the best mean λ=0 quality on the held-out families among those that keep the mean
     in-distribution (validation) quality within ``id_tolerance`` of no shrinkage; ties go to less shrinkage."""

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from router_plugins.errors import ConfigError
+from router_plugins.scorer._novelty_views import VIEWS
 from router_plugins.scorer.predictors import KINDS, Predictor
 
 
@@ -53,6 +54,9 @@ class TrainConfig:
     novelty_proxy: tuple[str, ...] = ("prior", "knn")
     #: Training families left out in turn to learn the novelty weights and the shrinkage (largest first).
     novelty_folds: int = 8
+    #: Views the novelty detector combines (scorer/_novelty_views.py; unknown names: ConfigError when training);
+    #: ("emb", "surf") is the format-1 detector.
+    novelty_views: tuple[str, ...] = VIEWS
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -60,11 +64,8 @@ class TrainConfig:
             raise ConfigError(f"unknown scorer kind {self.kind!r}; choose one of {KINDS}")
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-able copy (stored in checkpoints)."""
-        d = asdict(self)
-        for key in ("knn_ks", "mlp_hidden", "stack_members", "prior_strengths", "novelty_proxy"):
-            d[key] = list(d[key])
-        return d
+        """JSON-able copy (stored in checkpoints): tuples as lists."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
 @dataclass

@@ -1,0 +1,78 @@
+"""The views of a query the novelty detector combines, each a number that grows as the query leaves the training
+distribution (numpy only, a few small matrix products per query):
+
+- ``emb``: log squared Mahalanobis distance of the embedding to the nearest training family (shared Ledoit-Wolf
+  covariance, each family's distance divided by its own median spread),
+- ``surf``: the same on the text's surface features (length, lines, digits, code symbols, option markers, ...),
+- ``rel``: relative Mahalanobis distance (nearest family's distance minus the distance to one global Gaussian of all
+  training rows, per dimension): large when a query is close to the training cloud as a whole but to no family in
+  particular, the case plain Mahalanobis misses (Ren et al. 2021),
+- ``ent``: entropy of a linear family classifier's softmax on the embedding: a query between families,
+- ``bank``: log cosine distance to the nearest of a small bank of k-means centroids per training family (never the
+  training embeddings themselves).
+
+Checkpoint format 1 (before these views) combined ``emb`` and ``surf`` only; it reads as format 2 with those two views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+#: Every view, in the order a format-2 detector stores them.
+VIEWS = ("emb", "surf", "rel", "ent", "bank")
+#: The views of a format-1 checkpoint (and of ``TrainConfig.novelty_views`` for the old detector).
+LEGACY_VIEWS = ("emb", "surf")
+#: Tensors each view needs beyond the two Gaussians every detector has.
+VIEW_TENSORS: dict[str, tuple[str, ...]] = {"emb": (), "surf": (), "rel": ("glob_whiten", "glob_mean"),
+                                            "ent": ("clf_coef", "clf_bias"), "bank": ("bank",)}
+
+
+def family_distance(x: NDArray[np.float64], whiten: NDArray, means: NDArray,
+                    spread: NDArray | None = None) -> NDArray[np.float64]:
+    """Squared Mahalanobis distance of each row to the nearest family mean (means already whitened), each family's
+    distance divided by its own ``spread`` (median distance of its training rows) so broad and tight families compare."""
+    z = x @ whiten
+    d = (z * z).sum(axis=1)[:, None] - 2.0 * z @ means.T + (means * means).sum(axis=1)[None, :]
+    if spread is not None:
+        d = d / spread[None, :]
+    return np.maximum(d.min(axis=1), 1e-12)
+
+
+def _unit(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def view_values(t: Mapping[str, NDArray], x: NDArray[np.float64], s: NDArray[np.float64],
+                views: Sequence[str]) -> NDArray[np.float64]:
+    """(n, len(views)) raw view values of embeddings ``x`` and standardised surface features ``s``."""
+    cols: list[NDArray[np.float64]] = []
+    for view in views:
+        if view == "emb":
+            cols.append(np.log(family_distance(x, t["emb_whiten"], t["emb_means"], t["emb_spread"])))
+        elif view == "surf":
+            cols.append(np.log(family_distance(s, t["surf_whiten"], t["surf_means"], t["surf_spread"])))
+        elif view == "rel":
+            g = (x - t["glob_mean"]) @ t["glob_whiten"]
+            near = family_distance(x, t["emb_whiten"], t["emb_means"], None)
+            cols.append((near - (g * g).sum(axis=1)) / x.shape[1])
+        elif view == "ent":
+            logits = _unit(x) @ t["clf_coef"].T + t["clf_bias"]
+            logits = logits - logits.max(axis=1, keepdims=True)
+            p = np.exp(logits)
+            p /= p.sum(axis=1, keepdims=True)
+            cols.append(-(p * np.log(np.maximum(p, 1e-12))).sum(axis=1))
+        elif view == "bank":
+            cols.append(np.log(np.maximum(1.0 - (_unit(x) @ t["bank"].T).max(axis=1), 1e-6)))
+        else:  # validate() refuses unknown names before any scoring
+            raise ValueError(f"unknown novelty view {view!r}")
+    return np.column_stack(cols) if cols else np.zeros((len(x), 0))
+
+
+def view_shapes(views: Sequence[str], n_fam: int, d: int, bank_rows: int) -> dict[str, tuple[int, ...]]:
+    """Expected shape of each extra tensor the ``views`` need (validation of untrusted checkpoints)."""
+    shapes = {"glob_whiten": (d, d), "glob_mean": (d,), "clf_coef": (n_fam, d), "clf_bias": (n_fam,),
+              "bank": (bank_rows, d)}
+    return {name: shapes[name] for view in views for name in VIEW_TENSORS[view]}
