@@ -28,6 +28,7 @@ from router_plugins.judges import (
     is_hedged,
 )
 from router_plugins.scorer.checkpoint import file_sha256
+from router_plugins.solution_checks import SOLUTION_CHECKS, solution_checks
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -37,16 +38,16 @@ if TYPE_CHECKING:
 __all__ = ["JudgeFitter", "ResponseJudge", "check_features"]
 
 FORMAT = "router-plugins-judge"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # v2: the solution checks (question-number use, unsupported operands …) joined the features
 WEIGHTS = "judge.safetensors"
 CONFIG = "judge.json"
 PARTS = ("idf", "mean", "std", "coef", "bias")
 CHECKS = ("no_marked_answer", "wrong_steps", "checked_steps", "log_length", "hedged", "non_integer_answer",
-          "agreement", "has_earlier")
+          "agreement", "has_earlier", *SOLUTION_CHECKS)
 
 
-def check_features(response: str, earlier: Sequence[str] = ()) -> list[float]:
-    """The model-free checks as numbers, in the order of ``CHECKS``."""
+def check_features(response: str, earlier: Sequence[str] = (), query: str = "") -> list[float]:
+    """The model-free checks as numbers, in the order of ``CHECKS`` (the solution checks read ``query``)."""
     checked, wrong = arithmetic_errors(response)
     answer = extract_final_answer(response)
     earlier_answers = [extract_final_answer(r) for r in earlier]
@@ -59,6 +60,7 @@ def check_features(response: str, earlier: Sequence[str] = ()) -> list[float]:
         float(answer is not None and "." in answer),
         agreement_confidence(answer, earlier_answers),
         float(bool(earlier)),
+        *solution_checks(query, response),
     ]
 
 
@@ -117,9 +119,10 @@ class ResponseJudge:
         return vstack([cache[t] for t in texts], format="csr")
 
     @staticmethod
-    def _checks(responses: Sequence[str], earlier: Sequence[Sequence[str]] | None) -> NDArray[np.float64]:
+    def _checks(queries: Sequence[str], responses: Sequence[str], earlier: Sequence[Sequence[str]] | None
+                ) -> NDArray[np.float64]:
         before = earlier if earlier is not None else [()] * len(responses)
-        return np.array([check_features(r, e) for r, e in zip(responses, before)], dtype=np.float64)
+        return np.array([check_features(r, e, q) for q, r, e in zip(queries, responses, before)], dtype=np.float64)
 
     def _features(self, model: str, queries: Sequence[str], responses: Sequence[str],
                   earlier: Sequence[Sequence[str]] | None, hashed: csr_matrix | None = None,
@@ -131,7 +134,7 @@ class ResponseJudge:
         f = self.weights[model]
         hashed = self._hashed(queries, responses) if hashed is None else hashed
         text = normalize(hashed @ diags(f["idf"].astype(np.float64)))
-        raw = self._checks(responses, earlier) if checks is None else checks
+        raw = self._checks(queries, responses, earlier) if checks is None else checks
         checks = (raw - f["mean"]) / f["std"]
         return hstack([text, csr_matrix(checks)]).tocsr()
 
@@ -148,7 +151,7 @@ class ResponseJudge:
                             "both right and wrong answers to learn from")
         hashed = self._hashed(queries, responses)
         df = np.bincount(hashed.indices, minlength=self.n_features)
-        checks = self._checks(responses, earlier)
+        checks = self._checks(queries, responses, earlier)
         self.weights[model] = {
             "idf": (np.log((1.0 + len(y)) / (1.0 + df)) + 1.0).astype(np.float32),
             "mean": checks.mean(axis=0).astype(np.float32),
@@ -220,8 +223,11 @@ class ResponseJudge:
             raise CheckpointError(f"{folder}: no {CONFIG}; save a judge with ResponseJudge.save()") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise CheckpointError(f"{folder / CONFIG}: not valid JSON ({exc})") from None
-        if not isinstance(cfg, dict) or cfg.get("format") != FORMAT or cfg.get("format_version") != FORMAT_VERSION:
-            raise CheckpointError(f"{folder / CONFIG}: not a {FORMAT} v{FORMAT_VERSION} file")
+        if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
+            raise CheckpointError(f"{folder / CONFIG}: not a {FORMAT} file")
+        if cfg.get("format_version") != FORMAT_VERSION:
+            raise CheckpointError(f"{folder / CONFIG}: a {FORMAT} v{cfg.get('format_version')} file; this version reads "
+                                  f"v{FORMAT_VERSION} (its features changed): fit the judge again and save it")
         if list(cfg.get("checks", [])) != list(CHECKS):
             raise CheckpointError(f"{folder}: saved with checks {cfg.get('checks')}, this version computes {CHECKS}")
         weights = folder / WEIGHTS

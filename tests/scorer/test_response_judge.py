@@ -156,3 +156,13 @@ def test_eval_reports_a_trained_judge_cascade(tmp_path: Path, cli: object, tiny_
     assert best["quality"] > cheap_q + 0.1 and best["cost_share"] < 0.6  # the judge escalates the wrong answers
     lo, hi = best["vs_reference"]["ci95"]
     assert lo <= best["vs_reference"]["diff"] <= hi
+
+
+def test_a_judge_saved_by_an_older_format_is_refused_with_the_fix(judge: ResponseJudge, tmp_path: Path) -> None:
+    folder = judge.save(tmp_path / "judge")
+    cfg = json.loads((folder / "judge.json").read_text())
+    assert cfg["format_version"] == 2
+    cfg["format_version"] = 1  # written before the solution checks joined the features
+    (folder / "judge.json").write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointError, match="v1 file.*fit the judge again"):
+        ResponseJudge.load(folder)
