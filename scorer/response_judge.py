@@ -28,6 +28,7 @@ from router_plugins.judges import (
     is_hedged,
 )
 from router_plugins.scorer.checkpoint import file_sha256
+from router_plugins.code_checks import CODE_CHECKS, code_checks
 from router_plugins.solution_checks import SOLUTION_CHECKS, solution_checks
 
 if TYPE_CHECKING:
@@ -38,16 +39,17 @@ if TYPE_CHECKING:
 __all__ = ["JudgeFitter", "ResponseJudge", "check_features"]
 
 FORMAT = "router-plugins-judge"
-FORMAT_VERSION = 2  # v2: the solution checks (question-number use, unsupported operands …) joined the features
+FORMAT_VERSION = 2  # v2: the solution and code checks (question-number use, the program parses …) joined the features
 WEIGHTS = "judge.safetensors"
 CONFIG = "judge.json"
 PARTS = ("idf", "mean", "std", "coef", "bias")
 CHECKS = ("no_marked_answer", "wrong_steps", "checked_steps", "log_length", "hedged", "non_integer_answer",
-          "agreement", "has_earlier", *SOLUTION_CHECKS)
+          "agreement", "has_earlier", *SOLUTION_CHECKS, *CODE_CHECKS)
 
 
 def check_features(response: str, earlier: Sequence[str] = (), query: str = "") -> list[float]:
-    """The model-free checks as numbers, in the order of ``CHECKS`` (the solution checks read ``query``)."""
+    """The model-free checks as numbers, in the order of ``CHECKS`` (the solution checks read ``query``; the code checks
+    parse a program the response contains, never run it)."""
     checked, wrong = arithmetic_errors(response)
     answer = extract_final_answer(response)
     earlier_answers = [extract_final_answer(r) for r in earlier]
@@ -61,6 +63,7 @@ def check_features(response: str, earlier: Sequence[str] = (), query: str = "") 
         agreement_confidence(answer, earlier_answers),
         float(bool(earlier)),
         *solution_checks(query, response),
+        *code_checks(response),
     ]
 
 

@@ -61,3 +61,33 @@ def test_the_equation_search_stays_linear_on_hostile_runs(response: str) -> None
     start = time.perf_counter()
     assert arithmetic_errors(response) == (0, 0)
     assert time.perf_counter() - start < 5.0  # was 40 s for 32 kB before the digit runs and chains were bounded
+
+
+def test_code_checks_read_a_program_without_running_it() -> None:
+    from router_plugins.code_checks import CODE_CHECKS, code_checks
+
+    good = dict(zip(CODE_CHECKS, code_checks("Here:\n```python\ndef add(a, b):\n    return a + b\n```")))
+    assert (good["has_code"], good["code_parses"], good["returns"], good["prints_only"]) == (1.0, 1.0, 1.0, 0.0)
+    broken = dict(zip(CODE_CHECKS, code_checks("```python\ndef add(a, b)\n    print(a + b\n```")))
+    assert (broken["has_code"], broken["code_parses"]) == (1.0, 0.0)
+    assert code_checks("The answer is B.") == (0.0,) * len(CODE_CHECKS)
+
+
+@pytest.mark.parametrize("program", [
+    "import os\nos.system('touch /tmp/router_plugins_pwned')\ndef f():\n    return open('/etc/passwd').read()",
+    "def f():\n    return " + "(" * 5000 + "1" + ")" * 5000,  # nesting beyond the parser's limit
+    "def f():\n    return " + "[" * 100_000,
+    "def f():\n    return " + "1" * 50_000,  # an integer literal beyond int-parsing limits
+    "def f():\n    x = 1\0\n",  # a NUL byte
+    "def f():\n" + "    x = 1\n" * 100_000,  # beyond the size cap
+])
+def test_hostile_programs_are_parsed_never_run(program: str) -> None:
+    import os
+
+    from router_plugins.code_checks import CODE_CHECKS, code_checks
+
+    start = time.perf_counter()
+    values = code_checks(f"```python\n{program}\n```")
+    assert len(values) == len(CODE_CHECKS) and all(math.isfinite(v) for v in values)
+    assert not os.path.exists("/tmp/router_plugins_pwned")
+    assert time.perf_counter() - start < 5.0
