@@ -4,7 +4,7 @@ Judges of a cheap model's correctness from (query, its response), fitted on the 
 on train, then fitted on all of train and scored on test):
 
 * ``v1`` — the judge before session 7: tf-idf of hashed n-grams of 'query || response' + the 8 model-free checks;
-* ``v2`` — ``ResponseJudge`` today: the same + the solution and code checks (:mod:`router_plugins.solution_checks`,
+* ``v2`` — ``ResponseJudge`` today: the same + the solution and code checks where the responses show steps / code (:mod:`router_plugins.solution_checks`,
   :mod:`router_plugins.code_checks`);
 * ``gb`` — scikit-learn gradient boosting over the checks alone (no text);
 * ``v2+gb`` — mean rank of the two;
@@ -44,12 +44,14 @@ Fit = Callable[[NDArray[np.int64], NDArray[np.int64]], NDArray[np.float64]]
 
 
 class V1Judge(ResponseJudge):
-    """The judge as it was before the solution and code checks (their columns dropped)."""
+    """The judge as it was before the solution and code checks (their columns held at 0, so they weigh nothing)."""
 
     @staticmethod
     def _checks(queries: Sequence[str], responses: Sequence[str], earlier: Sequence[Sequence[str]] | None
                 ) -> NDArray[np.float64]:
-        return ResponseJudge._checks(queries, responses, earlier)[:, :N_V1]
+        checks = ResponseJudge._checks(queries, responses, earlier)
+        checks[:, N_V1:] = 0.0
+        return checks
 
 
 def scores(q: list[str], r: list[str], y: NDArray[np.bool_], fit: NDArray[np.int64], new: NDArray[np.int64],

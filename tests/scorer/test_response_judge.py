@@ -166,3 +166,15 @@ def test_a_judge_saved_by_an_older_format_is_refused_with_the_fix(judge: Respons
     (folder / "judge.json").write_text(json.dumps(cfg))
     with pytest.raises(CheckpointError, match="v1 file.*fit the judge again"):
         ResponseJudge.load(folder)
+
+
+def test_check_families_apply_only_where_the_responses_show_them() -> None:
+    from router_plugins.scorer.response_judge import applicable_checks
+
+    letters = np.array([check_features(r, (), "Which gas do plants take in? A) O2 B) CO2") for r in "ABAB" * 5])
+    worked_rows = np.array([check_features("13 + 45 = 58\n#### 58", (), "Tom has 13 and buys 45.")] * 20)
+    names = list(CHECKS)
+    assert applicable_checks(letters)[names.index("question_numbers_unused")] == 0.0
+    assert applicable_checks(letters)[names.index("code_parses")] == 0.0
+    assert applicable_checks(letters)[names.index("wrong_steps")] == 1.0  # the original checks always apply
+    assert applicable_checks(worked_rows)[names.index("question_numbers_unused")] == 1.0
