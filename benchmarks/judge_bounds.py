@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import itertools
 import json
 import time
 from dataclasses import dataclass
@@ -41,19 +40,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _policy_ceiling import TaskRows, target_ceiling
 from numpy.typing import NDArray
-from scipy import sparse
 from scipy.stats import norm
 from sklearn.metrics import roc_auc_score
 from tqdm import tqdm
 
-from router_plugins.replay import OutcomeTable, cost_quality_hull, load_outcomes
+from router_plugins.replay import OutcomeTable, load_outcomes
 from router_plugins.replay.post_generation import CHEAP_SHARE, answer_keys, post_generation_report
 
 ROOT = Path(__file__).resolve().parent
 GPT4 = "gpt-4-1106-preview"
 AUCS = (0.55, 0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.90, 0.95)
-LAMBDAS = 400
 
 
 @dataclass(frozen=True)
@@ -76,19 +74,6 @@ TARGETS = (
     Target("RouteLLM GSM8K: 95 % of GPT-4's quality at ≤ 45 %", "routellm_gpt4_mixtral", ("gsm8k",), 0.45, 0.95,
            "routellm_gsm8k"),
 )
-
-
-@dataclass
-class TaskRows:
-    """The test rows of one task: quality and cost of every model, answer keys, judge scores of the callable models."""
-
-    q: NDArray[np.float64]
-    c: NDArray[np.float64]
-    keys: NDArray[np.int64]
-    strong: int
-    callable: list[int]
-    scores: dict[int, NDArray[np.float64]]  # model column → trained-judge P(right) on these rows
-    auc: dict[int, float]
 
 
 def judge_scores(train: OutcomeTable, test: OutcomeTable, cols: list[int]) -> dict[int, NDArray[np.float64]]:
@@ -136,91 +121,6 @@ def bins_of(score: NDArray[np.float64], n_bins: int) -> NDArray[np.int64]:
         return np.zeros(len(score), dtype=np.int64)
     edges = np.quantile(score, np.linspace(0, 1, n_bins + 1)[1:-1])
     return np.searchsorted(edges, score, side="right").astype(np.int64)
-
-
-def groups(keys: NDArray[np.int64], feats: NDArray[np.int64], called: tuple[int, ...], agreement: bool
-           ) -> NDArray[np.int64]:
-    """Group id per row: rows that read the same after calling ``called`` (sorted columns)."""
-    if not called:
-        return np.zeros(len(keys), dtype=np.int64)
-    cols = list(called)
-    parts = [feats[:, cols]]
-    if agreement:
-        seen = keys[:, cols]
-        parts.append(np.argmax(seen[:, :, None] == seen[:, None, :], axis=2))  # first equal answer = partition
-    _, inverse = np.unique(np.column_stack(parts), axis=0, return_inverse=True)
-    return inverse.ravel().astype(np.int64)
-
-
-def ceiling_curve(rows: TaskRows, feats: NDArray[np.int64], agreement: bool, depth: int, lambdas: NDArray[np.float64]
-                  ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """(Σ quality, Σ cost) per λ of the best adaptive policy over ≤ depth cheap calls (decisions per group on the
-    labels of these rows), by backward induction over the sets of models called."""
-    n, lam = len(rows.q), lambdas[None, :]
-    gid: dict[tuple[int, ...], NDArray[np.int64]] = {}
-    best: dict[tuple[int, ...], tuple[NDArray[np.float64], NDArray[np.float64]]] = {}  # per group × λ: (Q, C)
-    sets = [s for k in range(depth + 1) for s in itertools.combinations(rows.callable, k)]
-    for s in sets:
-        gid[s] = groups(rows.keys, feats, s, agreement)
-    for s in sorted(sets, key=len, reverse=True):
-        g = gid[s]
-        n_g = int(g.max()) + 1
-        # escalate to the strong model, or keep the best answer already read (chosen per group on the labels)
-        q_opts = [np.bincount(g, rows.q[:, rows.strong], n_g)]
-        c_opts = [np.bincount(g, rows.c[:, rows.strong], n_g)]
-        for j in s:
-            q_opts.append(np.bincount(g, rows.q[:, j], n_g))
-            c_opts.append(np.zeros(n_g))
-        Q = np.repeat(np.stack(q_opts, 1)[:, :, None], len(lambdas), 2)
-        C = np.repeat(np.stack(c_opts, 1)[:, :, None], len(lambdas), 2)
-        bestQ, bestC = _argmax(Q, C, lam)
-        if len(s) < depth:
-            for m in rows.callable:
-                if m in s:
-                    continue
-                child = tuple(sorted((*s, m)))
-                cg = gid[child]
-                up = np.zeros(int(cg.max()) + 1, dtype=np.int64)
-                up[cg] = g  # child groups refine the parent's
-                agg = sparse.csr_matrix((np.ones(len(up)), (up, np.arange(len(up)))), shape=(n_g, len(up)))
-                cq, cc = best[child]
-                q_m = agg @ cq
-                c_m = agg @ cc + np.bincount(g, rows.c[:, m], n_g)[:, None]
-                bestQ, bestC = _argmax(np.stack([bestQ, q_m], 1), np.stack([bestC, c_m], 1), lam)
-        best[s] = (bestQ, bestC)
-    Q0, C0 = best[()]
-    assert Q0.shape[0] == 1 and n > 0
-    return Q0[0], C0[0]
-
-
-def _argmax(Q: NDArray[np.float64], C: NDArray[np.float64], lam: NDArray[np.float64]
-            ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Per group and λ, the option (axis 1) of highest Q − λ·C (the cheaper on ties)."""
-    v = Q - lam[:, None, :] * C - 1e-12 * C
-    k = np.argmax(v, axis=1)[:, None, :]
-    return np.take_along_axis(Q, k, 1)[:, 0], np.take_along_axis(C, k, 1)[:, 0]
-
-
-def at_cap(Q: NDArray[np.float64], C: NDArray[np.float64], n: int, budget: float) -> float:
-    """Quality per row on the concave hull of the λ points at total cost ≤ budget (mixing two policies)."""
-    hull = cost_quality_hull(np.column_stack([C / n, Q / n]))
-    if budget < hull[0, 0]:
-        return float("nan")
-    return float(np.interp(budget, hull[:, 0], hull[:, 1]))
-
-
-def target_ceiling(per_task: list[TaskRows], feats: list[NDArray[np.int64]], agreement: bool, depth: int,
-                   budget: float) -> float:
-    """The ceiling at ``budget`` (mean cost per row) over several tasks: one λ for all (Lagrangian separability)."""
-    n = sum(len(r.q) for r in per_task)
-    ref = max(float(np.mean(r.c[:, r.strong])) for r in per_task)
-    lambdas = np.concatenate([[0.0], np.geomspace(1e-3, 1e3, LAMBDAS - 1) / ref])
-    Q, C = np.zeros(len(lambdas)), np.zeros(len(lambdas))
-    for rows, f in zip(per_task, feats):
-        q, c = ceiling_curve(rows, f, agreement, depth, lambdas)
-        Q += q
-        C += c
-    return at_cap(Q, C, n, budget)
 
 
 def judge_features(rows: TaskRows, n_bins: int, scores: dict[int, NDArray[np.float64]] | None = None
@@ -374,7 +274,36 @@ def main() -> None:
         _print(target, res)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2, default=float))
-    print(f"\nwrote {args.out} in {time.perf_counter() - start:.0f} s")
+    plot(results, args.out.with_suffix(".png"))
+    print(f"\nwrote {args.out} and {args.out.with_suffix('.png')} in {time.perf_counter() - start:.0f} s")
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    """Per target: eval's quality at the cap against the simulated judge's AUC, the target, the agreement ceiling and
+    the trained judges' test AUCs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4))
+    for ax, (label, res) in zip(np.atleast_1d(axes), results.items()):
+        sweep = res["simulated_judge"]["auc"]
+        aucs = [float(a) for a in sweep]
+        q = np.array([v["eval_quality_at_cap"] for v in sweep.values()])
+        sd = np.array([v["eval_quality_sd"] for v in sweep.values()])
+        ax.errorbar(aucs, q, yerr=sd, marker="o", label="eval with a simulated judge (chosen on train)")
+        ax.axhline(res["target_quality"], color="k", ls="--", label="target")
+        agree = next(v for k, v in res["ceilings"].items() if k.startswith("agreement,"))
+        ax.axhline(agree, color="tab:red", ls=":", label="agreement-only ceiling (test labels)")
+        for auc in res["judge_test_auc"].values():
+            ax.axvline(auc, color="tab:green", alpha=0.3)
+        ax.set(title=label.split(":")[0], xlabel="judge ROC AUC (green: trained judges, test)",
+               ylabel=f"quality at ≤ {res['cap']:.0%} of GPT-4's cost")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def _print(target: Target, res: dict[str, Any]) -> None:

@@ -26,15 +26,15 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
+from router_plugins.scorer.response_judge import CHECKS, ResponseJudge, check_features
 from scipy.stats import rankdata
 from sklearn.metrics import roc_auc_score
 from tqdm import tqdm
 
+from router_plugins.code_checks import CODE_CHECKS
 from router_plugins.replay import OutcomeTable, load_outcomes
 from router_plugins.replay.judge_cascade import MAX_JUDGED
 from router_plugins.replay.post_generation import _strong_and_cheap
-from router_plugins.scorer.response_judge import CHECKS, ResponseJudge, check_features
-from router_plugins.code_checks import CODE_CHECKS
 from router_plugins.solution_checks import SOLUTION_CHECKS
 
 ROOT = Path(__file__).resolve().parent

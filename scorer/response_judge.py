@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from router_plugins.code_checks import CODE_CHECKS, code_checks
 from router_plugins.errors import CheckpointError, DataError
 from router_plugins.hookspecs import hookimpl
 from router_plugins.judges import (
@@ -30,7 +31,6 @@ from router_plugins.judges import (
     is_hedged,
 )
 from router_plugins.scorer.checkpoint import file_sha256
-from router_plugins.code_checks import CODE_CHECKS, code_checks
 from router_plugins.solution_checks import SOLUTION_CHECKS, solution_checks
 
 if TYPE_CHECKING:
