@@ -17,7 +17,8 @@ the cost cap (mixing two policies = the fractional knapsack). Finer readings onl
 the per-query oracle. Below the target = no policy that reads only this much can reach it.
 
 Test-chosen groups fit noise as they get finer, so each judge reading is also shown with an uninformative judge (AUC
-0.5, random bins): a ceiling at or above the target there bounds nothing.
+0.5, random bins): a ceiling at or above the target there bounds nothing. More cheap calls make the agreement reading
+finer too (the agreement ceiling is printed for 1 to 8 calls): a bound holds only for the depth it was computed at.
 
 "Judge quality needed": ``eval``'s post-generation routers (``post_generation_report``: votes, agreement cascades and
 judge cascades, all chosen on **train** and replayed on test) with the trained judge replaced by a simulated one whose
@@ -52,6 +53,7 @@ from router_plugins.replay.post_generation import CHEAP_SHARE, answer_keys, post
 ROOT = Path(__file__).resolve().parent
 GPT4 = "gpt-4-1106-preview"
 AUCS = (0.55, 0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.90, 0.95)
+DEPTHS = (1, 2, 3, 4, 5, 6, 8)
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,8 @@ def run_target(target: Target, table: OutcomeTable, args: argparse.Namespace) ->
         feats = [judge_features(r, n_bins) for r in per_task]
         out["ceilings"][f"{name}, ≤{args.depth} cheap calls"] = target_ceiling(per_task, feats, agree, args.depth,
                                                                                budget)
+    plain = [judge_features(r, 1) for r in per_task]  # agreement alone, by how many cheap calls a policy may make
+    out["agreement_by_depth"] = {d: target_ceiling(per_task, plain, True, d, budget) for d in DEPTHS}
     rng = np.random.default_rng(0)
     for name, agree, n_bins in readings[1:]:  # the same readings with an uninformative judge: the noise floor
         vals = []
@@ -314,6 +318,8 @@ def _print(target: Target, res: dict[str, Any]) -> None:
     print("| ceiling (test labels) | quality at the cap |\n|---|---:|")
     for name, v in res["ceilings"].items():
         print(f"| {name} | {v:.4f} |")
+    print("\nagreement-only ceiling by the most cheap calls: "
+          + ", ".join(f"{d}: {v:.4f}" for d, v in res["agreement_by_depth"].items()))
     print("\n| simulated judge AUC | eval's best point at ≤ cap (chosen on train) | ranked cost share for the target |")
     print("|---:|---:|---:|")
     for auc, v in res["simulated_judge"]["auc"].items():
