@@ -27,12 +27,14 @@ AnswerExtractor = Callable[[str], "str | None"]
 
 _CHOICE = re.compile(r"^\(?([A-E])(?:\)|\.|:|,|\s*\(|\s*$)")
 _CHOICE_PHRASE = re.compile(r"answer(?: is|:)?\s*\(?([A-E])\)?\b", re.IGNORECASE)
-_NUMBER = r"-?\$?\d[\d,]*(?:\.\d+)?"
+# digit runs and operator chains are bounded: unbounded ones let a hostile '1,1,1,…' or '1+1+1+…' response make the
+# equation search quadratic in its length (40 s for 32 kB); real solutions stay far inside the bounds
+_NUMBER = r"-?\$?\d[\d,]{0,24}(?:\.\d{1,12})?"
 _FINAL_NUMBER = re.compile(rf"(?:####|answer is|answer:)\s*\**\s*({_NUMBER})", re.IGNORECASE)
 _ANY_NUMBER = re.compile(_NUMBER)
 _ANNOTATION = re.compile(r"<<([^=<>]+)=([^<>]+)>>")
 _EQUATION = re.compile(
-    rf"((?:{_NUMBER}\s*[-+*/x×÷]\s*)+{_NUMBER})\s*=\s*({_NUMBER})(?![\d.]*\s*[-+*/x×÷]\s*\d)"
+    rf"((?:{_NUMBER}\s*[-+*/x×÷]\s*){{1,16}}{_NUMBER})\s*=\s*({_NUMBER})(?![\d.]*\s*[-+*/x×÷]\s*\d)"
 )
 _OPS: dict[type, Callable[[float, float], float]] = {
     ast.Add: operator.add,

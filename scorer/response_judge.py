@@ -2,7 +2,9 @@
 
 Features are tf-idf over hashed word 1–2-grams of 'query || response' (no vocabulary to save: the idf is a vector)
 plus the standardised model-free checks of :mod:`router_plugins.judges` (final answer present, provably wrong arithmetic, length,
-agreement with earlier answers). One logistic regression per model, fitted on the train split of recorded outcomes;
+agreement with earlier answers), :mod:`router_plugins.solution_checks` (worked steps against the question's numbers) and
+:mod:`router_plugins.code_checks` (the program parses, returns …), each family only where the training responses show
+it (``applicable_checks``). One logistic regression per model, fitted on the train split of recorded outcomes;
 saved as safetensors + JSON like the scorer checkpoints. Registered as a plugin it answers ``judge_response`` for the
 models it was trained on and passes (None) for the others.
 """
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from router_plugins.code_checks import CODE_CHECKS, code_checks
 from router_plugins.errors import CheckpointError, DataError
 from router_plugins.hookspecs import hookimpl
 from router_plugins.judges import (
@@ -28,25 +31,27 @@ from router_plugins.judges import (
     is_hedged,
 )
 from router_plugins.scorer.checkpoint import file_sha256
+from router_plugins.solution_checks import SOLUTION_CHECKS, solution_checks
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
 
     from router_plugins.escalation import Attempt
 
-__all__ = ["JudgeFitter", "ResponseJudge", "check_features"]
+__all__ = ["JudgeFitter", "ResponseJudge", "applicable_checks", "check_features"]
 
 FORMAT = "router-plugins-judge"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # v2: the solution and code checks (question-number use, the program parses …) joined the features
 WEIGHTS = "judge.safetensors"
 CONFIG = "judge.json"
-PARTS = ("idf", "mean", "std", "coef", "bias")
+PARTS = ("idf", "mean", "std", "active", "coef", "bias")
 CHECKS = ("no_marked_answer", "wrong_steps", "checked_steps", "log_length", "hedged", "non_integer_answer",
-          "agreement", "has_earlier")
+          "agreement", "has_earlier", *SOLUTION_CHECKS, *CODE_CHECKS)
 
 
-def check_features(response: str, earlier: Sequence[str] = ()) -> list[float]:
-    """The model-free checks as numbers, in the order of ``CHECKS``."""
+def check_features(response: str, earlier: Sequence[str] = (), query: str = "") -> list[float]:
+    """The model-free checks as numbers, in the order of ``CHECKS`` (the solution checks read ``query``; the code checks
+    parse a program the response contains, never run it)."""
     checked, wrong = arithmetic_errors(response)
     answer = extract_final_answer(response)
     earlier_answers = [extract_final_answer(r) for r in earlier]
@@ -59,7 +64,26 @@ def check_features(response: str, earlier: Sequence[str] = ()) -> list[float]:
         float(answer is not None and "." in answer),
         agreement_confidence(answer, earlier_answers),
         float(bool(earlier)),
+        *solution_checks(query, response),
+        *code_checks(response),
     ]
+
+
+#: A family of checks is used only where it applies: at least this share of the training responses shows worked
+#: steps (solution checks) or a program (code checks). Elsewhere (e.g. one-letter answers) its columns would only add
+#: query-text noise to the fit.
+MIN_APPLICABLE = 0.5
+
+
+def applicable_checks(checks: NDArray[np.float64]) -> NDArray[np.float32]:
+    """1 for the columns of ``CHECKS`` the judge uses given these training responses' raw checks, 0 for the others
+    (decided from the responses alone, no labels)."""
+    active = np.ones(len(CHECKS), dtype=np.float32)
+    names = list(CHECKS)
+    for family, evidence in ((SOLUTION_CHECKS, "step_count"), (CODE_CHECKS, "has_code")):
+        if float(np.mean(checks[:, names.index(evidence)] > 0)) < MIN_APPLICABLE:
+            active[[names.index(n) for n in family]] = 0.0
+    return active
 
 
 class JudgeFitter:
@@ -117,9 +141,10 @@ class ResponseJudge:
         return vstack([cache[t] for t in texts], format="csr")
 
     @staticmethod
-    def _checks(responses: Sequence[str], earlier: Sequence[Sequence[str]] | None) -> NDArray[np.float64]:
+    def _checks(queries: Sequence[str], responses: Sequence[str], earlier: Sequence[Sequence[str]] | None
+                ) -> NDArray[np.float64]:
         before = earlier if earlier is not None else [()] * len(responses)
-        return np.array([check_features(r, e) for r, e in zip(responses, before)], dtype=np.float64)
+        return np.array([check_features(r, e, q) for q, r, e in zip(queries, responses, before)], dtype=np.float64)
 
     def _features(self, model: str, queries: Sequence[str], responses: Sequence[str],
                   earlier: Sequence[Sequence[str]] | None, hashed: csr_matrix | None = None,
@@ -131,8 +156,8 @@ class ResponseJudge:
         f = self.weights[model]
         hashed = self._hashed(queries, responses) if hashed is None else hashed
         text = normalize(hashed @ diags(f["idf"].astype(np.float64)))
-        raw = self._checks(responses, earlier) if checks is None else checks
-        checks = (raw - f["mean"]) / f["std"]
+        raw = self._checks(queries, responses, earlier) if checks is None else checks
+        checks = (raw - f["mean"]) / f["std"] * f["active"]
         return hstack([text, csr_matrix(checks)]).tocsr()
 
     def fit(self, model: str, queries: Sequence[str], responses: Sequence[str], correct: Sequence[float],
@@ -148,11 +173,12 @@ class ResponseJudge:
                             "both right and wrong answers to learn from")
         hashed = self._hashed(queries, responses)
         df = np.bincount(hashed.indices, minlength=self.n_features)
-        checks = self._checks(responses, earlier)
+        checks = self._checks(queries, responses, earlier)
         self.weights[model] = {
             "idf": (np.log((1.0 + len(y)) / (1.0 + df)) + 1.0).astype(np.float32),
             "mean": checks.mean(axis=0).astype(np.float32),
             "std": np.maximum(checks.std(axis=0), 1e-6).astype(np.float32),
+            "active": applicable_checks(checks),
         }
         clf = LogisticRegression(C=self.C, max_iter=2000)
         clf.fit(self._features(model, queries, responses, earlier, hashed, checks), y)
@@ -220,8 +246,11 @@ class ResponseJudge:
             raise CheckpointError(f"{folder}: no {CONFIG}; save a judge with ResponseJudge.save()") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise CheckpointError(f"{folder / CONFIG}: not valid JSON ({exc})") from None
-        if not isinstance(cfg, dict) or cfg.get("format") != FORMAT or cfg.get("format_version") != FORMAT_VERSION:
-            raise CheckpointError(f"{folder / CONFIG}: not a {FORMAT} v{FORMAT_VERSION} file")
+        if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
+            raise CheckpointError(f"{folder / CONFIG}: not a {FORMAT} file")
+        if cfg.get("format_version") != FORMAT_VERSION:
+            raise CheckpointError(f"{folder / CONFIG}: a {FORMAT} v{cfg.get('format_version')} file; this version reads "
+                                  f"v{FORMAT_VERSION} (its features changed): fit the judge again and save it")
         if list(cfg.get("checks", [])) != list(CHECKS):
             raise CheckpointError(f"{folder}: saved with checks {cfg.get('checks')}, this version computes {CHECKS}")
         weights = folder / WEIGHTS
@@ -231,7 +260,7 @@ class ResponseJudge:
             tensors = load_file(str(weights))
             judge = cls(int(cfg["n_features"]), float(cfg["C"]))
             models = list(cfg["models"])
-            shapes = {"idf": (judge.n_features,), "mean": (len(CHECKS),), "std": (len(CHECKS),),
+            shapes = {"idf": (judge.n_features,), "mean": (len(CHECKS),), "std": (len(CHECKS),), "active": (len(CHECKS),),
                       "coef": (judge.n_features + len(CHECKS),), "bias": (1,)}
             for i, model in enumerate(models):
                 parts = {key: tensors[f"{key}/{i}"] for key in PARTS}

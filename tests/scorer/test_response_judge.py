@@ -156,3 +156,25 @@ def test_eval_reports_a_trained_judge_cascade(tmp_path: Path, cli: object, tiny_
     assert best["quality"] > cheap_q + 0.1 and best["cost_share"] < 0.6  # the judge escalates the wrong answers
     lo, hi = best["vs_reference"]["ci95"]
     assert lo <= best["vs_reference"]["diff"] <= hi
+
+
+def test_a_judge_saved_by_an_older_format_is_refused_with_the_fix(judge: ResponseJudge, tmp_path: Path) -> None:
+    folder = judge.save(tmp_path / "judge")
+    cfg = json.loads((folder / "judge.json").read_text())
+    assert cfg["format_version"] == 2
+    cfg["format_version"] = 1  # written before the solution checks joined the features
+    (folder / "judge.json").write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointError, match="v1 file.*fit the judge again"):
+        ResponseJudge.load(folder)
+
+
+def test_check_families_apply_only_where_the_responses_show_them() -> None:
+    from router_plugins.scorer.response_judge import applicable_checks
+
+    letters = np.array([check_features(r, (), "Which gas do plants take in? A) O2 B) CO2") for r in "ABAB" * 5])
+    worked_rows = np.array([check_features("13 + 45 = 58\n#### 58", (), "Tom has 13 and buys 45.")] * 20)
+    names = list(CHECKS)
+    assert applicable_checks(letters)[names.index("question_numbers_unused")] == 0.0
+    assert applicable_checks(letters)[names.index("code_parses")] == 0.0
+    assert applicable_checks(letters)[names.index("wrong_steps")] == 1.0  # the original checks always apply
+    assert applicable_checks(worked_rows)[names.index("question_numbers_unused")] == 1.0
