@@ -34,6 +34,8 @@ Mode = tuple[str, tuple[int, ...], int, int]
 MIN_PARSED = 0.8
 #: Cheap = mean train cost below this share of the strongest model's; at most MAX_SET of them per mode.
 CHEAP_SHARE, MAX_SET = 0.15, 4
+#: Cost caps (shares of the reference's train cost) at which modes are also chosen on train under the cap.
+CAPS = tuple(round(0.05 * k, 2) for k in range(2, 21))
 
 
 def answer_keys(table: OutcomeTable) -> NDArray[np.int64]:
@@ -161,8 +163,10 @@ def post_generation_report(train: OutcomeTable, rows: OutcomeTable, reference: s
                               "candidates": {t: len(v[0]) for t, v in per_task.items()}}
     if judge is None:
         report["points"] = _front(per_task, rows, q_ref, c_ref, grid)
+        report["points_at_caps"] = _at_caps(per_task, train, rows, reference, q_ref, c_ref)
     else:
         merged = {t: _merge(v, judged[t]) for t, v in per_task.items()}
+        report["points_at_caps"] = _at_caps(merged, train, rows, reference, q_ref, c_ref)
         only = {t: _merge(_subset(v, [n.startswith("single ") for n in v[0]]), judged[t]) for t, v in per_task.items()}
         report["points"] = _front(merged, rows, q_ref, c_ref, grid)
         report["without_judge"] = {"points": _front(per_task, rows, q_ref, c_ref, grid)}
@@ -201,21 +205,59 @@ def _front(per_task: dict[str, _Candidates], rows: OutcomeTable, q_ref: NDArray[
     seen: set[tuple[int, ...]] = set()
     for lam in grid:
         picks = tuple(int(np.argmax(q - lam * c - 1e-12 * c)) for _, q, c, _ in per_task.values())
-        if picks in seen:
-            continue
-        seen.add(picks)
-        q, c = np.zeros(len(rows)), np.zeros(len(rows))
-        chosen = {}
-        for (task, (names, _, _, replays)), k in zip(per_task.items(), picks):
-            on_rows = rows.tasks == task
-            q[on_rows], c[on_rows] = replays[k]()
-            chosen[task] = names[k]
-        lo, hi = bootstrap_ci(q - q_ref)
-        points.append({"lambda": lam, "quality": float(q.mean()), "cost": float(c.mean()),
-                       "cost_share": float(c.mean()) / c_ref if c_ref else None, "modes": chosen,
-                       "vs_reference": {"diff": float((q - q_ref).mean()), "ci95": [lo, hi]}})
+        if picks not in seen:
+            seen.add(picks)
+            points.append({"lambda": lam, **_replayed(per_task, rows, picks, q_ref, c_ref)})
     points.sort(key=lambda p: p["cost"])
     return points
+
+
+def _at_caps(per_task: dict[str, _Candidates], train: OutcomeTable, rows: OutcomeTable, reference: str,
+             q_ref: NDArray[np.float64], c_ref: float) -> list[dict[str, Any]]:
+    """At each of ``CAPS``, the per-task modes of best train quality whose train cost fits the cap (a share of the
+    reference's train cost; tasks weighted by their share of ``rows``), replayed on ``rows``. An exact
+    multiple-choice knapsack over the tasks' train fronts: it fills the gaps a common λ leaves between corners."""
+    if train.cost is None or not per_task:
+        return []
+    ref, states = train.model_index(reference), [(0.0, 0.0, ())]  # (train cost, train quality, picks)
+    ref_cost = 0.0
+    for task, (_, q, c, _) in per_task.items():
+        on_train = train.tasks == task if (train.tasks == task).any() else np.ones(len(train), dtype=bool)
+        w = float((rows.tasks == task).mean())
+        ref_cost += w * float(np.nanmean(train.cost[on_train, ref]))
+        grown = sorted(((sc + w * float(c[k]), sq + w * float(q[k]), (*sp, k)) for sc, sq, sp in states
+                        for k in range(len(q))), key=lambda s: (s[0], -s[1]))
+        states, best = [], -np.inf
+        for state in grown:  # keep the train Pareto front only
+            if state[1] > best + 1e-12:
+                states.append(state)
+                best = state[1]
+    points: list[dict[str, Any]] = []
+    seen: set[tuple[int, ...]] = set()
+    for cap in CAPS:
+        fits = [s for s in states if s[0] <= cap * ref_cost * (1 + 1e-9)]
+        if fits and fits[-1][2] not in seen:  # the front is sorted by cost, so the last that fits is the best
+            cost, quality, picks = fits[-1]
+            seen.add(picks)
+            points.append({"lambda": None, "cap": cap, "train_quality": quality, "train_cost_share": cost / ref_cost,
+                           **_replayed(per_task, rows, picks, q_ref, c_ref)})
+    return points
+
+
+def _replayed(per_task: dict[str, _Candidates], rows: OutcomeTable, picks: tuple[int, ...],
+              q_ref: NDArray[np.float64], c_ref: float) -> dict[str, Any]:
+    """One set of per-task choices replayed on ``rows``: quality, cost, modes and the paired difference to the
+    reference."""
+    q, c = np.zeros(len(rows)), np.zeros(len(rows))
+    chosen = {}
+    for (task, (names, _, _, replays)), k in zip(per_task.items(), picks):
+        on_rows = rows.tasks == task
+        q[on_rows], c[on_rows] = replays[k]()
+        chosen[task] = names[k]
+    lo, hi = bootstrap_ci(q - q_ref)
+    return {"quality": float(q.mean()), "cost": float(c.mean()),
+            "cost_share": float(c.mean()) / c_ref if c_ref else None, "modes": chosen,
+            "vs_reference": {"diff": float((q - q_ref).mean()), "ci95": [lo, hi]}}
 
 
 def format_post_generation(report: dict[str, Any]) -> str:
@@ -225,6 +267,9 @@ def format_post_generation(report: dict[str, Any]) -> str:
               f"answers compared on {', '.join(report['comparable_tasks']) or 'no task'}"
               f"{'; judge cascades included' if 'judge_cascade' in report else ''})")]
     lines += _point_lines(report["points"])
+    if report.get("points_at_caps"):
+        lines += ["", "the same, chosen on train under a cost cap (a share of the reference's train cost)",
+                  *_point_lines(report["points_at_caps"])]
     if "judge_cascade" in report:
         title = "trained-judge cascades alone (single models + judge cascades; thresholds chosen on out-of-fold train " \
                 "confidences)"
@@ -233,11 +278,12 @@ def format_post_generation(report: dict[str, Any]) -> str:
 
 
 def _point_lines(points: list[dict[str, Any]]) -> list[str]:
-    lines = [f"{'λ·ref cost':>11}{'quality':>9}{'cost/ref':>10}{'Δ vs ref [95 % paired CI]':>34}"]
+    capped = bool(points) and points[0]["lambda"] is None
+    lines = [f"{'train cap' if capped else 'λ·ref cost':>11}{'quality':>9}{'cost/ref':>10}{'Δ vs ref [95 % paired CI]':>34}"]
     for p in points:
         d = p["vs_reference"]
         share = "" if p["cost_share"] is None else f"{p['cost_share']:.3f}"
-        lam = p["lambda"] * (p["cost"] / p["cost_share"] if p["cost_share"] else 1.0)
+        lam = p["cap"] if capped else p["lambda"] * (p["cost"] / p["cost_share"] if p["cost_share"] else 1.0)
         lines.append(f"{lam:>11.3g}{p['quality']:>9.4f}{share:>10}{d['diff']:>+12.4f} [{d['ci95'][0]:+.4f}, "
                      f"{d['ci95'][1]:+.4f}]")
         lines.extend(f"{'':>13}{task}: {mode}" for task, mode in p["modes"].items())

@@ -11,6 +11,7 @@ import pytest
 from router_plugins.replay import OutcomeTable, load_outcomes
 from router_plugins.replay.post_generation import (
     answer_keys,
+    candidate_modes,
     comparable_tasks,
     format_post_generation,
     post_generation_report,
@@ -90,3 +91,41 @@ def test_shared_routerbench_post_generation_front() -> None:
     assert max(p["quality"] for p in report["points"]) <= gpt4 + 0.01
     with pytest.raises(ValueError):
         answer_keys(replace(t.select(np.arange(3)), responses=None))
+
+
+def test_modes_at_cost_caps_are_the_train_optimum_and_ignore_test_labels() -> None:
+    rng = np.random.default_rng(1)
+    answers, correct, tasks, splits = [], [], [], []
+    for i in range(600):
+        task = ("mc", "other", "third")[i % 3]
+        p = {"mc": [0.7, 0.6, 0.5, 0.95], "other": [0.4, 0.8, 0.6, 0.9], "third": [0.6, 0.6, 0.6, 0.7]}[task]
+        right = rng.random(4) < p
+        answers.append(["A" if r else str(rng.choice(["B", "C", "D"])) for r in right])
+        correct.append(right.astype(float).tolist())
+        tasks.append(task)
+        splits.append("train" if i < 420 else "test")
+    t = table(answers, correct, tasks, splits)
+    train, test = t.split("train"), t.split("test")
+    report = post_generation_report(train, test, "strong")
+    capped = report["points_at_caps"]
+    assert capped and all(p["train_cost_share"] <= p["cap"] + 1e-9 for p in capped)
+    # brute force over every per-task choice on train: no choice that fits a cap has a better train quality
+    keys = answer_keys(train)
+    per_task = {}
+    for task in ("mc", "other", "third"):
+        on = train.tasks == task
+        per_task[task] = [(float(q.mean()), float(c.mean()))
+                          for q, c in (replay_mode(train.select(on), keys[on], m) for m in candidate_modes(train.select(on)))]
+    weights = {task: float((test.tasks == task).mean()) for task in per_task}
+    ref_cost = sum(w * 10.0 for w in weights.values())
+    combos = [(sum(weights[t] * per_task[t][k][1] for t, k in zip(per_task, ks)),
+               sum(weights[t] * per_task[t][k][0] for t, k in zip(per_task, ks)))
+              for ks in np.ndindex(*(len(v) for v in per_task.values()))]
+    for p in capped:
+        best = max(q for c, q in combos if c <= p["cap"] * ref_cost * (1 + 1e-9))
+        assert p["train_quality"] == pytest.approx(best, abs=1e-12)
+    # the choices are made on train: flipping every test label changes no mode
+    flipped = replace(test, quality=1.0 - test.quality)
+    assert [p["modes"] for p in post_generation_report(train, flipped, "strong")["points_at_caps"]] == \
+        [p["modes"] for p in capped]
+    assert "train cap" in format_post_generation(report)
