@@ -225,9 +225,10 @@ def _shrinkage(folds: list[dict], weights: Sequence[float], y: NDArray[np.float6
                 q_out.append(_routed((1 - a_out) * f["p_out"] + a_out * f["prior"][None, :], y[f["out"]]))
             margin = np.nan_to_num(np.asarray(q_out) - single, nan=0.0)  # a fold with no recorded outcome cannot lose
             mean_id, mean_out = float(np.nanmean(q_id)), float(np.nanmean(q_out))
-            grid[f"start={start:g},max={top:g}"] = [round(mean_id, 5), round(mean_out, 5), round(float(margin.min()), 5)]
+            worst = float(margin.min())
+            grid[f"start={start:g},max={top:g}"] = [round(mean_id, 5), round(mean_out, 5), round(worst, 5)]
             # the key of a strength: never worse first (a shortfall beyond the tolerance), then held-out, then ID
-            ranked.append((min(float(margin.min()) + tolerance, 0.0), mean_out, mean_id, start, top))
+            ranked.append((min(worst + tolerance, 0.0), mean_out, mean_id, start, top))
             if top == 0:
                 break  # no shrinkage: the start does not matter
     best = ranked[0]  # the order above is from less to more shrinkage: a strict improvement is needed to move on

@@ -12,7 +12,7 @@ from router_plugins.scorer.novelty_training import _shrinkage
 STARTS = (0.5, 0.9, 0.99, 1.0, 1.5, 2.0, 3.0)
 MAXES = (0.0, 0.25, 0.5, 0.75, 1.0)
 N_ID = 200
-#: Not routing (the robust prior's pick) is model 0; the router's prediction, for model 1, flips to it above weight 0.78.
+#: Not routing (the robust prior's pick) is model 0; the router predicts model 1 and flips to 0 above weight 0.78.
 PRIOR = np.array([0.6, 0.4])
 PICK_1 = np.array([0.2, 0.9])
 
