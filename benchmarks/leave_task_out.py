@@ -23,6 +23,11 @@ of the embedding. Writes benchmarks/results/leave_task_out/<encoder>/{results.js
 
     HF_HUB_OFFLINE=1 python benchmarks/leave_task_out.py --encoder fast
 
+Every router is also scored text-only with the text shrinkage the **previous rule** would have picked from the same
+training folds (best mean held-out quality while the proxy's validation quality stays within 0.25 points of no
+shrinkage; read from the stored grid, ``router_text_only_id_rule_*``), beside the shipped rule (every held-out training
+family within 0.5 points of not routing): the A/B of the rule alone, on the same router and detector.
+
 ``--compare-legacy`` also fits the format-1 detector (embedding + surface views only) per fold on the same rows and
 reports both side by side (AUROC, flagged shares, text-only routing).
 """
@@ -30,6 +35,7 @@ reports both side by side (AUROC, flagged shares, text-only routing).
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import time
@@ -76,6 +82,28 @@ def without_shrinkage(scorer: TrainedScorer) -> TrainedScorer:
     return off
 
 
+#: The previous text rule's constraint: the proxy's validation quality within this much of no shrinkage.
+ID_TOLERANCE = 0.0025
+
+
+def with_id_rule(scorer: TrainedScorer) -> TrainedScorer | None:
+    """The same scorer with the text strengths the previous rule picks from its stored fold grid (None: no grid)."""
+    nov = scorer.novelty
+    grid = {} if nov is None else nov.info.get("shrink_objective") or {}
+    base = next((v[0] for k, v in grid.items() if k.endswith(",max=0")), None)
+    if nov is None or base is None:
+        return None
+    best: tuple[float, str] | None = None
+    for key, v in grid.items():  # from less to more shrinkage; the first of equal held-out means wins
+        if v[0] >= base - ID_TOLERANCE and (best is None or v[1] > best[0] + 1e-9):
+            best = (v[1], key)
+    assert best is not None  # no shrinkage always qualifies
+    old = scorer.with_predictor(scorer.predictor)
+    old.novelty = copy.copy(nov)
+    old.novelty.shrink_start, old.novelty.shrink_max = (float(p.split("=")[1]) for p in best[1].split(","))
+    return old
+
+
 def auroc(neg: np.ndarray, pos: np.ndarray) -> float:
     """Area under the ROC curve of a score that should be higher on ``pos`` rows."""
     from sklearn.metrics import roc_auc_score
@@ -84,8 +112,9 @@ def auroc(neg: np.ndarray, pos: np.ndarray) -> float:
 
 
 def fold_figures(scorer: TrainedScorer, train: OutcomeTable, novel: OutcomeTable, ident: OutcomeTable,
-                 x_novel: np.ndarray, x_ident: np.ndarray) -> dict[str, Any]:
-    """Every per-family figure of the module docstring for one left-out family."""
+                 x_novel: np.ndarray, x_ident: np.ndarray, id_rule: TrainedScorer | None = None) -> dict[str, Any]:
+    """Every per-family figure of the module docstring for one left-out family (``id_rule``: the same router with
+    the previous text rule's strengths, scored text-only)."""
     best_train = baselines(train)["best_single"]
     j = novel.models.index(best_train["name"])
     q_train_best, c_train_best = evaluate_choices(novel, np.full(len(novel), j))
@@ -96,7 +125,8 @@ def fold_figures(scorer: TrainedScorer, train: OutcomeTable, novel: OutcomeTable
                            "family_best_quality": float(means[own])}
     for label, sc, use_task in (("router", scorer, True), ("router_no_shrink", without_shrinkage(scorer), True),
                                 ("router_text_only", scorer, False),
-                                ("router_text_only_no_shrink", without_shrinkage(scorer), False)):
+                                ("router_text_only_no_shrink", without_shrinkage(scorer), False),
+                                *((("router_text_only_id_rule", id_rule, False),) if id_rule is not None else ())):
         pred = predictions(sc, novel, use_task=use_task)
         out[f"{label}_lambda0"] = evaluate_choices(novel, route(pred, None, 0.0))[0]
         costs = cost_vector(sc, novel)
@@ -120,13 +150,19 @@ def fold_figures(scorer: TrainedScorer, train: OutcomeTable, novel: OutcomeTable
                          "weights": list(nov.weights)}
     out["router_minus_train_best"] = out["router_lambda0"] - q_train_best
     out["router_text_only_minus_train_best"] = out["router_text_only_lambda0"] - q_train_best
+    if id_rule is not None and id_rule.novelty is not None:
+        out["router_text_only_id_rule_minus_train_best"] = out["router_text_only_id_rule_lambda0"] - q_train_best
+        out["id_rule_shrink"] = {"start": id_rule.novelty.shrink_start, "max": id_rule.novelty.shrink_max}
     return out
 
 
 def id_figures(dataset: str, scorer: TrainedScorer, test: OutcomeTable) -> dict[str, Any]:
     """The in-distribution figures the issue tracks, with and without shrinkage, on the test split."""
-    rep = evaluate_scorers(test, {"stack": scorer, "stack (no shrinkage)": without_shrinkage(scorer)}, split="test",
-                           text_only=("stack", "stack (no shrinkage)"))
+    routers = {"stack": scorer, "stack (no shrinkage)": without_shrinkage(scorer)}
+    id_rule = with_id_rule(scorer)
+    if id_rule is not None:
+        routers["stack (previous text rule)"] = id_rule
+    rep = evaluate_scorers(test, routers, split="test", text_only=tuple(routers))
     out: dict[str, Any] = {}
     for name, r in rep["routers"].items():
         fig: dict[str, Any] = {"lambda0": r["points"][0]["quality"], "aiq": r.get("aiq")}
@@ -190,7 +226,7 @@ def run(dataset: str, root: Path, encoder_spec: str, enc: CachedEncoder, members
         if g == "ood_test":
             full = scorer  # trained on every train family: also the in-distribution router
         figs = fold_figures(scorer, train, table.select(novel_rows), table.select(ident_rows), x_all[novel_rows],
-                            x_all[ident_rows])
+                            x_all[ident_rows], with_id_rule(scorer))
         if legacy:
             figs["legacy"] = fold_figures(with_legacy_detector(scorer, x_all[keep], train, cfg), train,
                                           table.select(novel_rows), table.select(ident_rows), x_all[novel_rows],
@@ -289,6 +325,21 @@ def summary(res: dict[str, Any]) -> str:
     return "; ".join(lines)
 
 
+def rule_markdown(dataset: str, res: dict[str, Any]) -> str:
+    """Previous text rule vs the shipped one, text-only, per left-out family: Δ and learned strengths."""
+    rows = [f"\n#### {dataset}: text shrinkage rule, previous (ID within 0.25) vs never-worse, text-only\n",
+            "| left-out family | text-only λ=0 Δ previous / new (points) | text (start, max) previous / new |",
+            "|---|---:|---:|"]
+    for g, f in res["folds"].items():
+        if "id_rule_shrink" not in f:
+            continue
+        o, n = f["id_rule_shrink"], f["shrink"]
+        rows.append(f"| {g} | {100 * f['router_text_only_id_rule_minus_train_best']:+.1f} / "
+                    f"{100 * f['router_text_only_minus_train_best']:+.1f} | ({o['start']:g}, {o['max']:g}) / "
+                    f"({n['start']:g}, {n['max']:g}) |")
+    return "\n".join(rows)
+
+
 def legacy_markdown(dataset: str, res: dict[str, Any]) -> str:
     """Old (format-1, two views) vs new detector, text-only, per left-out family."""
     rows = [f"\n#### {dataset}: format-1 detector (emb + surf) vs the new one (all views), text-only\n",
@@ -332,6 +383,10 @@ def main() -> None:
     for ds, res in results.items():
         print(markdown(ds, res))
         print("\n" + summary(res))
+        if any("id_rule_shrink" in f for f in res["folds"].values()):
+            print(rule_markdown(ds, res))
+            ok = sum(f["router_text_only_id_rule_minus_train_best"] >= -0.005 for f in res["folds"].values())
+            print(f"previous text rule: text-only {ok}/{len(res['folds'])} within 0.5 points")
         if any("legacy" in f for f in res["folds"].values()):
             print(legacy_markdown(ds, res))
             print("format-1 detector: " + summary({"folds": {g: f["legacy"] for g, f in res["folds"].items()}}))

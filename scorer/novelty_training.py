@@ -4,13 +4,12 @@ For each training family in turn (up to ``max_folds``, a random subset beyond th
 router are fitted on the other families' non-validation rows; that family's rows play the unseen family and the
 others' validation rows the in-distribution queries. Pooled over the folds they give (a) the non-negative weights of
 the standardised views (``_novelty_views``; a logistic model: held-out families are the positive class, "outlier
-exposure") and (b) the shrinkage ``(start, max)``
-that maximises the proxy router's mean λ=0 quality on the held-out families while keeping its quality on the
-in-distribution rows within ``id_tolerance`` of no shrinkage (in-distribution figures must not drop), and (c) the
-separate strength ``label_shrink`` for queries whose task label is unseen, which replaces the text's weight for them:
-every held-out row carries such a label and no in-distribution query does, so no validation constraint applies; it is
-the strength with the best mean held-out quality among those that keep every held-out family within half a point of
-the fold's best single training model (the issue's "never worse than not routing", learned on training folds). The
+exposure") and (b) the text shrinkage ``(start, max)`` for unlabelled queries (a known label is never text-shrunk)
+and (c) the separate strength ``label_shrink`` for queries whose task label is unseen, which replaces the text's
+weight for them. Both are chosen by the issue's "never worse than not routing", learned on training folds: of the
+strengths that keep every held-out family within half a point of the fold's best single training model (scored from
+the text alone for (b), as unlabelled traffic; every held-out row carries an unseen label for (c)), the one with the
+best mean held-out quality (the text rule's in-distribution cost is kept in ``info["shrink_objective"]``). The
 final detector is then fitted on every family's non-validation rows and calibrated on the validation rows; it keeps
 the training task names, unless some training row has no label (then a label proves nothing).
 """
@@ -119,7 +118,7 @@ def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[st
                 models: Sequence[str], val: NDArray[np.bool_], proxy: ProxyTrainer | None, *,
                 max_folds: int = 12, seed: int = 0, detector_views: Sequence[str] = VIEWS,
                 starts: Sequence[float] = (0.5, 0.9, 0.99, 1.0, 1.5, 2.0, 3.0),
-                maxes: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0), id_tolerance: float = 0.0025,
+                maxes: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
                 label_grid: Sequence[float] = tuple(np.linspace(0.0, 1.0, 21))) -> NoveltyModel | None:
     """The calibrated detector with combination weights and shrinkage learned by leaving families out (module doc).
     None when there is no validation slice to calibrate on; no shrinkage with a single family."""
@@ -166,7 +165,7 @@ def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[st
             folds.append(fold)
         if folds:
             weights = nonnegative_logistic(np.vstack(feats), np.concatenate(labels))
-            start, top, grid = (_shrinkage(folds, weights, y, starts, maxes, id_tolerance) if proxy is not None
+            start, top, grid = (_shrinkage(folds, weights, y, starts, maxes) if proxy is not None
                                 else (1.0, 0.0, {}))
             label_top, label_grid_q = (_label_shrinkage(folds, y, label_grid) if proxy is not None
                                        else (0.0, {}))
@@ -206,12 +205,17 @@ def _fold_aurocs(folds: list[dict], weights: Sequence[float]) -> dict[str, float
 
 
 def _shrinkage(folds: list[dict], weights: Sequence[float], y: NDArray[np.float64], starts: Sequence[float],
-               maxes: Sequence[float], id_tolerance: float) -> tuple[float, float, dict[str, list[float]]]:
-    """(start, max) with the best mean λ=0 quality on the held-out families among those that keep the mean
-    in-distribution (validation) quality within ``id_tolerance`` of no shrinkage; ties go to less shrinkage."""
+               maxes: Sequence[float], tolerance: float = 0.005) -> tuple[float, float, dict[str, list[float]]]:
+    """(start, max) for unlabelled queries, chosen like ``label_shrink`` but from the text's scores: of the strengths
+    that keep every held-out family within ``tolerance`` of the fold's best single training model (not routing), the
+    best mean λ=0 held-out quality; ties go to the better in-distribution (validation) quality, then to less
+    shrinkage. When none keeps every family, the smallest worst-family shortfall decides (then the same ties). The
+    grid maps each strength to [in-distribution mean, held-out mean, worst held-out margin over not routing]."""
     scored = [(f, *_fold_scores(f, weights)) for f in folds]
     odd = [np.flatnonzero(f["cal"])[1::2] for f in folds]
+    single = np.array([_routed(np.broadcast_to(f["prior"], f["p_out"].shape), y[f["out"]]) for f in folds])
     grid: dict[str, list[float]] = {}
+    ranked: list[tuple[float, float, float, float, float]] = []
     for top in sorted(maxes):
         for start in sorted(starts, reverse=True):
             q_id, q_out = [], []
@@ -219,20 +223,29 @@ def _shrinkage(folds: list[dict], weights: Sequence[float], y: NDArray[np.float6
                 a_cal, a_out = shrink_weight(s_cal, start, top)[:, None], shrink_weight(s_out, start, top)[:, None]
                 q_id.append(_routed((1 - a_cal) * f["p_cal"][1::2] + a_cal * f["prior"][None, :], y[rows]))
                 q_out.append(_routed((1 - a_out) * f["p_out"] + a_out * f["prior"][None, :], y[f["out"]]))
-            grid[f"start={start:g},max={top:g}"] = [round(float(np.nanmean(q_id)), 5), round(float(np.nanmean(q_out)), 5)]
+            margin = np.nan_to_num(np.asarray(q_out) - single, nan=0.0)  # a fold with no recorded outcome cannot lose
+            mean_id, mean_out = float(np.nanmean(q_id)), float(np.nanmean(q_out))
+            worst = float(margin.min())
+            grid[f"start={start:g},max={top:g}"] = [round(mean_id, 5), round(mean_out, 5), round(worst, 5)]
+            # the key of a strength: never worse first (a shortfall beyond the tolerance), then held-out, then ID
+            ranked.append((min(worst + tolerance, 0.0), mean_out, mean_id, start, top))
             if top == 0:
                 break  # no shrinkage: the start does not matter
-    base_id = grid[f"start={max(starts):g},max=0"][0] if 0.0 in maxes else max(v[0] for v in grid.values())
-    best: tuple[float, float, float] | None = None
-    for key, (q_id, q_out) in grid.items():
-        if q_id < base_id - id_tolerance:
-            continue
-        start, top = (float(part.split("=")[1]) for part in key.split(","))
-        if best is None or q_out > best[0] + 1e-9:
-            best = (q_out, start, top)
-    if best is None:
-        return 1.0, 0.0, grid
-    return best[1], best[2], grid
+    best = ranked[0]  # the order above is from less to more shrinkage: a strict improvement is needed to move on
+    for cand in ranked[1:]:
+        if _better(cand[:3], best[:3]):
+            best = cand
+    return best[3], best[4], grid
+
+
+def _better(a: tuple[float, ...], b: tuple[float, ...], eps: float = 1e-9) -> bool:
+    """Lexicographic ``a > b`` with a tolerance for float noise on each key."""
+    for u, v in zip(a, b):
+        if u > v + eps:
+            return True
+        if u < v - eps:
+            return False
+    return False
 
 
 def _label_shrinkage(folds: list[dict], y: NDArray[np.float64], grid: Sequence[float],

@@ -1,0 +1,77 @@
+"""The text shrinkage (for unlabelled queries) is chosen by the never-worse rule, like ``label_shrink``: every held-out
+training family within half a point of the fold's best single model, then the best mean held-out quality; the
+in-distribution cost stays visible in the grid, and when no strength keeps every family the worst shortfall decides."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from router_plugins.scorer.novelty_training import _shrinkage
+
+STARTS = (0.5, 0.9, 0.99, 1.0, 1.5, 2.0, 3.0)
+MAXES = (0.0, 0.25, 0.5, 0.75, 1.0)
+N_ID = 200
+#: Not routing (the robust prior's pick) is model 0; the router predicts model 1 and flips to 0 above weight 0.78.
+PRIOR = np.array([0.6, 0.4])
+PICK_1 = np.array([0.2, 0.9])
+
+
+def _folds(near_raw: NDArray[np.float64]) -> tuple[list[dict], NDArray[np.float64]]:
+    """Two folds sharing the in-distribution rows (raw scores uniform on [0, 1], model 1 right and predicted right):
+    a *near* family with raw scores ``near_raw`` (extended scores about the same) and a *far* one (raw 10: extended
+    score ≈ 19), on both of which the router picks model 1 while model 0 (not routing) is right."""
+    n_near, n_far = len(near_raw), 50
+    y = np.vstack([np.tile([0.0, 1.0], (N_ID, 1)), np.tile([1.0, 0.0], (n_near + n_far, 1))])
+    cal = np.zeros(len(y), dtype=bool)
+    cal[:N_ID] = True
+    f_cal = np.linspace(0.0, 1.0, N_ID)[:, None]
+    folds = []
+    near, far = np.arange(N_ID, N_ID + n_near), np.arange(N_ID + n_near, len(y))
+    for rows, raw in ((near, near_raw), (far, np.full(n_far, 10.0))):
+        out = np.zeros(len(y), dtype=bool)
+        out[rows] = True
+        folds.append({"f_cal": f_cal, "f_out": np.asarray(raw)[:, None], "cal": cal, "out": out, "prior": PRIOR,
+                      "p_cal": np.tile(PICK_1, (N_ID, 1)), "p_out": np.tile(PICK_1, (len(rows), 1))})
+    return folds, y
+
+
+def _previous_rule(grid: dict[str, list[float]], id_tolerance: float = 0.0025) -> str:
+    """The rule before: best mean held-out quality with validation quality within 0.25 points of no shrinkage."""
+    base = next(v[0] for k, v in grid.items() if k.endswith(",max=0"))
+    return max((k for k, v in grid.items() if v[0] >= base - id_tolerance), key=lambda k: grid[k][1])
+
+
+def test_text_strength_keeps_a_near_family_never_worse() -> None:
+    # the near family scores 0.95: only start 0.5 with max 1 shrinks it enough, and that also shrinks the top ~11 %
+    # of in-distribution queries, which the previous rule's 0.25-point validation constraint refused
+    folds, y = _folds(np.full(50, 0.95))
+    start, top, grid = _shrinkage(folds, [1.0], y, STARTS, MAXES)
+    assert (start, top) == (0.5, 1.0)
+    q_id, q_out, worst = grid["start=0.5,max=1"]
+    assert q_out == 1.0 and worst >= -0.005  # both families at not routing's quality
+    assert q_id < grid["start=3,max=0"][0] - 0.05  # the in-distribution cost is recorded, not hidden
+    previous = _previous_rule(grid)
+    assert grid[previous][2] <= -0.99  # the previous rule left the near family wrong on every query
+    assert grid[previous][1] == 0.5 and previous != "start=0.5,max=1"
+
+
+def test_no_strength_keeps_every_family_then_the_worst_shortfall_decides() -> None:
+    # half the near family scores 0.95 (only start 0.5 reaches it), half 0.3 (nothing does): no strength is safe;
+    # start 0.5 halves the worst shortfall, so it wins despite costing in-distribution quality
+    folds, y = _folds(np.r_[np.full(25, 0.95), np.full(25, 0.3)])
+    start, top, grid = _shrinkage(folds, [1.0], y, STARTS, MAXES)
+    assert all(v[2] < -0.005 for v in grid.values())
+    assert (start, top) == (0.5, 1.0) and grid["start=0.5,max=1"][2] == -0.5
+    # with every near query out of reach the shortfall ties, and the far family decides, at no in-distribution cost
+    folds, y = _folds(np.full(50, 0.3))
+    start, top, grid = _shrinkage(folds, [1.0], y, STARTS, MAXES)
+    assert top == 1.0 and start > 0.5 and grid[f"start={start:g},max=1"][0] == grid["start=3,max=0"][0]
+
+
+def test_no_loss_means_no_shrinkage() -> None:
+    # the router is right on both held-out families: no strength beats not shrinking, and ties go to less shrinkage
+    folds, y = _folds(np.full(50, 0.95))
+    y[N_ID:] = [0.0, 1.0]
+    start, top, grid = _shrinkage(folds, [1.0], y, STARTS, MAXES)
+    assert top == 0.0 and grid["start=3,max=0"][2] > 0
