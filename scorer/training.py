@@ -144,8 +144,8 @@ def task_prior(y: NDArray[np.float64], tasks: Sequence[str] | None, strength: fl
     for name in names:  # parents first: a child shrinks towards its parent
         parent = levels.get(name.rpartition("/")[0], glob)
         sub = y[np.array([t == name or t.startswith(name + "/") for t in labels], dtype=bool)]
-        count = (~np.isnan(sub)).sum(axis=0)
-        levels[name] = (np.nansum(sub, axis=0) + strength * parent) / (count + strength)
+        weight = (~np.isnan(sub)).sum(axis=0) + strength  # no outcome and no pseudo-rows (strength 0): the parent's
+        levels[name] = np.where(weight > 0, (np.nansum(sub, axis=0) + strength * parent) / np.maximum(weight, 1e-9), parent)
     return names, np.vstack([*(levels[n] for n in names), glob[None, :]]).astype(np.float32)
 
 
@@ -163,7 +163,7 @@ def _train_prior(y: NDArray[np.float64], models: list[str], cfg: TrainConfig, ta
                 [labels[i] for i in np.flatnonzero(val)], int(val.sum()))
             pred = table[rows]
             briers[strength] = float(np.mean((pred[ok] - y[val][ok]) ** 2))
-    strength = min(briers, key=lambda k: (briers[k], k)) if briers else cfg.prior_strengths[0]
+    strength = min(briers, key=lambda k: (np.nan_to_num(briers[k], nan=np.inf), k)) if briers else cfg.prior_strengths[0]
     names, table = task_prior(y, labels, strength)
     return TrainResult(Predictor("prior", models, {"prior_tasks": names, "strength": strength},
                                  {"task_prior": table}), 0.0,

@@ -102,6 +102,11 @@ def test_task_prior_backs_off_to_parent_task_then_global() -> None:
     # With pseudo-rows a small task is pulled towards its parent.
     _, shrunk = task_prior(y, ["a/x", "a/x", "a/y", "b", "b"], strength=2.0)
     assert 2 / 3 < shrunk[names.index("a/x"), 0] < 1.0
+    # A model with no recorded outcome on a task, and no pseudo-rows, takes its parent's value (not NaN).
+    gap = np.array([[1.0, np.nan], [0.0, np.nan], [1.0, 1.0]])
+    names, table = task_prior(gap, ["c/x", "c/x", "d"], strength=0.0)
+    assert np.isfinite(table).all()
+    assert table[names.index("c/x"), 1] == table[names.index("c"), 1] == pytest.approx(1.0)  # c → global mean 1.0
 
 
 def test_prior_strength_is_chosen_on_the_validation_slice(tiny_encoder: object) -> None:
