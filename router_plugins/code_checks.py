@@ -7,11 +7,10 @@ The trained judge (:class:`router_plugins.scorer.response_judge.ResponseJudge`) 
 from __future__ import annotations
 
 import ast
-import functools
 import math
 import re
 
-from router_plugins.judges import _text
+from router_plugins.judges import _text, short_cache
 
 __all__ = ["CODE_CHECKS", "code_checks", "extract_code"]
 
@@ -41,7 +40,7 @@ def _parse(code: str) -> ast.Module | None:
         return None
 
 
-@functools.lru_cache(maxsize=1 << 12)
+@short_cache(maxsize=1 << 12)
 def code_checks(response: str) -> tuple[float, ...]:
     """The checks of ``CODE_CHECKS`` for one response: 0/1 flags and log counts (all 0 when it holds no code)."""
     code = extract_code(response)

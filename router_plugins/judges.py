@@ -10,6 +10,7 @@ import functools
 import operator
 import re
 from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 __all__ = [
     "AnswerExtractor",
@@ -42,6 +43,30 @@ _OPS: dict[type, Callable[[float, float], float]] = {
     ast.Mult: operator.mul,
     ast.Div: operator.truediv,
 }
+
+
+T = TypeVar("T")
+
+
+def short_cache(maxsize: int, max_chars: int = 8192) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """``functools.lru_cache`` for functions of response texts that keeps only calls whose string arguments are short:
+    a cache keyed on whole responses would hold up to ``maxsize`` of them, so hostile megabyte answers could pin
+    gigabytes. Longer calls are computed each time."""
+
+    def wrap(func: Callable[..., T]) -> Callable[..., T]:
+        cached = functools.lru_cache(maxsize=maxsize)(func)
+
+        @functools.wraps(func)
+        def call(*args: Any) -> T:
+            if any(isinstance(a, str) and len(a) > max_chars for a in args):
+                return func(*args)
+            return cached(*args)
+
+        call.cache_info = cached.cache_info  # type: ignore[attr-defined]
+        call.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+        return call
+
+    return wrap
 
 
 def _text(response: str) -> str:
@@ -100,7 +125,7 @@ def is_hedged(response: str) -> bool:
     return bool(_HEDGE.search(_text(response)))
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@short_cache(maxsize=1 << 16)
 def extract_final_answer(response: str) -> str | None:
     """A choice letter if the response looks like a multiple-choice answer, else its final number."""
     return extract_choice(response) or extract_number(response)
@@ -137,7 +162,7 @@ def _wrong(claimed: str, actual: float) -> bool:
     return abs(value - actual) > tolerance
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@short_cache(maxsize=1 << 16)
 def arithmetic_errors(response: str) -> tuple[int, int]:
     """(checked, wrong): how many worked calculations ('3 * 4 = 12', '<<3*4=12>>') the response contains, and how
     many of them are provably wrong. A wrong step makes a wrong final answer likely."""

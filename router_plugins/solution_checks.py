@@ -7,11 +7,10 @@ computed. Pure Python over regular expressions and :mod:`router_plugins.judges`'
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 
-from router_plugins.judges import _ANNOTATION, _EQUATION, _evaluate, _number, _text, extract_number
+from router_plugins.judges import _ANNOTATION, _EQUATION, _evaluate, _number, _text, extract_number, short_cache
 
 __all__ = ["SOLUTION_CHECKS", "solution_checks"]
 
@@ -53,7 +52,7 @@ def _known(value: float, known: set[float]) -> bool:
     return any(abs(value - k) <= 1e-9 * max(1.0, abs(k)) for k in known)
 
 
-@functools.lru_cache(maxsize=1 << 14)
+@short_cache(maxsize=1 << 14)
 def solution_checks(question: str, response: str) -> tuple[float, ...]:
     """The checks of ``SOLUTION_CHECKS`` for one (question, response): shares, 0/1 flags and log counts, all finite."""
     question, text = question[:_MAX_CHARS], _text(response)[:_MAX_CHARS]

@@ -69,3 +69,17 @@ def test_agreement_confidence() -> None:
     assert agreement_confidence(None, ["A"]) == 0.0
     assert agreement_confidence("A", ["A", "B"]) == 0.5
     assert agreement_confidence("A", ["A", "A"]) == 1.0
+
+
+def test_response_caches_keep_no_huge_responses() -> None:
+    # the checks are memoised for repeated answers, but a hostile megabyte answer must not be pinned in memory
+    from router_plugins import code_checks, judges, solution_checks
+
+    huge = "3 * 4 = 12. " * 100_000
+    for check, args in ((judges.extract_final_answer, (huge,)), (judges.arithmetic_errors, (huge,)),
+                        (code_checks.code_checks, (huge,)), (solution_checks.solution_checks, ("q?", huge))):
+        check.cache_clear()
+        assert check(*args) == check(*args)  # computed each time, same answer
+        assert check.cache_info().currsize == 0
+        check(*args[:-1], "3 * 4 = 12, so the answer is 12")
+        assert check.cache_info().currsize == 1
