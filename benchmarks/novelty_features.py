@@ -29,7 +29,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from router_plugins.replay import load_outcomes
 from router_plugins.scorer.encoders import CachedEncoder, make_encoder
 from router_plugins.scorer.novelty import surface_features
-from router_plugins.scorer.novelty_training import _family_distance, _spread, _whitening, family_of
+from router_plugins.scorer._novelty_fit import whitening
+from router_plugins.scorer._novelty_views import family_distance
+from router_plugins.scorer.novelty_training import _spread, family_of
 from router_plugins.scorer.pipeline import embed_table
 from router_plugins.scorer.training import validation_mask
 
@@ -55,11 +57,11 @@ class Features:
         fams = [str(f) for f, c in zip(names, counts, strict=True) if c >= 10]
         rows = fit & np.isin(fam, fams)
         self.x, self.xn, self.knn, self.rows = x, x / np.linalg.norm(x, axis=1, keepdims=True), knn, rows
-        self.w, self.m = _whitening(x[rows], fam[rows], fams)
+        self.w, self.m = whitening(x[rows], fam[rows], fams)
         self.spread = _spread(x[rows], fam[rows], fams, self.w, self.m)
         self.center, self.scale = s[rows].mean(0), np.maximum(s[rows].std(0), 1e-6)
         self.s = (s - self.center) / self.scale
-        self.ws, self.ms = _whitening(self.s[rows], fam[rows], fams)
+        self.ws, self.ms = whitening(self.s[rows], fam[rows], fams)
         self.spread_s = _spread(self.s[rows], fam[rows], fams, self.ws, self.ms)
         self.mu = x[rows].mean(0)
         self.precision = LedoitWolf().fit(x[rows] - self.mu).precision_
@@ -72,10 +74,10 @@ class Features:
     def __call__(self, ev: NDArray[np.bool_]) -> NDArray[np.float64]:
         """(n, k) candidate scores of the rows ``ev`` (higher = more novel)."""
         x = self.x[ev]
-        d_emb = _family_distance(x, self.w, self.m, self.spread)
-        d_surf = _family_distance(self.s[ev], self.ws, self.ms, self.spread_s)
+        d_emb = family_distance(x, self.w, self.m, self.spread)
+        d_surf = family_distance(self.s[ev], self.ws, self.ms, self.spread_s)
         d_global = np.einsum("ij,jk,ik->i", x - self.mu, self.precision, x - self.mu)
-        rel = (_family_distance(x, self.w, self.m, None) - d_global) / x.shape[1]
+        rel = (family_distance(x, self.w, self.m, None) - d_global) / x.shape[1]
         p = self.clf.predict_proba(self.xn[ev])
         cols = [np.log(d_emb), np.log(d_surf), rel, -(p * np.log(p + 1e-12)).sum(1)]
         if self.knn:

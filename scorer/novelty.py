@@ -32,7 +32,6 @@ from numpy.typing import NDArray
 from router_plugins.errors import CheckpointError, QueryError
 from router_plugins.query import MAX_TASK_CHARS, task_lineage
 from router_plugins.scorer._novelty_views import LEGACY_VIEWS, VIEWS, view_shapes, view_values
-from router_plugins.scorer._novelty_views import family_distance as _family_distance  # noqa: F401 - old import path
 
 Array = NDArray[np.float32]
 #: Names of the surface features, in column order (stored in checkpoints so a reader can check them).

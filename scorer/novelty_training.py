@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 
 from router_plugins.scorer._novelty_fit import (fit_view_tensors, nonnegative_logistic, robust_scale, usable_views,
                                                 whitening)
-from router_plugins.scorer._novelty_views import VIEWS, family_distance, view_values
+from router_plugins.scorer._novelty_views import VIEWS, view_values
 from router_plugins.scorer.novelty import NoveltyModel, extended_score, normalise_task, shrink_weight, surface_features
 from router_plugins.scorer.predictors import Predictor
 
@@ -41,8 +41,6 @@ def family_of(task: str) -> str:
     """The task family a task belongs to: its top-level name ("mmlu/astronomy" → "mmlu")."""
     return str(task).split("/", 1)[0]
 
-
-_family_distance, _whitening = family_distance, whitening  # the names the research probe (benchmarks/novelty_features.py) imports
 
 
 def _spread(x: NDArray[np.float64], fam: NDArray[np.str_], families: Sequence[str], whiten: NDArray,
