@@ -162,14 +162,18 @@ def _wrong(claimed: str, actual: float) -> bool:
     return abs(value - actual) > tolerance
 
 
+def worked_steps(text: str) -> list[tuple[str, str]]:
+    """(expression, claimed result) of each worked calculation in a text: GSM8K annotations ('<<3*4=12>>') first,
+    then inline equations ('3 * 4 = 12') outside them."""
+    return [*_ANNOTATION.findall(text), *_EQUATION.findall(_ANNOTATION.sub(" ", text))]
+
+
 @short_cache(maxsize=1 << 16)
 def arithmetic_errors(response: str) -> tuple[int, int]:
     """(checked, wrong): how many worked calculations ('3 * 4 = 12', '<<3*4=12>>') the response contains, and how
     many of them are provably wrong. A wrong step makes a wrong final answer likely."""
-    text = _text(response)
     checked = wrong = 0
-    pairs = [*_ANNOTATION.findall(text), *_EQUATION.findall(_ANNOTATION.sub(" ", text))]
-    for expression, claimed in pairs:
+    for expression, claimed in worked_steps(_text(response)):
         actual = _evaluate(expression)
         if actual is None:
             continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 
-from router_plugins.judges import _ANNOTATION, _EQUATION, _evaluate, _number, _text, extract_number, short_cache
+from router_plugins.judges import _evaluate, _number, _text, extract_number, short_cache, worked_steps
 
 __all__ = ["SOLUTION_CHECKS", "solution_checks"]
 
@@ -61,7 +61,7 @@ def solution_checks(question: str, response: str) -> tuple[float, ...]:
     results: list[float] = []
     operands = unsupported = 0
     seen: set[tuple[float, str | None]] = set()
-    for expression, claimed in [*_ANNOTATION.findall(text), *_EQUATION.findall(_ANNOTATION.sub(" ", text))]:
+    for expression, claimed in worked_steps(text):
         value = _evaluate(expression)
         # '30 * 2 = <<30*2=60>>60' states one step twice (inline and annotated): count it once
         if value is None or (value, _number(claimed)) in seen:
