@@ -141,9 +141,7 @@ def post_generation_report(train: OutcomeTable, rows: OutcomeTable, reference: s
     per_task: dict[str, _Candidates] = {}
     judged: dict[str, _Candidates] = {}
     for task in sorted(set(rows.tasks.tolist())):
-        on_train = train.tasks == task
-        if not on_train.any():
-            on_train = np.ones(len(train), dtype=bool)  # a task train never saw: judge candidates on all of train
+        on_train = _train_rows(train, task)
         sub, on_rows = train.select(on_train), rows.tasks == task
         sub_rows, rows_keys = rows.select(on_rows), keys_rows[on_rows]
         modes = candidate_modes(sub) if task in ok_tasks else singles
@@ -177,6 +175,12 @@ def post_generation_report(train: OutcomeTable, rows: OutcomeTable, reference: s
                       "these rows from the recorded answers" + ("; judge cascades chosen on out-of-fold train "
                                                                 "confidences" if judge is not None else ""))
     return report
+
+
+def _train_rows(train: OutcomeTable, task: str) -> NDArray[np.bool_]:
+    """The train rows that judge candidates for ``task``: its own, or all of train for a task train never saw."""
+    rows = train.tasks == task
+    return rows if rows.any() else np.ones(len(train), dtype=bool)
 
 
 def _strong_and_cheap(train: OutcomeTable) -> tuple[int, list[int]]:
@@ -222,7 +226,7 @@ def _at_caps(per_task: dict[str, _Candidates], train: OutcomeTable, rows: Outcom
     ref, states = train.model_index(reference), [(0.0, 0.0, ())]  # (train cost, train quality, picks)
     ref_cost = 0.0
     for task, (_, q, c, _) in per_task.items():
-        on_train = train.tasks == task if (train.tasks == task).any() else np.ones(len(train), dtype=bool)
+        on_train = _train_rows(train, task)
         w = float((rows.tasks == task).mean())
         ref_cost += w * float(np.nanmean(train.cost[on_train, ref]))
         grown = sorted(((sc + w * float(c[k]), sq + w * float(q[k]), (*sp, k)) for sc, sq, sp in states
