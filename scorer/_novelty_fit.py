@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from router_plugins.errors import ConfigError
+from router_plugins.scorer._novelty_edges import fit_edges, fit_family_edges
 from router_plugins.scorer._novelty_views import VIEWS
 
 #: Centroids per training family in the ``bank`` view (fewer for small families: one per BANK_ROWS_PER_CENTROID rows).
@@ -48,10 +49,16 @@ def _per_family(fam: NDArray[np.str_], families: Sequence[str], limit: int,
 
 
 def fit_view_tensors(x: NDArray[np.float64], fam: NDArray[np.str_], families: Sequence[str], views: Sequence[str],
-                     seed: int = 0) -> dict[str, NDArray[np.float64]]:
-    """The extra tensors of ``views`` (beyond the family Gaussians) fitted on rows ``x`` of families ``fam``."""
+                     seed: int = 0, texts: Sequence[str] = ()) -> dict[str, NDArray[np.float64]]:
+    """The extra tensors of ``views`` (beyond the family Gaussians) fitted on rows ``x`` (texts ``texts``) of
+    families ``fam``."""
     rng = np.random.default_rng(seed)
     out: dict[str, NDArray[np.float64]] = {}
+    if "edge" in views:
+        out["edge_keys"], out["edge_counts"] = fit_edges(texts)
+    if "tmpl" in views:
+        index = np.array([list(families).index(f) for f in fam], dtype=np.int64)
+        out["tmpl_keys"], out["tmpl_counts"], out["tmpl_median"] = fit_family_edges(texts, index, len(families))
     if "rel" in views:
         whiten, _ = whitening(x, np.full(len(x), "all"), ["all"])
         out["glob_whiten"], out["glob_mean"] = whiten, x.mean(axis=0)

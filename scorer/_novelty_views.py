@@ -9,7 +9,11 @@ distribution (numpy only, a few small matrix products per query):
   particular, the case plain Mahalanobis misses (Ren et al. 2021),
 - ``ent``: entropy of a linear family classifier's softmax on the embedding: a query between families,
 - ``bank``: log cosine distance to the nearest of a small bank of k-means centroids per training family (never the
-  training embeddings themselves).
+  training embeddings themselves),
+- ``edge``: surprise of the query's first and last words under the training prompts' templates (``_novelty_edges``):
+  a template no training family uses, whatever its topic,
+- ``tmpl``: the same per family: how much more surprising the edges are than a typical query of the family whose
+  template fits best (a family without a template, e.g. bare questions, is not novel for its varied openings).
 
 Checkpoint format 1 (before these views) combined ``emb`` and ``surf`` only; it reads as format 2 with those two views.
 """
@@ -21,13 +25,17 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from router_plugins.scorer._novelty_edges import edge_surprise, family_edge_surprise
+
 #: Every view, in the order a format-2 detector stores them.
-VIEWS = ("emb", "surf", "rel", "ent", "bank")
+VIEWS = ("emb", "surf", "rel", "ent", "bank", "edge", "tmpl")
 #: The views of a format-1 checkpoint (and of ``TrainConfig.novelty_views`` for the old detector).
 LEGACY_VIEWS = ("emb", "surf")
 #: Tensors each view needs beyond the two Gaussians every detector has.
 VIEW_TENSORS: dict[str, tuple[str, ...]] = {"emb": (), "surf": (), "rel": ("glob_whiten", "glob_mean"),
-                                            "ent": ("clf_coef", "clf_bias"), "bank": ("bank",)}
+                                            "ent": ("clf_coef", "clf_bias"), "bank": ("bank",),
+                                            "edge": ("edge_keys", "edge_counts"),
+                                            "tmpl": ("tmpl_keys", "tmpl_counts", "tmpl_median")}
 
 
 def family_distance(x: NDArray[np.float64], whiten: NDArray, means: NDArray,
@@ -46,8 +54,9 @@ def _unit(x: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def view_values(t: Mapping[str, NDArray], x: NDArray[np.float64], s: NDArray[np.float64],
-                views: Sequence[str]) -> NDArray[np.float64]:
-    """(n, len(views)) raw view values of embeddings ``x`` and standardised surface features ``s``."""
+                views: Sequence[str], texts: Sequence[str] = ()) -> NDArray[np.float64]:
+    """(n, len(views)) raw view values of embeddings ``x``, standardised surface features ``s`` and (for ``edge``)
+    the ``texts`` themselves."""
     cols: list[NDArray[np.float64]] = []
     for view in views:
         if view == "emb":
@@ -66,13 +75,19 @@ def view_values(t: Mapping[str, NDArray], x: NDArray[np.float64], s: NDArray[np.
             cols.append(-(p * np.log(np.maximum(p, 1e-12))).sum(axis=1))
         elif view == "bank":
             cols.append(np.log(np.maximum(1.0 - (_unit(x) @ t["bank"].T).max(axis=1), 1e-6)))
+        elif view == "edge":
+            cols.append(edge_surprise(t["edge_keys"], t["edge_counts"], texts))
+        elif view == "tmpl":
+            cols.append(family_edge_surprise(t["tmpl_keys"], t["tmpl_counts"], t["tmpl_median"], texts))
         else:  # validate() refuses unknown names before any scoring
             raise ValueError(f"unknown novelty view {view!r}")
     return np.column_stack(cols) if cols else np.zeros((len(x), 0))
 
 
-def view_shapes(views: Sequence[str], n_fam: int, d: int, bank_rows: int) -> dict[str, tuple[int, ...]]:
+def view_shapes(views: Sequence[str], n_fam: int, d: int, bank_rows: int, edge_rows: int = -1,
+                tmpl_rows: int = -1) -> dict[str, tuple[int, ...]]:
     """Expected shape of each extra tensor the ``views`` need (validation of untrusted checkpoints)."""
     shapes = {"glob_whiten": (d, d), "glob_mean": (d,), "clf_coef": (n_fam, d), "clf_bias": (n_fam,),
-              "bank": (bank_rows, d)}
+              "bank": (bank_rows, d), "edge_keys": (edge_rows,), "edge_counts": (edge_rows,),
+              "tmpl_keys": (tmpl_rows,), "tmpl_counts": (tmpl_rows,), "tmpl_median": (n_fam,)}
     return {name: shapes[name] for view in views for name in VIEW_TENSORS[view]}

@@ -3,12 +3,13 @@
 The raw score combines several views of the query (``_novelty_views``): class-conditional Gaussian (Mahalanobis)
 distances of its embedding and of a few surface features of its text (length, lines, digits, non-ASCII, code symbols,
 option markers) to the nearest training task family under a shared Ledoit-Wolf covariance, the relative Mahalanobis
-distance, the entropy of a family classifier, and the distance to a small bank of per-family centroids. Each view is
+distance, the entropy of a family classifier, the distance to a small bank of per-family centroids, and the surprise
+of its opening and closing words under the training prompts' templates (pooled and per family). Each view is
 standardised on calibration rows and weighted by a non-negative logistic model fitted with held-out task families as
 the novel class ("outlier exposure", ``novelty_training``). The calibrated score is the share of held-out
 in-distribution (validation) queries that are less novel: a threshold ``t`` on it flags about ``1 - t`` of
 in-distribution queries (its false-positive rate). Numpy only at inference: two (d × d) products plus the family and
-centroid distances, well under a millisecond at batch 1. Checkpoints of format 1 (the two Mahalanobis views only)
+centroid distances plus a few dozen hash lookups, well under a millisecond at batch 1. Checkpoints of format 1 (the two Mahalanobis views only)
 still load and score as they did.
 
 A query that names a task the checkpoint never saw in training (``known_tasks``, compared case- and
@@ -210,11 +211,20 @@ class NoveltyModel:
         if min(self.scales) <= 0:
             raise CheckpointError(f"novelty scales must be positive (they divide the views), got {self.scales}")
         bank_rows = t["bank"].shape[0] if "bank" in t and t["bank"].ndim == 2 else -1
-        for key, shape in view_shapes(views, len(self.families), d, bank_rows).items():
-            if key not in t or t[key].shape != shape or (key == "bank" and shape[0] < 1):
+        edge_rows, tmpl_rows = (t[k].shape[0] if k in t and t[k].ndim == 1 else -1 for k in ("edge_keys", "tmpl_keys"))
+        for key, shape in view_shapes(views, len(self.families), d, bank_rows, edge_rows, tmpl_rows).items():
+            if key not in t or t[key].shape != shape or (key in ("bank", "edge_keys", "tmpl_keys") and shape[0] < 1):
                 found = t[key].shape if key in t else "nothing"
                 raise CheckpointError(f"novelty tensor {key!r} (for the views {list(views)}) has shape {found}, "
                                       f"expected {shape}; the checkpoint is corrupt or mixed")
+        for view in ("edge", "tmpl"):  # hashes are looked up by binary search; counts must be counts
+            if view not in views:
+                continue
+            keys, counts = t[f"{view}_keys"], t[f"{view}_counts"]
+            if ((np.diff(keys) <= 0).any() or keys.min() < 0 or keys.max() >= 2 ** 24
+                    or (keys != np.round(keys)).any() or (counts < 1).any()):
+                raise CheckpointError(f"novelty tensors '{view}_keys' / '{view}_counts' must be strictly increasing "
+                                      "24-bit hashes with counts ≥ 1; the checkpoint is corrupt or mixed")
 
     # -- scoring -----------------------------------------------------------------------------------------------------
     def raw(self, x: NDArray[np.float32], texts: Sequence[str]) -> NDArray[np.float64]:
@@ -227,7 +237,7 @@ class NoveltyModel:
         t = self.tensors
         s = (surface_features(texts) - t["surf_center"]) / t["surf_scale"] if "surf" in self.views \
             else np.zeros((len(texts), 0))
-        return view_values(t, np.asarray(x, dtype=np.float64), s, self.views)
+        return view_values(t, np.asarray(x, dtype=np.float64), s, self.views, texts)
 
     def calibrate(self, raw: NDArray[np.float64]) -> NDArray[np.float64]:
         """Share of the calibration (in-distribution validation) queries with a lower raw score, in [0, 1]."""

@@ -55,11 +55,15 @@ def _spread(x: NDArray[np.float64], fam: NDArray[np.str_], families: Sequence[st
 
 @dataclass
 class _Views:
-    """Both views of every training row: embeddings, raw surface features and the family labels."""
+    """What the views read of every training row: embeddings, raw surface features, family labels and the text."""
 
     x: NDArray[np.float64]
     s: NDArray[np.float64]
     fam: NDArray[np.str_]
+    texts: Sequence[str]
+
+    def text_rows(self, rows: NDArray[np.bool_]) -> list[str]:
+        return [self.texts[i] for i in np.flatnonzero(rows)]
 
 
 def fit_detector(views: _Views, fit: NDArray[np.bool_], cal: NDArray[np.bool_], weights: Sequence[float] | None,
@@ -81,8 +85,8 @@ def fit_detector(views: _Views, fit: NDArray[np.bool_], cal: NDArray[np.bool_], 
                "surf_whiten": surf_w, "surf_means": surf_m,
                "emb_spread": _spread(views.x[rows], views.fam[rows], families, emb_w, emb_m),
                "surf_spread": _spread(s[rows], views.fam[rows], families, surf_w, surf_m),
-               **fit_view_tensors(views.x[rows], views.fam[rows], families, used, seed)}
-    values = view_values(tensors, views.x[cal], s[cal], used)
+               **fit_view_tensors(views.x[rows], views.fam[rows], families, used, seed, views.text_rows(rows))}
+    values = view_values(tensors, views.x[cal], s[cal], used, views.text_rows(cal))
     centers, scales = np.median(values, axis=0), robust_scale(values)
     w = np.full(len(used), 1.0 / len(used)) if weights is None else np.asarray(weights, dtype=np.float64)
     raw = ((values - centers) / scales) @ w
@@ -97,7 +101,7 @@ def _standardised(model: NoveltyModel, views: _Views, rows: NDArray[np.bool_]) -
     """(n, k) standardised view values of ``rows``: the inputs the combination weights act on."""
     t = model.tensors
     s = (views.s[rows] - t["surf_center"]) / t["surf_scale"]
-    values = view_values(t, views.x[rows], s, model.views)
+    values = view_values(t, views.x[rows], s, model.views, views.text_rows(rows))
     return (values - np.asarray(model.centers)) / np.asarray(model.scales)
 
 
@@ -122,7 +126,8 @@ def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[st
     None when there is no validation slice to calibrate on; no shrinkage with a single family."""
     if not val.any() or val.all():
         return None
-    views = _Views(np.asarray(x, np.float64), surface_features(texts), np.array([family_of(t) for t in tasks]))
+    views = _Views(np.asarray(x, np.float64), surface_features(texts), np.array([family_of(t) for t in tasks]),
+                   list(texts))
     names, counts = np.unique(views.fam, return_counts=True)
     eligible = [str(f) for f, c in zip(names, counts) if c >= MIN_FAMILY_ROWS]
     robust = np.nan_to_num(np.nanmean(y, axis=0), nan=0.5)

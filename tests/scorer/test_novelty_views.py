@@ -24,6 +24,9 @@ from .test_novelty import LookupEncoder, make_table
 
 DIM = 24
 TRAIN = ("alpha", "beta", "gamma", "delta", "eps", "mix")
+#: The views that read the embedding and the surface form: the texts here name their family in their first word, which
+#: the template views (``edge``, ``tmpl``; tests/scorer/test_novelty_edges.py) would read at once.
+EMBEDDING_VIEWS = tuple(v for v in VIEWS if v not in ("edge", "tmpl"))
 
 
 class TwinEncoder:
@@ -69,7 +72,7 @@ def fitted(views: tuple[str, ...], n: int = 200) -> tuple[NoveltyModel, TwinEnco
 
 @pytest.fixture(scope="module")
 def new_and_old() -> tuple[NoveltyModel, NoveltyModel, TwinEncoder]:
-    new, enc = fitted(VIEWS)
+    new, enc = fitted(EMBEDDING_VIEWS)
     old, _ = fitted(LEGACY_VIEWS)
     return new, old, enc
 
@@ -77,7 +80,7 @@ def new_and_old() -> tuple[NoveltyModel, NoveltyModel, TwinEncoder]:
 def test_every_new_view_grows_under_a_synthetic_shift(new_and_old: tuple[NoveltyModel, NoveltyModel,
                                                                          TwinEncoder]) -> None:
     new, _, enc = new_and_old
-    assert new.views == VIEWS
+    assert new.views == EMBEDDING_VIEWS
     ident = [f"{f} {i:05d}" for f in TRAIN for i in range(900, 960)]  # unseen texts of the training families
     for shifted in ("twin", "far"):
         novel = [f"{shifted} {i:05d}" for i in range(200)]
