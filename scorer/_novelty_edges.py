@@ -52,9 +52,9 @@ def fit_edges(texts: Sequence[str]) -> tuple[NDArray[np.float64], NDArray[np.flo
     return keys, np.array([counts[int(k)] for k in keys], dtype=np.float64)
 
 
-def edge_surprise(keys: NDArray, counts: NDArray, texts: Sequence[str]) -> NDArray[np.float64]:
-    """Head plus tail surprise (nats) of each text under the stored prefix counts (module doc)."""
-    return _steps(_lookup(keys, counts, edge_keys(texts)))
+def edge_surprise(keys: NDArray, counts: NDArray, query_keys: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Head plus tail surprise (nats) of each query (its ``edge_keys``) under the stored prefix counts (module doc)."""
+    return _steps(_lookup(keys, counts, query_keys))
 
 
 def _family_keys(keys: NDArray[np.int64], n_families: int) -> NDArray[np.int64]:
@@ -98,8 +98,8 @@ def fit_family_edges(texts: Sequence[str], family_index: NDArray[np.int64],
 
 
 def family_edge_surprise(keys: NDArray, counts: NDArray, median: NDArray,
-                         texts: Sequence[str]) -> NDArray[np.float64]:
-    """How much more surprising a text's edges are than a typical query of the family whose template fits it best:
-    min over families of (surprise under the family's own counts − that family's median)."""
-    mixed = _family_keys(edge_keys(texts), len(median))
+                         query_keys: NDArray[np.int64]) -> NDArray[np.float64]:
+    """How much more surprising a query's edges (its ``edge_keys``) are than a typical query of the family whose
+    template fits it best: min over families of (surprise under the family's own counts − that family's median)."""
+    mixed = _family_keys(query_keys, len(median))
     return (_steps(_lookup(keys, counts, mixed)) - np.asarray(median, dtype=np.float64)[None, :]).min(axis=1)

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from router_plugins.scorer._novelty_edges import edge_surprise, family_edge_surprise
+from router_plugins.scorer._novelty_edges import edge_keys, edge_surprise, family_edge_surprise
 
 #: Every view, in the order a format-2 detector stores them.
 VIEWS = ("emb", "surf", "rel", "ent", "bank", "edge", "tmpl")
@@ -58,6 +58,7 @@ def view_values(t: Mapping[str, NDArray], x: NDArray[np.float64], s: NDArray[np.
     """(n, len(views)) raw view values of embeddings ``x``, standardised surface features ``s`` and (for ``edge``)
     the ``texts`` themselves."""
     cols: list[NDArray[np.float64]] = []
+    edges = edge_keys(texts) if "edge" in views or "tmpl" in views else None
     for view in views:
         if view == "emb":
             cols.append(np.log(family_distance(x, t["emb_whiten"], t["emb_means"], t["emb_spread"])))
@@ -76,9 +77,9 @@ def view_values(t: Mapping[str, NDArray], x: NDArray[np.float64], s: NDArray[np.
         elif view == "bank":
             cols.append(np.log(np.maximum(1.0 - (_unit(x) @ t["bank"].T).max(axis=1), 1e-6)))
         elif view == "edge":
-            cols.append(edge_surprise(t["edge_keys"], t["edge_counts"], texts))
+            cols.append(edge_surprise(t["edge_keys"], t["edge_counts"], edges))
         elif view == "tmpl":
-            cols.append(family_edge_surprise(t["tmpl_keys"], t["tmpl_counts"], t["tmpl_median"], texts))
+            cols.append(family_edge_surprise(t["tmpl_keys"], t["tmpl_counts"], t["tmpl_median"], edges))
         else:  # validate() refuses unknown names before any scoring
             raise ValueError(f"unknown novelty view {view!r}")
     return np.column_stack(cols) if cols else np.zeros((len(x), 0))
