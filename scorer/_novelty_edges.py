@@ -97,9 +97,15 @@ def fit_family_edges(texts: Sequence[str], family_index: NDArray[np.int64],
     return keys, values, median
 
 
+def family_edge_excess(keys: NDArray, counts: NDArray, median: NDArray,
+                       query_keys: NDArray[np.int64]) -> NDArray[np.float64]:
+    """(n, families): how much more surprising each query's edges (its ``edge_keys``) are under each family's own
+    counts than a typical query of that family (its median)."""
+    mixed = _family_keys(query_keys, len(median))
+    return _steps(_lookup(keys, counts, mixed)) - np.asarray(median, dtype=np.float64)[None, :]
+
+
 def family_edge_surprise(keys: NDArray, counts: NDArray, median: NDArray,
                          query_keys: NDArray[np.int64]) -> NDArray[np.float64]:
-    """How much more surprising a query's edges (its ``edge_keys``) are than a typical query of the family whose
-    template fits it best: min over families of (surprise under the family's own counts − that family's median)."""
-    mixed = _family_keys(query_keys, len(median))
-    return (_steps(_lookup(keys, counts, mixed)) - np.asarray(median, dtype=np.float64)[None, :]).min(axis=1)
+    """The excess over the family whose template fits the query best (``tmpl``): novel only if no family's does."""
+    return family_edge_excess(keys, counts, median, query_keys).min(axis=1)

@@ -56,13 +56,13 @@ def fit_view_tensors(x: NDArray[np.float64], fam: NDArray[np.str_], families: Se
     out: dict[str, NDArray[np.float64]] = {}
     if "edge" in views:
         out["edge_keys"], out["edge_counts"] = fit_edges(texts)
-    if "tmpl" in views:
+    if "tmpl" in views or "cross" in views:
         index = np.array([list(families).index(f) for f in fam], dtype=np.int64)
         out["tmpl_keys"], out["tmpl_counts"], out["tmpl_median"] = fit_family_edges(texts, index, len(families))
     if "rel" in views:
         whiten, _ = whitening(x, np.full(len(x), "all"), ["all"])
         out["glob_whiten"], out["glob_mean"] = whiten, x.mean(axis=0)
-    if "ent" in views:
+    if "ent" in views or "cross" in views:
         from sklearn.linear_model import LogisticRegression
 
         rows = _per_family(fam, families, CLASSIFIER_ROWS, rng)
@@ -96,7 +96,7 @@ def usable_views(views: Sequence[str], n_families: int) -> tuple[str, ...]:
     if unknown or not views:
         raise ConfigError(f"unknown novelty view(s) {unknown or list(views)}: choose one or more of {list(VIEWS)} "
                           "(TrainConfig.novelty_views)")
-    return tuple(v for v in VIEWS if v in views and not (v == "ent" and n_families < 2))
+    return tuple(v for v in VIEWS if v in views and not (v in ("ent", "cross") and n_families < 2))
 
 
 def robust_scale(values: NDArray[np.float64]) -> NDArray[np.float64]:

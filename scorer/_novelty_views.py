@@ -13,7 +13,9 @@ distribution (numpy only, a few small matrix products per query):
 - ``edge``: surprise of the query's first and last words under the training prompts' templates (``_novelty_edges``):
   a template no training family uses, whatever its topic,
 - ``tmpl``: the same per family: how much more surprising the edges are than a typical query of the family whose
-  template fits best (a family without a template, e.g. bare questions, is not novel for its varied openings).
+  template fits best (a family without a template, e.g. bare questions, is not novel for its varied openings),
+- ``cross``: the same excess under the families the embedding points to (the family classifier's softmax): content of
+  one family in the template of another (a training family's questions re-templated, code asked for in prose).
 
 Checkpoint format 1 (before these views) combined ``emb`` and ``surf`` only; it reads as format 2 with those two views.
 """
@@ -25,17 +27,18 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from router_plugins.scorer._novelty_edges import edge_keys, edge_surprise, family_edge_surprise
+from router_plugins.scorer._novelty_edges import edge_keys, edge_surprise, family_edge_excess, family_edge_surprise
 
 #: Every view, in the order a format-2 detector stores them.
-VIEWS = ("emb", "surf", "rel", "ent", "bank", "edge", "tmpl")
+VIEWS = ("emb", "surf", "rel", "ent", "bank", "edge", "tmpl", "cross")
 #: The views of a format-1 checkpoint (and of ``TrainConfig.novelty_views`` for the old detector).
 LEGACY_VIEWS = ("emb", "surf")
 #: Tensors each view needs beyond the two Gaussians every detector has.
 VIEW_TENSORS: dict[str, tuple[str, ...]] = {"emb": (), "surf": (), "rel": ("glob_whiten", "glob_mean"),
                                             "ent": ("clf_coef", "clf_bias"), "bank": ("bank",),
                                             "edge": ("edge_keys", "edge_counts"),
-                                            "tmpl": ("tmpl_keys", "tmpl_counts", "tmpl_median")}
+                                            "tmpl": ("tmpl_keys", "tmpl_counts", "tmpl_median"),
+                                            "cross": ("clf_coef", "clf_bias", "tmpl_keys", "tmpl_counts", "tmpl_median")}
 
 
 def family_distance(x: NDArray[np.float64], whiten: NDArray, means: NDArray,
@@ -53,12 +56,19 @@ def _unit(x: NDArray[np.float64]) -> NDArray[np.float64]:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
+def _family_posterior(t: Mapping[str, NDArray], x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The linear family classifier's softmax over the training families (rows of ``clf_coef``)."""
+    logits = _unit(x) @ t["clf_coef"].T + t["clf_bias"]
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return p / p.sum(axis=1, keepdims=True)
+
+
 def view_values(t: Mapping[str, NDArray], x: NDArray[np.float64], s: NDArray[np.float64],
                 views: Sequence[str], texts: Sequence[str] = ()) -> NDArray[np.float64]:
     """(n, len(views)) raw view values of embeddings ``x``, standardised surface features ``s`` and (for ``edge``)
     the ``texts`` themselves."""
     cols: list[NDArray[np.float64]] = []
-    edges = edge_keys(texts) if "edge" in views or "tmpl" in views else None
+    edges = edge_keys(texts) if {"edge", "tmpl", "cross"} & set(views) else None
     for view in views:
         if view == "emb":
             cols.append(np.log(family_distance(x, t["emb_whiten"], t["emb_means"], t["emb_spread"])))
@@ -69,10 +79,7 @@ def view_values(t: Mapping[str, NDArray], x: NDArray[np.float64], s: NDArray[np.
             near = family_distance(x, t["emb_whiten"], t["emb_means"], None)
             cols.append((near - (g * g).sum(axis=1)) / x.shape[1])
         elif view == "ent":
-            logits = _unit(x) @ t["clf_coef"].T + t["clf_bias"]
-            logits = logits - logits.max(axis=1, keepdims=True)
-            p = np.exp(logits)
-            p /= p.sum(axis=1, keepdims=True)
+            p = _family_posterior(t, x)
             cols.append(-(p * np.log(np.maximum(p, 1e-12))).sum(axis=1))
         elif view == "bank":
             cols.append(np.log(np.maximum(1.0 - (_unit(x) @ t["bank"].T).max(axis=1), 1e-6)))
@@ -80,6 +87,9 @@ def view_values(t: Mapping[str, NDArray], x: NDArray[np.float64], s: NDArray[np.
             cols.append(edge_surprise(t["edge_keys"], t["edge_counts"], edges))
         elif view == "tmpl":
             cols.append(family_edge_surprise(t["tmpl_keys"], t["tmpl_counts"], t["tmpl_median"], edges))
+        elif view == "cross":
+            excess = family_edge_excess(t["tmpl_keys"], t["tmpl_counts"], t["tmpl_median"], edges)
+            cols.append((_family_posterior(t, x) * excess).sum(axis=1))
         else:  # validate() refuses unknown names before any scoring
             raise ValueError(f"unknown novelty view {view!r}")
     return np.column_stack(cols) if cols else np.zeros((len(x), 0))

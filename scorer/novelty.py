@@ -218,7 +218,7 @@ class NoveltyModel:
                 raise CheckpointError(f"novelty tensor {key!r} (for the views {list(views)}) has shape {found}, "
                                       f"expected {shape}; the checkpoint is corrupt or mixed")
         for view in ("edge", "tmpl"):  # hashes are looked up by binary search; counts must be counts
-            if view not in views:
+            if view not in views and not (view == "tmpl" and "cross" in views):
                 continue
             keys, counts = t[f"{view}_keys"], t[f"{view}_counts"]
             if ((np.diff(keys) <= 0).any() or keys.min() < 0 or keys.max() >= 2 ** 24

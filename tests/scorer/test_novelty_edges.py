@@ -1,6 +1,7 @@
 """The template views of the novelty detector (``edge``: the query's opening and closing words under the training
-prompts; ``tmpl``: the same against the best-fitting family's own template): a new template is novel whatever its
-topic, a family without a template is not, hostile text costs no more than its edges, and malformed stored counts are
+prompts; ``tmpl``: the same against the best-fitting family's own template; ``cross``: against the template of the
+family its embedding points to): a new template is novel whatever its topic, a family without a template is not, one
+family's content in another's template is, hostile text costs no more than its edges, and malformed stored counts are
 refused."""
 
 from __future__ import annotations
@@ -89,6 +90,31 @@ def test_the_edge_views_are_learned_and_lift_a_new_template_family() -> None:
     assert np.median(s_new) > 0.95 and float((s_id >= 0.95).mean()) < 0.15, (np.median(s_new), (s_id >= 0.95).mean())
 
 
+def test_content_of_one_family_in_the_template_of_another_is_novel_under_cross() -> None:
+    """The embedding says "quiz", the template says "code": each family's own template fits (tmpl sees nothing), the
+    template the embedding points to does not (cross does)."""
+    rng = np.random.default_rng(12)
+    centers = np.eye(8)[: len(TRAIN)] * 3.0
+
+    def embed(families: list[str]) -> np.ndarray:
+        return np.stack([centers[TRAIN.index(f)] for f in families]) + rng.normal(scale=0.3, size=(len(families), 8))
+
+    texts = [t for f in TRAIN for t in family_texts(f, 120, 13)]
+    tasks = [f for f in TRAIN for _ in range(120)]
+    val = np.arange(len(texts)) % 5 == 0
+    model = fit_novelty(embed(tasks), texts, tasks, np.zeros((len(texts), 2)), ["a", "b"], val, None,
+                        detector_views=("tmpl", "cross"))
+    assert model is not None and model.views == ("tmpl", "cross")
+    ident = [t for f in TRAIN for t in family_texts(f, 40, 14)]
+    x_id = embed([f for f in TRAIN for _ in range(40)])
+    mixed = family_texts("code", 40, 15)  # code's template ...
+    x_mixed = embed(["quiz"] * 40)  # ... around quiz content
+    v_id, v_mixed = model.view_values(x_id, ident), model.view_values(x_mixed, mixed)
+    tmpl, cross = model.views.index("tmpl"), model.views.index("cross")
+    assert np.median(v_mixed[:, tmpl]) < np.percentile(v_id[:, tmpl], 75)  # a known template
+    assert np.median(v_mixed[:, cross]) > np.percentile(v_id[:, cross], 95)  # in the wrong family
+
+
 @pytest.mark.parametrize("view, key, bad, message", [
     ("edge", "edge_keys", lambda k: k[::-1].copy(), "strictly increasing"),
     ("edge", "edge_keys", lambda k: k + 2 ** 24, "24-bit"),
@@ -97,6 +123,8 @@ def test_the_edge_views_are_learned_and_lift_a_new_template_family() -> None:
     ("tmpl", "tmpl_keys", lambda k: k + 0.5, "24-bit"),
     ("tmpl", "tmpl_median", lambda m: np.r_[m, 0.0], "shape"),
     ("tmpl", "tmpl_median", lambda m: m * np.nan, "NaN"),
+    ("cross", "tmpl_keys", lambda k: k[::-1].copy(), "strictly increasing"),
+    ("cross", "clf_coef", lambda c: c[:, :-1], "shape"),
 ])
 def test_malformed_edge_counts_are_refused(view: str, key: str, bad, message: str) -> None:
     texts = [t for f in TRAIN for t in family_texts(f, 40, 10)]
