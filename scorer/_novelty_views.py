@@ -38,7 +38,8 @@ VIEW_TENSORS: dict[str, tuple[str, ...]] = {"emb": (), "surf": (), "rel": ("glob
                                             "ent": ("clf_coef", "clf_bias"), "bank": ("bank",),
                                             "edge": ("edge_keys", "edge_counts"),
                                             "tmpl": ("tmpl_keys", "tmpl_counts", "tmpl_median"),
-                                            "cross": ("clf_coef", "clf_bias", "tmpl_keys", "tmpl_counts", "tmpl_median")}
+                                            "cross": ("clf_coef", "clf_bias", "tmpl_keys", "tmpl_counts",
+                                                      "tmpl_median")}
 
 
 def family_distance(x: NDArray[np.float64], whiten: NDArray, means: NDArray,

@@ -21,7 +21,8 @@ from router_plugins.scorer.novelty_training import fit_novelty
 
 from router_plugins.errors import CheckpointError
 
-WORDS = ["apple", "river", "stone", "cloud", "lamp", "violin", "garden", "rocket", "pencil", "ocean", "tiger", "marble", "candle", "forest", "bridge", "mirror", "planet", "button", "desert", "harbor"]
+WORDS = ["apple", "river", "stone", "cloud", "lamp", "violin", "garden", "rocket", "pencil", "ocean", "tiger", "marble",
+         "candle", "forest", "bridge", "mirror", "planet", "button", "desert", "harbor"]
 
 
 def words(rng: np.random.Generator, n: int) -> str:
