@@ -104,8 +104,3 @@ def family_edge_excess(keys: NDArray, counts: NDArray, median: NDArray,
     mixed = _family_keys(query_keys, len(median))
     return _steps(_lookup(keys, counts, mixed)) - np.asarray(median, dtype=np.float64)[None, :]
 
-
-def family_edge_surprise(keys: NDArray, counts: NDArray, median: NDArray,
-                         query_keys: NDArray[np.int64]) -> NDArray[np.float64]:
-    """The excess over the family whose template fits the query best (``tmpl``): novel only if no family's does."""
-    return family_edge_excess(keys, counts, median, query_keys).min(axis=1)

@@ -22,12 +22,12 @@ Checkpoint format 1 (before these views) combined ``emb`` and ``surf`` only; it 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
-from router_plugins.scorer._novelty_edges import edge_keys, edge_surprise, family_edge_excess, family_edge_surprise
+from router_plugins.scorer._novelty_edges import edge_keys, edge_surprise, family_edge_excess
 
 #: Every view, in the order a format-2 detector stores them.
 VIEWS = ("emb", "surf", "rel", "ent", "bank", "edge", "tmpl", "cross")
@@ -69,7 +69,20 @@ def view_values(t: Mapping[str, NDArray], x: NDArray[np.float64], s: NDArray[np.
     """(n, len(views)) raw view values of embeddings ``x``, standardised surface features ``s`` and (for ``edge``)
     the ``texts`` themselves."""
     cols: list[NDArray[np.float64]] = []
-    edges = edge_keys(texts) if {"edge", "tmpl", "cross"} & set(views) else None
+    shared: dict[str, NDArray[np.float64]] = {}  # what several views read is computed once per call
+
+    def once(name: str, make: Callable[[], NDArray[np.float64]]) -> NDArray[np.float64]:
+        if name not in shared:
+            shared[name] = make()
+        return shared[name]
+
+    def posterior() -> NDArray[np.float64]:
+        return once("posterior", lambda: _family_posterior(t, x))
+
+    def excess() -> NDArray[np.float64]:
+        return once("excess", lambda: family_edge_excess(t["tmpl_keys"], t["tmpl_counts"], t["tmpl_median"],
+                                                         once("edges", lambda: edge_keys(texts))))
+
     for view in views:
         if view == "emb":
             cols.append(np.log(family_distance(x, t["emb_whiten"], t["emb_means"], t["emb_spread"])))
@@ -80,17 +93,16 @@ def view_values(t: Mapping[str, NDArray], x: NDArray[np.float64], s: NDArray[np.
             near = family_distance(x, t["emb_whiten"], t["emb_means"], None)
             cols.append((near - (g * g).sum(axis=1)) / x.shape[1])
         elif view == "ent":
-            p = _family_posterior(t, x)
+            p = posterior()
             cols.append(-(p * np.log(np.maximum(p, 1e-12))).sum(axis=1))
         elif view == "bank":
             cols.append(np.log(np.maximum(1.0 - (_unit(x) @ t["bank"].T).max(axis=1), 1e-6)))
         elif view == "edge":
-            cols.append(edge_surprise(t["edge_keys"], t["edge_counts"], edges))
-        elif view == "tmpl":
-            cols.append(family_edge_surprise(t["tmpl_keys"], t["tmpl_counts"], t["tmpl_median"], edges))
-        elif view == "cross":
-            excess = family_edge_excess(t["tmpl_keys"], t["tmpl_counts"], t["tmpl_median"], edges)
-            cols.append((_family_posterior(t, x) * excess).sum(axis=1))
+            cols.append(edge_surprise(t["edge_keys"], t["edge_counts"], once("edges", lambda: edge_keys(texts))))
+        elif view == "tmpl":  # the family whose template fits best: novel only if none does
+            cols.append(excess().min(axis=1))
+        elif view == "cross":  # the families the embedding points to
+            cols.append((posterior() * excess()).sum(axis=1))
         else:  # validate() refuses unknown names before any scoring
             raise ValueError(f"unknown novelty view {view!r}")
     return np.column_stack(cols) if cols else np.zeros((len(x), 0))

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from router_plugins.scorer._novelty_edges import (
-    EDGE_CHARS,
-    edge_keys,
-    edge_surprise,
-    family_edge_surprise,
-    fit_edges,
-    fit_family_edges,
-)
+
+from router_plugins.errors import CheckpointError
+from router_plugins.scorer._novelty_edges import (EDGE_CHARS, edge_keys, edge_surprise, family_edge_excess, fit_edges,
+                                                  fit_family_edges)
 from router_plugins.scorer.novelty import NoveltyModel
 from router_plugins.scorer.novelty_training import fit_novelty
 
-from router_plugins.errors import CheckpointError
+
+def tmpl_view(keys: np.ndarray, counts: np.ndarray, median: np.ndarray, query_keys: np.ndarray) -> np.ndarray:
+    """The ``tmpl`` view: the excess over the family whose template fits best."""
+    return family_edge_excess(keys, counts, median, query_keys).min(axis=1)
+
 
 WORDS = ["apple", "river", "stone", "cloud", "lamp", "violin", "garden", "rocket", "pencil", "ocean", "tiger", "marble",
          "candle", "forest", "bridge", "mirror", "planet", "button", "desert", "harbor"]
@@ -51,14 +51,14 @@ def test_a_new_template_is_surprising_whatever_its_topic_and_a_bare_family_is_no
     ident = {f: family_texts(f, 60, 2) for f in TRAIN}
     new = family_texts("new", 60, 3)  # the same topic words as every family, a template none uses
     pooled_new = edge_surprise(keys, counts, edge_keys(new))
-    family_new = family_edge_surprise(f_keys, f_counts, median, edge_keys(new))
+    family_new = tmpl_view(f_keys, f_counts, median, edge_keys(new))
     for f, texts in ident.items():
         if f != "bare":  # bare openings are random words: the pooled view finds them as surprising as a new template
             assert np.median(pooled_new) > np.percentile(edge_surprise(keys, counts, edge_keys(texts)), 90), f
         # the per-family view compares each query with the family whose template fits it best: bare is typical too
-        typical = family_edge_surprise(f_keys, f_counts, median, edge_keys(texts))
+        typical = tmpl_view(f_keys, f_counts, median, edge_keys(texts))
         assert np.median(family_new) > np.percentile(typical, 90), f
-    bare = family_edge_surprise(f_keys, f_counts, median, edge_keys(ident["bare"]))
+    bare = tmpl_view(f_keys, f_counts, median, edge_keys(ident["bare"]))
     assert abs(float(np.median(bare))) < 0.25 * float(np.median(family_new)), (np.median(bare), np.median(family_new))
 
 
@@ -71,7 +71,7 @@ def test_only_the_edges_of_a_hostile_text_are_read() -> None:
     keys, counts = fit_edges(odd)
     assert np.isfinite(edge_surprise(keys, counts, edge_keys(odd + [huge]))).all()
     f_keys, f_counts, median = fit_family_edges(odd, np.zeros(len(odd), dtype=np.int64), 1)
-    assert np.isfinite(family_edge_surprise(f_keys, f_counts, median, edge_keys(odd + [huge]))).all()
+    assert np.isfinite(tmpl_view(f_keys, f_counts, median, edge_keys(odd + [huge]))).all()
 
 
 def test_the_edge_views_are_learned_and_lift_a_new_template_family() -> None:
