@@ -174,6 +174,11 @@ def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[st
                                        else (0.0, {}))
             info = {"folds": [f["family"] for f in folds], "fold_auroc": _fold_aurocs(folds, weights),
                     "shrink_objective": grid, "label_shrink_objective": label_grid_q}
+    if weights is not None and any(w > 0 for w in weights):
+        # a view the folds give no weight changes no score: it is neither stored nor computed at inference
+        info["learned_weights"] = dict(zip(detector_views, weights, strict=True))
+        detector_views = tuple(v for v, w in zip(detector_views, weights, strict=True) if w > 0)
+        weights = tuple(w for w in weights if w > 0)
     model = fit_detector(views, ~val, val, weights, models, robust, detector_views, seed)
     model.shrink_start, model.shrink_max, model.label_shrink = float(start), float(top), float(label_top)
     labels = [normalise_task(t) for t in tasks]
