@@ -1,9 +1,12 @@
-"""The ``edge`` novelty view: how surprising a query's opening and closing words are under the training prompts.
+"""The template views of the novelty detector (``edge``, ``tmpl``, ``cross``): how surprising a query's opening and
+closing words are under the training prompts.
 
 A task family is mostly its prompt template, and templates live at the edges of the text ("Write a function to …",
 "… put your final answer in \\boxed{…}.", "from typing import …"). Per side, a positional n-gram model of the first
 (last) ``EDGE_DEPTH`` tokens is counted over the training queries; the view is the query's surprise in nats, head plus
-tail: ``Σ_d −log((c(p_d) + α) / (c(p_{d−1}) + α·V))`` over its prefixes ``p_d``. A template no training family uses is
+tail: ``Σ_d −log((c(p_d) + α) / (c(p_{d−1}) + α·V))`` over its prefixes ``p_d``, under all training queries pooled
+(``edge``) or under each family's own counts less that family's median (``family_edge_excess``, which ``tmpl`` and
+``cross`` read). A template no training family uses is
 surprising from its first words on, whatever the topic, which the embedding views (about topic) miss. Prefixes are
 stored only as 24-bit CRC hashes with their counts (exact in float32), never as text; only the first and last
 ``EDGE_CHARS`` characters of a query are read, so a hostile megabyte query costs the same as a short one.
@@ -103,4 +106,3 @@ def family_edge_excess(keys: NDArray, counts: NDArray, median: NDArray,
     counts than a typical query of that family (its median)."""
     mixed = _family_keys(query_keys, len(median))
     return _steps(_lookup(keys, counts, mixed)) - np.asarray(median, dtype=np.float64)[None, :]
-

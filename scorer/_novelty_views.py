@@ -66,8 +66,8 @@ def _family_posterior(t: Mapping[str, NDArray], x: NDArray[np.float64]) -> NDArr
 
 def view_values(t: Mapping[str, NDArray], x: NDArray[np.float64], s: NDArray[np.float64],
                 views: Sequence[str], texts: Sequence[str] = ()) -> NDArray[np.float64]:
-    """(n, len(views)) raw view values of embeddings ``x``, standardised surface features ``s`` and (for ``edge``)
-    the ``texts`` themselves."""
+    """(n, len(views)) raw view values of embeddings ``x``, standardised surface features ``s`` and (for the template
+    views) the ``texts`` themselves."""
     cols: list[NDArray[np.float64]] = []
     shared: dict[str, NDArray[np.float64]] = {}  # what several views read is computed once per call
 

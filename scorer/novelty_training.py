@@ -63,6 +63,7 @@ class _Views:
     texts: Sequence[str]
 
     def text_rows(self, rows: NDArray[np.bool_]) -> list[str]:
+        """The texts of the rows a mask selects."""
         return [self.texts[i] for i in np.flatnonzero(rows)]
 
 
