@@ -6,10 +6,10 @@ A task family is mostly its prompt template, and templates live at the edges of 
 (last) ``EDGE_DEPTH`` tokens is counted over the training queries; the view is the query's surprise in nats, head plus
 tail: ``Σ_d −log((c(p_d) + α) / (c(p_{d−1}) + α·V))`` over its prefixes ``p_d``, under all training queries pooled
 (``edge``) or under each family's own counts less that family's median (``family_edge_excess``, which ``tmpl`` and
-``cross`` read). A template no training family uses is
-surprising from its first words on, whatever the topic, which the embedding views (about topic) miss. Prefixes are
-stored only as 24-bit CRC hashes with their counts (exact in float32), never as text; only the first and last
-``EDGE_CHARS`` characters of a query are read, so a hostile megabyte query costs the same as a short one.
+``cross`` read). A template no training family uses is surprising from its first words on, whatever the topic, which
+the embedding views (about topic) miss. Prefixes are stored only as 24-bit CRC hashes with their counts (exact in
+float32), never as text; only the first and last ``EDGE_CHARS`` characters of a query are read, so a hostile megabyte
+query costs the same as a short one.
 """
 
 from __future__ import annotations
