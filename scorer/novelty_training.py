@@ -119,7 +119,7 @@ def _routed(pred: NDArray[np.float64], y: NDArray[np.float64]) -> float:
 
 def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[str], y: NDArray[np.float64],
                 models: Sequence[str], val: NDArray[np.bool_], proxy: ProxyTrainer | None, *,
-                max_folds: int = 12, seed: int = 0, detector_views: Sequence[str] = VIEWS,
+                max_folds: int = 32, seed: int = 0, detector_views: Sequence[str] = VIEWS,
                 starts: Sequence[float] = (0.0, 0.25, 0.5, 0.9, 0.99, 1.0, 1.5, 2.0, 3.0),
                 maxes: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
                 label_grid: Sequence[float] = tuple(np.linspace(0.0, 1.0, 21))) -> NoveltyModel | None:
