@@ -106,15 +106,22 @@ def robust_scale(values: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.maximum((q75 - q25) / 1.349, 1e-2)
 
 
-def nonnegative_logistic(features: NDArray[np.float64], labels: NDArray[np.float64],
-                         l2: float = 1e-3) -> tuple[float, ...]:
+def nonnegative_logistic(features: NDArray[np.float64], labels: NDArray[np.float64], l2: float = 1e-3,
+                         groups: NDArray[np.int64] | None = None) -> tuple[float, ...]:
     """Weights (≥ 0, summing to 1) of a class-balanced logistic regression of ``labels`` on ``features``: every view
-    grows with novelty, so a negative weight would only fit the training folds' accidents."""
+    grows with novelty, so a negative weight would only fit the training folds' accidents. With ``groups`` (the fold
+    of each row), every group's positives weigh the same in total, and so do its negatives: each held-out family is
+    one example of novelty, however many rows it has."""
     from scipy.optimize import minimize
 
     k = features.shape[1]
     pos = labels > 0.5
-    w_row = np.where(pos, 0.5 / max(pos.sum(), 1), 0.5 / max((~pos).sum(), 1))
+    if groups is None:
+        groups = np.zeros(len(labels), dtype=np.int64)
+    w_row = np.zeros(len(labels))
+    for side in (pos, ~pos):
+        ids, inverse, counts = np.unique(groups[side], return_inverse=True, return_counts=True)
+        w_row[side] = 0.5 / (len(ids) * counts[inverse])
     sign = np.where(pos, 1.0, -1.0)
 
     def loss(p: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:

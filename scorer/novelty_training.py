@@ -141,7 +141,7 @@ def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[st
         # a random subset of folds, not the largest families: those are often alike (short QA) and would teach the
         # weights that surface form never matters
         chosen = sorted(rng.choice(eligible, size=min(max_folds, len(eligible)), replace=False).tolist())
-        feats, labels, folds = [], [], []
+        feats, labels, groups, folds = [], [], [], []
         for g in chosen:
             others = views.fam != g
             fit, cal = others & ~val, others & val
@@ -158,6 +158,7 @@ def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[st
             f_cal, f_out = _standardised(det, views, cal), _standardised(det, views, out)
             feats += [f_cal, f_out]
             labels += [np.zeros(len(f_cal)), np.ones(len(f_out))]
+            groups += [np.full(len(f_cal) + len(f_out), len(folds))]
             fold = {"family": g, "f_cal": f_cal, "f_out": f_out, "prior": fold_prior, "cal": cal, "out": out}
             if proxy is not None:
                 p = proxy(x[fit], y[fit], [tasks[i] for i in np.flatnonzero(fit)])
@@ -168,7 +169,7 @@ def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[st
                 fold["p_out"] = np.where(np.isnan(p_out), fold_prior[None, :], p_out)
             folds.append(fold)
         if folds:
-            weights = nonnegative_logistic(np.vstack(feats), np.concatenate(labels))
+            weights = nonnegative_logistic(np.vstack(feats), np.concatenate(labels), groups=np.concatenate(groups))
             start, top, grid = (_shrinkage(folds, weights, y, starts, maxes) if proxy is not None
                                 else (1.0, 0.0, {}))
             label_top, label_grid_q = (_label_shrinkage(folds, y, label_grid) if proxy is not None

@@ -253,3 +253,23 @@ def test_unknown_or_no_views_are_a_config_error(views: tuple[str, ...]) -> None:
         fit_novelty(TwinEncoder().encode(texts), texts, [t.split()[0] for t in texts], np.zeros((len(texts), 2)),
                     ["a", "b"], val, None, detector_views=views)
     assert TrainConfig(novelty_views=views).as_dict()["novelty_views"] == list(views)
+
+
+def test_each_held_out_family_weighs_the_same_in_the_combination() -> None:
+    """One large held-out family is told apart by view 0, ten small ones by view 1: pooled rows follow the large
+    family, per-family weighting follows the majority of families."""
+    from router_plugins.scorer._novelty_fit import nonnegative_logistic
+
+    rng = np.random.default_rng(3)
+    feats, labels, groups = [], [], []
+    for g, (n, view) in enumerate([(2000, 0)] + [(20, 1)] * 10):
+        neg = rng.normal(size=(200, 2))
+        pos = rng.normal(size=(n, 2))
+        pos[:, view] += 3.0
+        feats += [neg, pos]
+        labels += [np.zeros(200), np.ones(n)]
+        groups += [np.full(200 + n, g)]
+    x, y, grp = np.vstack(feats), np.concatenate(labels), np.concatenate(groups)
+    pooled = nonnegative_logistic(x, y)
+    per_family = nonnegative_logistic(x, y, groups=grp)
+    assert pooled[0] > pooled[1] and per_family[1] > per_family[0], (pooled, per_family)
