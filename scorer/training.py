@@ -53,9 +53,7 @@ class TrainConfig:
     #: Stack members of the cheap proxy router trained per left-out family to learn the shrinkage.
     novelty_proxy: tuple[str, ...] = ("prior", "knn")
     #: Training families left out in turn to learn the novelty weights and the shrinkage (a random subset beyond
-    #: this many; each fold fits a detector and a proxy router). Every family held out teaches the weights one more
-    #: kind of novelty: on nim9's folds, weights learned from 12 other families ranked a held-out family at 0.820
-    #: AUROC against 0.809 from 7.
+    #: this many): each one held out teaches one more kind of novelty (benchmarks/RESULTS.md, "template views").
     novelty_folds: int = 32
     #: Views the novelty detector combines (scorer/_novelty_views.py; unknown names: ConfigError when training);
     #: ("emb", "surf") is the format-1 detector.
