@@ -52,8 +52,7 @@ class TrainConfig:
     novelty: bool = True
     #: Stack members of the cheap proxy router trained per left-out family to learn the shrinkage.
     novelty_proxy: tuple[str, ...] = ("prior", "knn")
-    #: Training families left out in turn to learn the novelty weights and the shrinkage (a random subset beyond
-    #: this many): each one held out teaches one more kind of novelty (benchmarks/RESULTS.md, "template views").
+    #: Training families left out in turn to learn the novelty weights and the shrinkage (a random subset beyond).
     novelty_folds: int = 32
     #: Views the novelty detector combines (scorer/_novelty_views.py; unknown names: ConfigError when training);
     #: ("emb", "surf") is the format-1 detector.
