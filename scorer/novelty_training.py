@@ -1,10 +1,11 @@
 """Fitting the novelty detector and its shrinkage on training data only, by leaving task families out.
 
-For each training family in turn (up to ``max_folds``, a random subset beyond that), the detector's Gaussians and a cheap proxy
-router are fitted on the other families' non-validation rows; that family's rows play the unseen family and the
-others' validation rows the in-distribution queries. Pooled over the folds they give (a) the non-negative weights of
-the standardised views (``_novelty_views``; a logistic model: held-out families are the positive class, "outlier
-exposure") and (b) the text shrinkage ``(start, max)`` for unlabelled queries (a known label is never text-shrunk)
+For each training family in turn (up to ``max_folds``, a random subset beyond that), the detector's Gaussians and a
+cheap proxy router are fitted on the other families' non-validation rows; that family's rows play the unseen family
+and the others' validation rows the in-distribution queries. Pooled over the folds they give (a) the non-negative
+weights of the standardised views (``_novelty_views``; a logistic model: held-out families are the positive class,
+"outlier exposure", each family weighing the same however many rows it has), after which views of weight 0 are
+dropped, and (b) the text shrinkage ``(start, max)`` for unlabelled queries (a known label is never text-shrunk)
 and (c) the separate strength ``label_shrink`` for queries whose task label is unseen, which replaces the text's
 weight for them. Both are chosen by the issue's "never worse than not routing", learned on training folds: of the
 strengths that keep every held-out family within half a point of the fold's best single training model (scored from
