@@ -29,7 +29,9 @@ shrinkage; read from the stored grid, ``router_text_only_id_rule_*``), beside th
 family within 0.5 points of not routing): the A/B of the rule alone, on the same router and detector.
 
 ``--compare-legacy`` also fits the format-1 detector (embedding + surface views only) per fold on the same rows and
-reports both side by side (AUROC, flagged shares, text-only routing).
+reports both side by side (AUROC, flagged shares, text-only routing). ``--detector-only`` fits only the detector per
+left-out family (no routers, no shrinkage) and writes its text-only AUROCs to detector_only.json: the figure for an
+encoder too slow for the routing run.
 """
 
 from __future__ import annotations
