@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -48,11 +47,15 @@ def edge_keys(texts: Sequence[str]) -> NDArray[np.int64]:
     return out
 
 
+def _table(keys: NDArray[np.int64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Sorted distinct hashes and how often each occurs (the stored form every template view looks up)."""
+    distinct, counts = np.unique(keys, return_counts=True)
+    return distinct.astype(np.float64), counts.astype(np.float64)
+
+
 def fit_edges(texts: Sequence[str]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Sorted distinct prefix hashes of the training ``texts`` and how many texts have each."""
-    counts = Counter(edge_keys(texts).ravel().tolist())
-    keys = np.array(sorted(counts), dtype=np.float64)
-    return keys, np.array([counts[int(k)] for k in keys], dtype=np.float64)
+    return _table(edge_keys(texts))
 
 
 def edge_surprise(keys: NDArray, counts: NDArray, query_keys: NDArray[np.int64]) -> NDArray[np.float64]:
@@ -60,11 +63,10 @@ def edge_surprise(keys: NDArray, counts: NDArray, query_keys: NDArray[np.int64])
     return _steps(_lookup(keys, counts, query_keys))
 
 
-def _family_keys(keys: NDArray[np.int64], n_families: int) -> NDArray[np.int64]:
-    """(n, n_families, 2, EDGE_DEPTH + 1) the prefix hashes mixed with each family's index: one key space holds
-    every family's own counts."""
-    f = np.arange(n_families, dtype=np.int64)[None, :, None, None]
-    mixed = (keys[:, None, :, :] ^ ((f + 1) * 0x5BD1E995 & 0xFFFFFFF)) * 0x9E3779B1
+def _family_keys(keys: NDArray[np.int64], family: NDArray[np.int64]) -> NDArray[np.int64]:
+    """The prefix hashes mixed with a family index (broadcast against ``keys``): one key space holds every family's
+    own counts."""
+    mixed = (keys ^ ((family + 1) * 0x5BD1E995 & 0xFFFFFFF)) * 0x9E3779B1
     return (mixed >> 16) & ((1 << _HASH_BITS) - 1)
 
 
@@ -83,18 +85,12 @@ def fit_family_edges(texts: Sequence[str], family_index: NDArray[np.int64],
                      n_families: int) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Each family's own prefix counts (hashes mixed with the family: sorted keys, counts) and the median
     leave-one-out surprise of its rows under its own counts (what a query of that family typically scores)."""
-    base = edge_keys(texts)
-    own = _family_keys(base, n_families)[np.arange(len(texts)), family_index]  # (n, 2, depth + 1)
-    counts = Counter(own.ravel().tolist())
-    keys = np.array(sorted(counts), dtype=np.float64)
-    values = np.array([counts[int(k)] for k in keys], dtype=np.float64)
-    # a row's own prefixes counted once each (a short text repeats its last key: the same row, counted once per key)
-    loo = np.empty(own.shape, dtype=np.float64)
-    for i, row in enumerate(own):
-        flat = row.ravel().tolist()
-        seen = Counter(flat)
-        loo[i] = np.array([counts[k] - seen[k] for k in flat], dtype=np.float64).reshape(row.shape)
-    surprise = _steps(loo)
+    own = _family_keys(edge_keys(texts), np.asarray(family_index, dtype=np.int64)[:, None, None])  # (n, 2, depth + 1)
+    keys, values = _table(own)
+    # leave-one-out: less the row's own occurrences of each key (a short text repeats its last key at every depth)
+    flat = own.reshape(len(own), -1)
+    own_count = (flat[:, :, None] == flat[:, None, :]).sum(axis=2).reshape(own.shape)
+    surprise = _steps(_lookup(keys, values, own) - own_count)
     median = np.array([np.median(surprise[family_index == f]) if (family_index == f).any() else 0.0
                        for f in range(n_families)])
     return keys, values, median
@@ -104,5 +100,5 @@ def family_edge_excess(keys: NDArray, counts: NDArray, median: NDArray,
                        query_keys: NDArray[np.int64]) -> NDArray[np.float64]:
     """(n, families): how much more surprising each query's edges (its ``edge_keys``) are under each family's own
     counts than a typical query of that family (its median)."""
-    mixed = _family_keys(query_keys, len(median))
+    mixed = _family_keys(query_keys[:, None], np.arange(len(median), dtype=np.int64)[None, :, None, None])
     return _steps(_lookup(keys, counts, mixed)) - np.asarray(median, dtype=np.float64)[None, :]
