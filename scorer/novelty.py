@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 
 from router_plugins.errors import CheckpointError, QueryError
 from router_plugins.query import MAX_TASK_CHARS, task_lineage
-from router_plugins.scorer._novelty_views import LEGACY_VIEWS, VIEWS, view_shapes, view_values
+from router_plugins.scorer._novelty_views import LEGACY_VIEWS, VIEW_TENSORS, VIEWS, view_shapes, view_values
 
 Array = NDArray[np.float32]
 #: Names of the surface features, in column order (stored in checkpoints so a reader can check them).
@@ -217,13 +217,14 @@ class NoveltyModel:
                 found = t[key].shape if key in t else "nothing"
                 raise CheckpointError(f"novelty tensor {key!r} (for the views {list(views)}) has shape {found}, "
                                       f"expected {shape}; the checkpoint is corrupt or mixed")
-        for view in ("edge", "tmpl"):  # hashes are looked up by binary search; counts must be counts
-            if view not in views and not (view == "tmpl" and "cross" in views):
+        needed = {name for view in views for name in VIEW_TENSORS[view]}
+        for table in ("edge", "tmpl"):  # hashes are looked up by binary search; counts must be counts
+            if f"{table}_keys" not in needed:
                 continue
-            keys, counts = t[f"{view}_keys"], t[f"{view}_counts"]
+            keys, counts = t[f"{table}_keys"], t[f"{table}_counts"]
             if ((np.diff(keys) <= 0).any() or keys.min() < 0 or keys.max() >= 2 ** 24
                     or (keys != np.round(keys)).any() or (counts < 1).any()):
-                raise CheckpointError(f"novelty tensors '{view}_keys' / '{view}_counts' must be strictly increasing "
+                raise CheckpointError(f"novelty tensors '{table}_keys' / '{table}_counts' must be strictly increasing "
                                       "24-bit hashes with counts ≥ 1; the checkpoint is corrupt or mixed")
 
     # -- scoring -----------------------------------------------------------------------------------------------------
