@@ -77,6 +77,16 @@ def folds_of(dataset: str, table: OutcomeTable) -> list[str]:
     return sorted(set(families(test).tolist()))
 
 
+def fold_rows(g: str, fam: np.ndarray, splits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train, novel, in-distribution) row masks of left-out family ``g``: ``ood_test`` is novel to the router trained
+    on every train family; any other family is left out of train and novel on its test rows."""
+    if g == "ood_test":
+        keep, novel = splits == "train", splits == "ood_test"
+    else:
+        keep, novel = (splits == "train") & (fam != g), (splits == "test") & (fam == g)
+    return keep, novel, (splits == "test") & (fam != g)
+
+
 def without_shrinkage(scorer: TrainedScorer) -> TrainedScorer:
     """The same scorer with shrinkage switched off (same encoder cache, same detector)."""
     off = scorer.with_predictor(scorer.predictor)
@@ -217,11 +227,7 @@ def run(dataset: str, root: Path, encoder_spec: str, enc: CachedEncoder, members
 
     for g in tqdm(folds_of(dataset, table), desc=dataset):
         t0 = time.perf_counter()
-        if g == "ood_test":
-            keep, novel_rows = splits == "train", splits == "ood_test"
-        else:
-            keep, novel_rows = (splits == "train") & (fam != g), (splits == "test") & (fam == g)
-        ident_rows = (splits == "test") & (fam != g)
+        keep, novel_rows, ident_rows = fold_rows(g, fam, splits)
         train = table.select(keep)
         scorer, _ = train_scorer(train, kind="stack", encoder=enc, encoder_spec=encoder_spec, config=cfg,
                                  progress=False)
@@ -263,9 +269,7 @@ def detector_only(dataset: str, root: Path, enc: CachedEncoder) -> dict[str, Any
     cfg = TrainConfig(kind="stack", novelty_proxy=(), progress=False)
     folds: dict[str, Any] = {}
     for g in folds_of(dataset, table):
-        keep, novel = ((splits == "train", splits == "ood_test") if g == "ood_test"
-                       else ((splits == "train") & (fam != g), (splits == "test") & (fam == g)))
-        ident = (splits == "test") & (fam != g)
+        keep, novel, ident = fold_rows(g, fam, splits)
         nov = train_novelty(x_all[keep], table.select(keep), cfg)
         assert nov is not None
         raw = {name: nov.raw(x_all[rows], [table.texts[i] for i in np.flatnonzero(rows)])
