@@ -8,8 +8,9 @@ distribution (numpy only, a few small matrix products per query):
   training rows, per dimension): large when a query is close to the training cloud as a whole but to no family in
   particular, the case plain Mahalanobis misses (Ren et al. 2021),
 - ``ent``: entropy of a linear family classifier's softmax on the embedding: a query between families,
-- ``bank``: log cosine distance to the nearest of a small bank of k-means centroids per training family (never the
-  training embeddings themselves),
+- ``bank``: log cosine distance to the nearest of a sample of training queries of every family (up to 300 each):
+  a nearest-neighbour distance, which sees a query that sits between the training queries of a family whose mean
+  it is close to (a near twin of a training family),
 - ``edge``: surprise of the query's first and last words under the training prompts' templates (``_novelty_edges``):
   a template no training family uses, whatever its topic,
 - ``tmpl``: the same per family: how much more surprising the edges are than a typical query of the family whose
@@ -96,7 +97,9 @@ def view_values(t: Mapping[str, NDArray], x: NDArray[np.float64], s: NDArray[np.
             p = posterior()
             cols.append(-(p * np.log(np.maximum(p, 1e-12))).sum(axis=1))
         elif view == "bank":
-            cols.append(np.log(np.maximum(1.0 - (_unit(x) @ t["bank"].T).max(axis=1), 1e-6)))
+            # in float32, as the bank is stored: a float64 product would copy the (rows × d) bank on every call
+            near = (_unit(x).astype(np.float32) @ t["bank"].T).max(axis=1).astype(np.float64)
+            cols.append(np.log(np.maximum(1.0 - near, 1e-6)))
         elif view == "edge":
             cols.append(edge_surprise(t["edge_keys"], t["edge_counts"], once("edges", lambda: edge_keys(texts))))
         elif view == "tmpl":  # the family whose template fits best: novel only if none does

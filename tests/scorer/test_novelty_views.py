@@ -1,4 +1,5 @@
-"""The format-2 novelty detector (relative Mahalanobis, family-classifier entropy, centroid bank, learned weights):
+"""The format-2 novelty detector (relative Mahalanobis, family-classifier entropy, nearest training query, learned
+weights):
 each view grows under a shift, the combination beats the format-1 one on a near-twin family, checkpoints round-trip,
 format-1 checkpoints (the shipped default included) still load and score as before, malformed ones get typed errors."""
 
@@ -13,7 +14,8 @@ import numpy as np
 import pytest
 
 from router_plugins.errors import CheckpointError
-from router_plugins.scorer._novelty_views import LEGACY_VIEWS, VIEWS
+from router_plugins.scorer._novelty_fit import BANK_PER_FAMILY, fit_view_tensors
+from router_plugins.scorer._novelty_views import LEGACY_VIEWS, VIEWS, family_distance, view_values
 from router_plugins.scorer.novelty import NoveltyModel
 from router_plugins.scorer.novelty import surface_features
 from router_plugins.scorer.novelty_training import _Views, fit_detector, fit_novelty
@@ -112,6 +114,30 @@ def test_learned_combination_beats_the_format_1_detector_on_a_near_twin_family(
     assert set(w) == set(EMBEDDING_VIEWS) and min(w.values()) >= 0 and abs(sum(w.values()) - 1) < 1e-9
     assert w["rel"] + w["ent"] + w["bank"] > 0.2, w
     assert new.views == tuple(v for v in EMBEDDING_VIEWS if w[v] > 0)  # unweighted views are not kept
+
+
+def test_bank_sees_a_query_no_training_query_is_near_even_at_its_family_mean() -> None:
+    # family "ring": queries on a circle around a direction, so its mean is typical for a Gaussian but holds no query
+    d, rng = 8, np.random.default_rng(0)
+    angles = rng.uniform(0.0, 2 * np.pi, 1000)
+    ring = np.zeros((1000, d))
+    ring[:, 0], ring[:, 1], ring[:, 2] = 1.0, np.cos(angles), np.sin(angles)
+    other = np.zeros((50, d))
+    other[:, 3] = 1.0
+    other[:, 4:] = rng.normal(scale=0.3, size=(50, d - 4))
+    x = np.vstack([ring, other]) / np.sqrt(2.0)
+    fam = np.array(["ring"] * 1000 + ["other"] * 50)
+    t = fit_view_tensors(x, fam, ["other", "ring"], ("bank",))
+    assert t["bank"].shape == (BANK_PER_FAMILY + 50, d)  # at most BANK_PER_FAMILY queries of a large family
+    assert np.allclose(np.linalg.norm(t["bank"], axis=1), 1.0)
+    centre = x[:1000].mean(axis=0, keepdims=True)  # the ring's mean: no training query lies near it
+    seen, mean = view_values(t, np.vstack([x[:5], centre]), np.zeros((6, 0)), ("bank",))[:, 0][[0, 5]]
+    assert mean > seen + 5.0, (seen, mean)  # log cosine distance: ≈ 0.29 against ≈ 1e-6 for a sampled query
+    # what the family Gaussian alone says: the mean is the most typical point of the ring family
+    from router_plugins.scorer._novelty_fit import whitening
+
+    w, m = whitening(x, fam, ["other", "ring"])
+    assert family_distance(centre, w, m)[0] < np.median(family_distance(x[:1000], w, m))
 
 
 def test_calibration_flags_about_the_nominal_share(new_and_old: tuple[NoveltyModel, NoveltyModel,
