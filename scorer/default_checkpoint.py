@@ -2,7 +2,8 @@
 weights chosen on held-out train rows) over the fast static encoder, trained only on MIT / Apache-2.0 data
 (llmrouter_nim9: MIT; routellm_gpt4_mixtral, routerarena_sub10: Apache-2.0).
 
-Run ``python -m router_plugins.scorer.default_checkpoint /work/shared/data [--distill]`` (about a minute on 2 cores).
+Run ``python -m router_plugins.scorer.default_checkpoint /work/shared/data [--distill]`` (5–10 minutes on 2 cores,
+most of it the novelty detector's leave-one-family-out folds).
 The shipped static encoder is reused unless ``--distill`` re-distils it (needs ``pip install 'model2vec[distill]'``).
 """
 
