@@ -43,12 +43,18 @@ VIEW_TENSORS: dict[str, tuple[str, ...]] = {"emb": (), "surf": (), "rel": ("glob
                                                       "tmpl_median")}
 
 
-def family_distance(x: NDArray[np.float64], whiten: NDArray, means: NDArray,
-                    spread: NDArray | None = None) -> NDArray[np.float64]:
-    """Squared Mahalanobis distance of each row to the nearest family mean (means already whitened), each family's
-    distance divided by its own ``spread`` (median distance of its training rows) so broad and tight families compare."""
+def family_distances(x: NDArray[np.float64], whiten: NDArray, means: NDArray) -> NDArray[np.float64]:
+    """(n, families) squared Mahalanobis distance of each row to each family mean (means already whitened)."""
     z = x @ whiten
-    d = (z * z).sum(axis=1)[:, None] - 2.0 * z @ means.T + (means * means).sum(axis=1)[None, :]
+    return (z * z).sum(axis=1)[:, None] - 2.0 * z @ means.T + (means * means).sum(axis=1)[None, :]
+
+
+def family_distance(x: NDArray[np.float64], whiten: NDArray, means: NDArray, spread: NDArray | None = None,
+                    distances: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+    """Squared Mahalanobis distance of each row to the nearest family mean (means already whitened), each family's
+    distance divided by its own ``spread`` (median distance of its training rows) so broad and tight families compare;
+    ``distances``: the rows' ``family_distances``, when already computed."""
+    d = family_distances(x, whiten, means) if distances is None else distances
     if spread is not None:
         d = d / spread[None, :]
     return np.maximum(d.min(axis=1), 1e-12)
@@ -80,18 +86,21 @@ def view_values(t: Mapping[str, NDArray], x: NDArray[np.float64], s: NDArray[np.
     def posterior() -> NDArray[np.float64]:
         return once("posterior", lambda: _family_posterior(t, x))
 
+    def to_families() -> NDArray[np.float64]:  # emb and rel both read the embedding's distance to every family
+        return once("to_families", lambda: family_distances(x, t["emb_whiten"], t["emb_means"]))
+
     def excess() -> NDArray[np.float64]:
         return once("excess", lambda: family_edge_excess(t["tmpl_keys"], t["tmpl_counts"], t["tmpl_median"],
                                                          once("edges", lambda: edge_keys(texts))))
 
     for view in views:
         if view == "emb":
-            cols.append(np.log(family_distance(x, t["emb_whiten"], t["emb_means"], t["emb_spread"])))
+            cols.append(np.log(family_distance(x, t["emb_whiten"], t["emb_means"], t["emb_spread"], to_families())))
         elif view == "surf":
             cols.append(np.log(family_distance(s, t["surf_whiten"], t["surf_means"], t["surf_spread"])))
         elif view == "rel":
             g = (x - t["glob_mean"]) @ t["glob_whiten"]
-            near = family_distance(x, t["emb_whiten"], t["emb_means"], None)
+            near = family_distance(x, t["emb_whiten"], t["emb_means"], None, to_families())
             cols.append((near - (g * g).sum(axis=1)) / x.shape[1])
         elif view == "ent":
             p = posterior()
