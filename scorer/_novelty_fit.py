@@ -16,7 +16,8 @@ from router_plugins.scorer._novelty_edges import fit_edges, fit_family_edges
 from router_plugins.scorer._novelty_views import VIEWS
 
 #: Training queries kept per family in the ``bank`` view (a random sample; on nim9's and routerdc's training folds,
-#: 300 scored within 0.004 mean AUROC of keeping every row, and 16 k-means centroids per family earned no weight).
+#: 300 score within 0.002 mean AUROC of keeping every row, and 16 k-means centroids per family scored 0.01 lower:
+#: benchmarks/novelty_inner_folds.py).
 BANK_PER_FAMILY = 300
 CLASSIFIER_ROWS = 300
 

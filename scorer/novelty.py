@@ -5,12 +5,12 @@ distances of its embedding and of a few surface features of its text (length, li
 option markers) to the nearest training task family under a shared Ledoit-Wolf covariance, the relative Mahalanobis
 distance, the entropy of a family classifier, the distance to the nearest of a sample of training queries, and the
 surprise of its opening and closing words under the training prompts' templates (pooled, per family, and under the
-family its embedding points to). Each view is standardised on calibration rows and weighted by a non-negative logistic model
-fitted with held-out task families as the novel class ("outlier exposure", ``novelty_training``). The calibrated
+family its embedding points to). Each view is standardised on calibration rows and weighted by a non-negative logistic
+model fitted with held-out task families as the novel class ("outlier exposure", ``novelty_training``). The calibrated
 score is the share of held-out in-distribution (validation) queries that are less novel: a threshold ``t`` on it flags
-about ``1 - t`` of in-distribution queries (its false-positive rate). Numpy only at inference: two (d × d) products,
-the family and nearest-query distances and a few dozen hash lookups, under a millisecond at batch 1. Checkpoints of
-format 1 (the two Mahalanobis views only) still load and score as they did.
+about ``1 - t`` of in-distribution queries (its false-positive rate). Numpy only at inference: two (d × d) products, the
+family and nearest-query distances and a few dozen hash lookups, under a millisecond at batch 1. Checkpoints of format 1
+(the two Mahalanobis views only) still load and score as they did.
 
 A query that names a task the checkpoint never saw in training (``known_tasks``, compared case- and
 whitespace-normalised, a parent task counting: "MMLU/new" is known when "mmlu" is) is novel for certain: its calibrated
