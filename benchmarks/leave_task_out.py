@@ -19,7 +19,8 @@ Evaluated on the left-out family's **test** rows, side by side:
 ``routerdc_7llm`` leaves out its 5 in-distribution tasks in turn, and its ``ood_test`` split (mbpp, humaneval_js) is
 evaluated with the router trained on all train families; that same full router gives the in-distribution figures
 (ID-task average, nim9 λ=0, RouterBench AIQ) with and without shrinkage. Novelty latency is timed at batch 1 on top
-of the embedding. Writes benchmarks/results/leave_task_out/<encoder>/{results.json,<dataset>.png}.
+of the embedding, alone and right after the encoder (the deployed cost: a torch encoder slows numpy down). Writes
+benchmarks/results/leave_task_out/<encoder>/{results.json,<dataset>.png}.
 
     HF_HUB_OFFLINE=1 python benchmarks/leave_task_out.py --encoder fast
 
