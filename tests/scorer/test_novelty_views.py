@@ -1,7 +1,7 @@
 """The format-2 novelty detector (relative Mahalanobis, family-classifier entropy, nearest training query, learned
-weights):
-each view grows under a shift, the combination beats the format-1 one on a near-twin family, checkpoints round-trip,
-format-1 checkpoints (the shipped default included) still load and score as before, malformed ones get typed errors."""
+weights): each view grows under a shift, the combination beats the format-1 one on a near-twin family, checkpoints
+round-trip, format-1 checkpoints (the shipped default included) still load and score as before, malformed ones get
+typed errors."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from router_plugins.errors import CheckpointError
-from router_plugins.scorer._novelty_fit import BANK_PER_FAMILY, fit_view_tensors
+from router_plugins.scorer._novelty_fit import BANK_PER_FAMILY, fit_view_tensors, whitening
 from router_plugins.scorer._novelty_views import LEGACY_VIEWS, VIEWS, family_distance, view_values
 from router_plugins.scorer.novelty import NoveltyModel
 from router_plugins.scorer.novelty import surface_features
@@ -132,10 +132,8 @@ def test_bank_sees_a_query_no_training_query_is_near_even_at_its_family_mean() -
     assert np.allclose(np.linalg.norm(t["bank"], axis=1), 1.0)
     centre = x[:1000].mean(axis=0, keepdims=True)  # the ring's mean: no training query lies near it
     seen, mean = view_values(t, np.vstack([x[:5], centre]), np.zeros((6, 0)), ("bank",))[:, 0][[0, 5]]
-    assert mean > seen + 5.0, (seen, mean)  # log cosine distance: ≈ 0.29 against ≈ 1e-6 for a sampled query
+    assert mean > seen + 5.0, (seen, mean)  # log cosine distance: ≈ 0.29 against ≤ 1e-4 for a training query
     # what the family Gaussian alone says: the mean is the most typical point of the ring family
-    from router_plugins.scorer._novelty_fit import whitening
-
     w, m = whitening(x, fam, ["other", "ring"])
     assert family_distance(centre, w, m)[0] < np.median(family_distance(x[:1000], w, m))
 
