@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from router_plugins.errors import ConfigError
 from router_plugins.scorer._novelty_edges import fit_edges, fit_family_edges
-from router_plugins.scorer._novelty_views import VIEWS
+from router_plugins.scorer._novelty_views import VIEWS, unit_rows
 
 #: Training queries kept per family in the ``bank`` view (a random sample; on nim9's and routerdc's training folds,
 #: 300 score within 0.002 mean AUROC of keeping every row, and 16 k-means centroids per family scored 0.01 lower:
@@ -34,10 +34,6 @@ def whitening(x: NDArray[np.float64], fam: NDArray[np.str_], families: Sequence[
     values, vectors = np.linalg.eigh(cov)
     whiten = vectors / np.sqrt(np.maximum(values, 1e-12))[None, :]
     return whiten, means @ whiten
-
-
-def _unit(x: NDArray[np.float64]) -> NDArray[np.float64]:
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def _per_family(fam: NDArray[np.str_], families: Sequence[str], limit: int,
@@ -66,7 +62,7 @@ def fit_view_tensors(x: NDArray[np.float64], fam: NDArray[np.str_], families: Se
         from sklearn.linear_model import LogisticRegression
 
         rows = _per_family(fam, families, CLASSIFIER_ROWS, rng)
-        clf = LogisticRegression(C=1.0, max_iter=300).fit(_unit(x[rows]), fam[rows])
+        clf = LogisticRegression(C=1.0, max_iter=300).fit(unit_rows(x[rows]), fam[rows])
         order = [list(clf.classes_).index(f) for f in families]
         if len(clf.classes_) == 2:  # sklearn's binary model has one row: softmax([−z/2, z/2]) is its sigmoid
             coef = np.vstack([-clf.coef_[0] / 2, clf.coef_[0] / 2])
@@ -75,7 +71,7 @@ def fit_view_tensors(x: NDArray[np.float64], fam: NDArray[np.str_], families: Se
             coef, bias = clf.coef_, clf.intercept_
         out["clf_coef"], out["clf_bias"] = coef[order], bias[order]
     if "bank" in views:  # embeddings of training queries, as the kNN member stores (all of) them
-        out["bank"] = _unit(x[_per_family(fam, families, BANK_PER_FAMILY, rng)])
+        out["bank"] = unit_rows(x[_per_family(fam, families, BANK_PER_FAMILY, rng)])
     return out
 
 

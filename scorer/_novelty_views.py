@@ -60,13 +60,14 @@ def family_distance(x: NDArray[np.float64], whiten: NDArray, means: NDArray, spr
     return np.maximum(d.min(axis=1), 1e-12)
 
 
-def _unit(x: NDArray[np.float64]) -> NDArray[np.float64]:
+def unit_rows(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Each row scaled to length 1 (the family classifier and the ``bank`` read directions, not lengths)."""
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def _family_posterior(t: Mapping[str, NDArray], x: NDArray[np.float64]) -> NDArray[np.float64]:
     """The linear family classifier's softmax over the training families (rows of ``clf_coef``)."""
-    logits = _unit(x) @ t["clf_coef"].T + t["clf_bias"]
+    logits = unit_rows(x) @ t["clf_coef"].T + t["clf_bias"]
     p = np.exp(logits - logits.max(axis=1, keepdims=True))
     return p / p.sum(axis=1, keepdims=True)
 
@@ -107,7 +108,7 @@ def view_values(t: Mapping[str, NDArray], x: NDArray[np.float64], s: NDArray[np.
             cols.append(-(p * np.log(np.maximum(p, 1e-12))).sum(axis=1))
         elif view == "bank":
             # in float32, as the bank is stored: a float64 product would copy the (rows × d) bank on every call
-            near = (_unit(x).astype(np.float32) @ t["bank"].T).max(axis=1).astype(np.float64)
+            near = (unit_rows(x).astype(np.float32) @ t["bank"].T).max(axis=1).astype(np.float64)
             cols.append(np.log(np.maximum(1.0 - near, 1e-6)))
         elif view == "edge":
             cols.append(edge_surprise(t["edge_keys"], t["edge_counts"], once("edges", lambda: edge_keys(texts))))

@@ -32,6 +32,8 @@ from router_plugins.scorer.predictors import Predictor
 
 #: Rows a family needs to get its own Gaussian mean (and to be left out as a fold).
 MIN_FAMILY_ROWS = 10
+#: Rows of a held-out family a fold reads at most (a random sample of larger families).
+HELD_OUT_ROWS = 400
 #: Calibration quantiles stored per checkpoint.
 N_QUANTILES = 257
 #: A proxy router for the folds: fitted on (embeddings, quality, tasks), returns a predictor.
@@ -43,7 +45,6 @@ def family_of(task: str) -> str:
     return str(task).split("/", 1)[0]
 
 
-
 def _spread(x: NDArray[np.float64], fam: NDArray[np.str_], families: Sequence[str], whiten: NDArray,
             means: NDArray) -> NDArray[np.float64]:
     """Per family, the median squared distance of its own rows to its mean (floored, so it can divide)."""
@@ -52,6 +53,16 @@ def _spread(x: NDArray[np.float64], fam: NDArray[np.str_], families: Sequence[st
         z = x[fam == f] @ whiten - means[i]
         out[i] = np.median((z * z).sum(axis=1))
     return np.maximum(out, 1e-6 * max(float(out.max()), 1e-6))
+
+
+def held_out(rows: NDArray[np.bool_], rng: np.random.Generator) -> NDArray[np.bool_]:
+    """The rows a fold holds out: those of ``rows``, or a random HELD_OUT_ROWS of them."""
+    held = np.flatnonzero(rows)
+    if len(held) > HELD_OUT_ROWS:
+        held = np.sort(rng.choice(held, HELD_OUT_ROWS, replace=False))
+    out = np.zeros(len(rows), dtype=bool)
+    out[held] = True
+    return out
 
 
 @dataclass
@@ -148,10 +159,7 @@ def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[st
             fit, cal = others & ~val, others & val
             if cal.sum() < 5 or fit.sum() < MIN_FAMILY_ROWS:
                 continue
-            held = np.flatnonzero(~others)
-            held = held if len(held) <= 400 else np.sort(rng.choice(held, 400, replace=False))
-            out = np.zeros(len(views.fam), dtype=bool)
-            out[held] = True
+            out = held_out(~others, rng)
             fold_prior = np.nan_to_num(np.nanmean(y[fit], axis=0), nan=0.5)
             det = fit_detector(views, fit, cal, None, models, fold_prior, detector_views, seed)
             if det.views != detector_views:  # too few rows left in some family to keep every view: skip the fold
