@@ -32,39 +32,28 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from leave_task_out import auroc  # noqa: E402
 from router_plugins.replay import load_outcomes  # noqa: E402
 from router_plugins.scorer._novelty_fit import nonnegative_logistic, robust_scale  # noqa: E402
-from router_plugins.scorer._novelty_views import VIEWS  # noqa: E402
+from router_plugins.scorer._novelty_views import VIEWS, family_distances, unit_rows, view_values  # noqa: E402
 from router_plugins.scorer.encoders import CachedEncoder, make_encoder  # noqa: E402
 from router_plugins.scorer.novelty import surface_features  # noqa: E402
 from router_plugins.scorer.novelty_training import (MIN_FAMILY_ROWS, _standardised, _Views, family_of,  # noqa: E402
-                                                    fit_detector)
+                                                    fit_detector, held_out)
 from router_plugins.scorer.pipeline import embed_table  # noqa: E402
 from router_plugins.scorer.training import TrainConfig, validation_mask  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 BANK = VIEWS.index("bank")
-HELD_OUT_ROWS = 400  # as fit_novelty: at most this many rows of a held-out family
-
-
-def auroc(neg: np.ndarray, pos: np.ndarray) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score(np.r_[np.zeros(len(neg)), np.ones(len(pos))], np.r_[neg, pos]))
-
-
-def unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def bank_column(bank: np.ndarray, x: np.ndarray, cal: np.ndarray, out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The ``bank`` view of the calibration and held-out rows against ``bank``, standardised as the detector does."""
-    def view(rows: np.ndarray) -> np.ndarray:
-        return np.log(np.maximum(1.0 - (unit(x[rows]) @ bank.T).max(axis=1), 1e-6))
-
-    c, o = view(cal), view(out)
-    center, scale = np.median(c), robust_scale(c[:, None])[0]
-    return (c - center) / scale, (o - center) / scale
+    """The ``bank`` view (as the detector computes it) of the calibration and held-out rows against ``bank``,
+    standardised as the detector does (median and robust scale on the calibration rows)."""
+    c, o = (view_values({"bank": bank.astype(np.float32)}, x[rows], np.zeros((int(rows.sum()), 0)), ("bank",))
+            for rows in (cal, out))
+    center, scale = np.median(c, axis=0), robust_scale(c)
+    return ((c - center) / scale)[:, 0], ((o - center) / scale)[:, 0]
 
 
 def kmeans_bank(x: np.ndarray, fam: np.ndarray, families: list[str], seed: int) -> np.ndarray:
@@ -73,19 +62,17 @@ def kmeans_bank(x: np.ndarray, fam: np.ndarray, families: list[str], seed: int) 
 
     rng, centroids = np.random.default_rng(seed), []
     for f in families:
-        xf = unit(x[fam == f])
+        xf = unit_rows(x[fam == f])
         xf = xf[rng.choice(len(xf), 1000, replace=False)] if len(xf) > 1000 else xf
         k = int(min(16, max(1, len(xf) // 10)))
         centroids.append(KMeans(n_clusters=k, n_init=1, random_state=seed).fit(xf).cluster_centers_)
-    return unit(np.vstack(centroids))
+    return unit_rows(np.vstack(centroids))
 
 
 def nearest_family(det: Any, x: np.ndarray) -> np.ndarray:
-    """Index of the family whose Gaussian (spread-normalised Mahalanobis) is nearest each row."""
+    """Index of the family whose Gaussian (spread-normalised Mahalanobis, as the ``emb`` view) is nearest each row."""
     t = det.tensors
-    z, m = x @ t["emb_whiten"], t["emb_means"]
-    d = (z * z).sum(axis=1)[:, None] - 2.0 * z @ m.T + (m * m).sum(axis=1)[None, :]
-    return np.argmin(d / t["emb_spread"][None, :], axis=1)
+    return np.argmin(family_distances(x, t["emb_whiten"], t["emb_means"]) / t["emb_spread"][None, :], axis=1)
 
 
 def family_calibrated(r_cal: np.ndarray, a_cal: np.ndarray, r_out: np.ndarray, a_out: np.ndarray, n_fam: int,
@@ -119,10 +106,7 @@ def folds_of(dataset: str, root: Path, enc: CachedEncoder) -> list[dict[str, Any
         fit, cal = others & ~val, others & val
         if cal.sum() < 5:
             continue
-        held = np.flatnonzero(~others)
-        held = held if len(held) <= HELD_OUT_ROWS else np.sort(rng.choice(held, HELD_OUT_ROWS, replace=False))
-        out = np.zeros(len(views.fam), dtype=bool)
-        out[held] = True
+        out = held_out(~others, rng)
         det = fit_detector(views, fit, cal, None, list(table.models), np.zeros(len(table.models)), VIEWS, cfg.seed)
         if det.views != VIEWS:
             continue
@@ -130,7 +114,7 @@ def folds_of(dataset: str, root: Path, enc: CachedEncoder) -> list[dict[str, Any
         rows = fit & np.isin(views.fam, det.families)
         variants = {"shipped": (f_cal, f_out)}
         for name, bank in (("bank=kmeans16", kmeans_bank(x[rows], views.fam[rows], det.families, cfg.seed)),
-                           ("bank=all", unit(x[rows]))):
+                           ("bank=all", unit_rows(x[rows]))):
             c, o = f_cal.copy(), f_out.copy()
             c[:, BANK], o[:, BANK] = bank_column(bank, x, cal, out)
             variants[name] = (c, o)
