@@ -16,8 +16,9 @@ Evaluated on the left-out family's **test** rows, side by side:
   the left-out family trivially separable), and the share of each flagged at the calibrated threshold 0.95
   (nominal false-positive rate 5 %).
 
-``routerdc_7llm`` leaves out its 5 in-distribution tasks in turn, and its ``ood_test`` split (mbpp, humaneval_js) is
-evaluated with the router trained on all train families; that same full router gives the in-distribution figures
+``routerdc_7llm`` leaves out its 5 in-distribution tasks in turn (ARC-Challenge together with its partner ARC-Easy,
+the other half of the same dataset: ``PARTNERS``), and its ``ood_test`` split (mbpp, humaneval_js) is evaluated with
+the router trained on all train families; that same full router gives the in-distribution figures
 (ID-task average, nim9 λ=0, RouterBench AIQ) with and without shrinkage. Novelty latency is timed at batch 1 on top
 of the embedding, alone and right after the encoder (the deployed cost: a torch encoder slows numpy down). Writes
 benchmarks/results/leave_task_out/<encoder>/{results.json,<dataset>.png}.
@@ -51,7 +52,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from router_plugins.replay import OutcomeTable, baselines, evaluate_choices, load_outcomes  # noqa: E402
 from router_plugins.scorer.encoders import CachedEncoder, make_encoder  # noqa: E402
-from router_plugins.scorer.novelty import NoveltyModel  # noqa: E402
+from router_plugins.scorer.novelty import SHRINK_RAMP, NoveltyModel  # noqa: E402
 from router_plugins.scorer.novelty_training import family_of  # noqa: E402
 from router_plugins.scorer._novelty_views import LEGACY_VIEWS  # noqa: E402
 from router_plugins.scorer.pipeline import (cost_vector, embed_table, evaluate_scorers, predictions,  # noqa: E402
@@ -62,6 +63,11 @@ from router_plugins.scorer.training import TrainConfig  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 ROUTERDC_ID_TASKS = ("mmlu", "gsm8k", "cmmlu", "arc_challenge", "humaneval")
+#: Tasks that are partitions of one dataset, so one family: AI2's ARC is released as its Challenge and Easy sets
+#: (questions that retrieval and co-occurrence solvers got wrong, and the rest), same source, same template. Leaving
+#: out ARC-Challenge while training on ARC-Easy leaves out a difficulty split, not a family: the left-out fold drops
+#: the partner too (from training and from the in-distribution rows). ``--keep-partners`` measures the split alone.
+PARTNERS = {"arc_challenge": ("arc_easy",)}
 USE_TASK = {"llmrouter_nim9": True}
 DATASETS = ("routerdc_7llm", "llmrouter_nim9", "routerbench_via_routerdc")
 
@@ -79,14 +85,17 @@ def folds_of(dataset: str, table: OutcomeTable) -> list[str]:
     return sorted(set(families(test).tolist()))
 
 
-def fold_rows(g: str, fam: np.ndarray, splits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def fold_rows(g: str, fam: np.ndarray, splits: np.ndarray,
+              partners: dict[str, tuple[str, ...]] = PARTNERS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(train, novel, in-distribution) row masks of left-out family ``g``: ``ood_test`` is novel to the router trained
-    on every train family; any other family is left out of train and novel on its test rows."""
+    on every train family; any other family is left out of train (with its ``partners``, the other parts of the same
+    dataset) and novel on its test rows."""
+    out = np.isin(fam, [g, *partners.get(g, ())])
     if g == "ood_test":
         keep, novel = splits == "train", splits == "ood_test"
     else:
-        keep, novel = (splits == "train") & (fam != g), (splits == "test") & (fam == g)
-    return keep, novel, (splits == "test") & (fam != g)
+        keep, novel = (splits == "train") & ~out, (splits == "test") & (fam == g)
+    return keep, novel, (splits == "test") & ~out
 
 
 def without_shrinkage(scorer: TrainedScorer) -> TrainedScorer:
@@ -114,7 +123,9 @@ def with_id_rule(scorer: TrainedScorer) -> TrainedScorer | None:
     assert best is not None  # no shrinkage always qualifies
     old = scorer.with_predictor(scorer.predictor)
     old.novelty = copy.copy(nov)
-    old.novelty.shrink_start, old.novelty.shrink_max = (float(p.split("=")[1]) for p in best[1].split(","))
+    strength = {name: float(value) for name, value in (p.split("=") for p in best[1].split(","))}
+    old.novelty.shrink_start, old.novelty.shrink_max = strength["start"], strength["max"]
+    old.novelty.shrink_ramp = strength.get("ramp", SHRINK_RAMP)
     return old
 
 
@@ -160,13 +171,14 @@ def fold_figures(scorer: TrainedScorer, train: OutcomeTable, novel: OutcomeTable
         out["novelty_auroc_with_labels"] = auroc(np.where(unseen_id, top, raw_id),
                                                  np.where(unseen_novel, top, raw_novel))
         out["unseen_label_share"] = {"in_distribution": float(unseen_id.mean()), "novel": float(unseen_novel.mean())}
-        out["shrink"] = {"start": nov.shrink_start, "max": nov.shrink_max, "label_shrink": nov.label_shrink,
-                         "weights": list(nov.weights)}
+        out["shrink"] = {"start": nov.shrink_start, "max": nov.shrink_max, "ramp": nov.shrink_ramp,
+                         "label_shrink": nov.label_shrink, "weights": list(nov.weights)}
     out["router_minus_train_best"] = out["router_lambda0"] - q_train_best
     out["router_text_only_minus_train_best"] = out["router_text_only_lambda0"] - q_train_best
     if id_rule is not None and id_rule.novelty is not None:
         out["router_text_only_id_rule_minus_train_best"] = out["router_text_only_id_rule_lambda0"] - q_train_best
-        out["id_rule_shrink"] = {"start": id_rule.novelty.shrink_start, "max": id_rule.novelty.shrink_max}
+        out["id_rule_shrink"] = {"start": id_rule.novelty.shrink_start, "max": id_rule.novelty.shrink_max,
+                                 "ramp": id_rule.novelty.shrink_ramp}
     return out
 
 
@@ -224,7 +236,7 @@ def with_legacy_detector(scorer: TrainedScorer, x_train: np.ndarray, train: Outc
 
 
 def run(dataset: str, root: Path, encoder_spec: str, enc: CachedEncoder, members: tuple[str, ...],
-        legacy: bool = False) -> dict[str, Any]:
+        legacy: bool = False, partners: dict[str, tuple[str, ...]] = PARTNERS) -> dict[str, Any]:
     table = load_outcomes(root / dataset)
     fam, splits = families(table), table.splits.astype(str)
     x_all = embed_table(table, enc, progress=False)
@@ -235,7 +247,7 @@ def run(dataset: str, root: Path, encoder_spec: str, enc: CachedEncoder, members
 
     for g in tqdm(folds_of(dataset, table), desc=dataset):
         t0 = time.perf_counter()
-        keep, novel_rows, ident_rows = fold_rows(g, fam, splits)
+        keep, novel_rows, ident_rows = fold_rows(g, fam, splits, partners)
         train = table.select(keep)
         scorer, _ = train_scorer(train, kind="stack", encoder=enc, encoder_spec=encoder_spec, config=cfg,
                                  progress=False)
@@ -268,7 +280,8 @@ def run(dataset: str, root: Path, encoder_spec: str, enc: CachedEncoder, members
     return result
 
 
-def detector_only(dataset: str, root: Path, enc: CachedEncoder) -> dict[str, Any]:
+def detector_only(dataset: str, root: Path, enc: CachedEncoder,
+                  partners: dict[str, tuple[str, ...]] = PARTNERS) -> dict[str, Any]:
     """Per left-out family, the text-only novelty AUROC of the detector alone (no router, no shrinkage: no proxy
     router per fold), so a slow encoder can be compared on the detector; and the latency of the detector fitted on
     every train family."""
@@ -278,7 +291,7 @@ def detector_only(dataset: str, root: Path, enc: CachedEncoder) -> dict[str, Any
     cfg = TrainConfig(kind="stack", novelty_proxy=(), progress=False)
     folds: dict[str, Any] = {}
     for g in folds_of(dataset, table):
-        keep, novel, ident = fold_rows(g, fam, splits)
+        keep, novel, ident = fold_rows(g, fam, splits, partners)
         nov = train_novelty(x_all[keep], table.select(keep), cfg)
         assert nov is not None
         raw = {name: nov.raw(x_all[rows], [table.texts[i] for i in np.flatnonzero(rows)])
@@ -411,12 +424,16 @@ def main() -> None:
     ap.add_argument("--detector-only", action="store_true",
                     help="only the novelty detector's text-only AUROC per left-out family (no routers; for slow "
                          "encoders); writes detector_only.json")
+    ap.add_argument("--keep-partners", action="store_true",
+                    help="leave out a family alone, its partners (PARTNERS: other parts of the same dataset) kept in "
+                         "training: e.g. ARC-Challenge with ARC-Easy trained on")
     args = ap.parse_args()
+    partners = {} if args.keep_partners else PARTNERS
     enc = CachedEncoder(make_encoder(args.encoder))
     out = args.out / args.encoder
     out.mkdir(parents=True, exist_ok=True)
     if args.detector_only:
-        found = {ds: detector_only(ds, args.data_root, enc) for ds in args.datasets}
+        found = {ds: detector_only(ds, args.data_root, enc, partners) for ds in args.datasets}
         (out / "detector_only.json").write_text(json.dumps(found, indent=2))
         return
     path = out / "results.json"
@@ -424,7 +441,8 @@ def main() -> None:
     results: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
     for ds in args.datasets:
         t0 = time.perf_counter()
-        results[ds] = run(ds, args.data_root, args.encoder, enc, tuple(args.members), args.compare_legacy)
+        results[ds] = run(ds, args.data_root, args.encoder, enc, tuple(args.members), args.compare_legacy,
+                          partners)
         results[ds]["stack_members"] = list(args.members)
         results[ds]["seconds"] = round(time.perf_counter() - t0, 1)
         plot(ds, results[ds], out / f"{ds}.png")

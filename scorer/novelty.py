@@ -39,7 +39,9 @@ Array = NDArray[np.float32]
 SURFACE_FEATURES = ("log_chars", "log_lines", "digits", "non_ascii", "upper", "code_symbols", "spaces", "log_words",
                     "option_markers")
 _OPTION = re.compile(r"(?m)(?:^|\s)\(?[A-Ea-e][.):]\s")
-_CODE = np.frombuffer("{}[]();=<>_#:".encode("utf-32-le"), dtype=np.uint32)
+#: Code symbols, as a lookup table over the ASCII code points (faster than ``np.isin`` per query).
+_CODE = np.zeros(128, dtype=bool)
+_CODE[np.frombuffer("{}[]();=<>_#:".encode("utf-32-le"), dtype=np.uint32)] = True
 #: Checkpoint format written by this version (1: the two views ``emb`` + ``surf``, log-distance over a median).
 NOVELTY_FORMAT = 2
 #: Tensor names under ``novelty/`` every detector has (the views' own ones: ``_novelty_views.VIEW_TENSORS``).
@@ -82,12 +84,13 @@ def surface_features(texts: Sequence[str]) -> NDArray[np.float64]:
         spaces = ((codes == 32) | (codes == 9) | (codes == 10) | (codes == 13)).sum()
         newlines = (codes == 10).sum()
         out[i] = (np.log1p(len(codes)), np.log1p(newlines), digits / n, (codes > 127).sum() / n, upper / n,
-                  np.isin(codes, _CODE).sum() / n, spaces / n, np.log1p(len(text.split())),
+                  _CODE[codes[codes < 128]].sum() / n, spaces / n, np.log1p(len(text.split())),
                   np.log1p(len(_OPTION.findall(text))))
     return out
 
 
-#: Width of the shrinkage ramp on the extended score: from ``shrink_start`` to full ``shrink_max`` over this much.
+#: Width of the shrinkage ramp on the extended score (from ``shrink_start`` to full ``shrink_max`` over this much) in
+#: checkpoints that do not store their own (training learns it, ``shrink_ramp``).
 SHRINK_RAMP = 0.5
 
 
@@ -101,13 +104,14 @@ def extended_score(raw: NDArray[np.float64], quantiles: NDArray[np.float64]) -> 
     return np.where(raw > q[-1], 1.0 + (raw - q[-1]) / spread, inside)
 
 
-def shrink_weight(excess: NDArray[np.float64], start: float, top: float) -> NDArray[np.float64]:
+def shrink_weight(excess: NDArray[np.float64], start: float, top: float,
+                  ramp: float = SHRINK_RAMP) -> NDArray[np.float64]:
     """Weight of the robust prior at each extended score: 0 up to ``start``, rising linearly to ``top`` over
-    SHRINK_RAMP."""
+    ``ramp``."""
     excess = np.asarray(excess, dtype=np.float64)
     if top <= 0:
         return np.zeros_like(excess)
-    return top * np.clip((excess - start) / SHRINK_RAMP, 0.0, 1.0)
+    return top * np.clip((excess - start) / ramp, 0.0, 1.0)
 
 
 @dataclass
@@ -136,7 +140,7 @@ class NoveltyModel:
     centers: tuple[float, ...]  # of each view on the calibration rows (format 1: log of the median distance)
     prior_models: list[str]  # columns of ``robust_prior``
     shrink_start: float = 1.0  # extended score where shrinkage starts (see extended_score)
-    shrink_max: float = 0.0  # share of the robust prior from shrink_start + SHRINK_RAMP on (0: never shrink)
+    shrink_max: float = 0.0  # share of the robust prior from shrink_start + shrink_ramp on (0: never shrink)
     info: dict[str, Any] = field(default_factory=dict)
     #: Training task names (and parents) as spelled in the data; empty: a label proves nothing (rule off).
     known_tasks: list[str] = field(default_factory=list)
@@ -145,6 +149,8 @@ class NoveltyModel:
     #: The views combined (``_novelty_views.VIEWS``), and each one's spread on the calibration rows.
     views: tuple[str, ...] = LEGACY_VIEWS
     scales: tuple[float, ...] = (1.0, 1.0)
+    #: Width of the text shrinkage's ramp on the extended score (learned with shrink_start and shrink_max).
+    shrink_ramp: float = SHRINK_RAMP
 
     def __post_init__(self) -> None:
         self.tensors = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in self.tensors.items()}
@@ -184,9 +190,11 @@ class NoveltyModel:
             if (t[key] <= 0).any():
                 raise CheckpointError(f"novelty tensor {key!r} must be positive (it divides distances)")
         self._validate_views(d)
-        for name, v, hi in (("shrink_start", self.shrink_start, 100.0), ("shrink_max", self.shrink_max, 1.0)):
-            if not isinstance(v, (int, float)) or not 0.0 <= float(v) <= hi:
-                raise CheckpointError(f"novelty {name} must be a number in [0, {hi:g}], got {v!r}")
+        bounds = (("shrink_start", self.shrink_start, 0.0, 100.0), ("shrink_max", self.shrink_max, 0.0, 1.0),
+                  ("shrink_ramp", self.shrink_ramp, 0.01, 10.0))
+        for name, v, lo, hi in bounds:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= float(v) <= hi:
+                raise CheckpointError(f"novelty {name} must be a number in [{lo:g}, {hi:g}], got {v!r}")
         label_shrink = self.label_shrink
         if (isinstance(label_shrink, bool) or not isinstance(label_shrink, (int, float))
                 or not 0.0 <= label_shrink <= 1.0):
@@ -235,19 +243,28 @@ class NoveltyModel:
 
     def view_values(self, x: NDArray[np.float32], texts: Sequence[str]) -> NDArray[np.float64]:
         """(n, len(views)) value of each view before standardising (``_novelty_views``)."""
-        t = self.tensors
+        t = self._scoring_tensors()
         s = (surface_features(texts) - t["surf_center"]) / t["surf_scale"] if "surf" in self.views \
             else np.zeros((len(texts), 0))
         return view_values(t, np.asarray(x, dtype=np.float64), s, self.views, texts)
 
+    def _scoring_tensors(self) -> dict[str, NDArray]:
+        """The tensors in float64, but the ``bank`` (read in float32), converted once per tensor dict: a float32
+        operand of a float64 product or binary search is otherwise copied on every query."""
+        cached = getattr(self, "_float64", None)
+        if cached is None or cached[0] is not self.tensors:
+            cached = (self.tensors, {k: v if k == "bank" else v.astype(np.float64) for k, v in self.tensors.items()})
+            self._float64 = cached
+        return cached[1]
+
     def calibrate(self, raw: NDArray[np.float64]) -> NDArray[np.float64]:
         """Share of the calibration (in-distribution validation) queries with a lower raw score, in [0, 1]."""
-        q = self.tensors["quantiles"].astype(np.float64)
+        q = self._scoring_tensors()["quantiles"]
         return np.interp(raw, q, np.linspace(0.0, 1.0, len(q)))
 
     def excess(self, raw: NDArray[np.float64]) -> NDArray[np.float64]:
         """The calibrated score continued beyond 1 (see ``extended_score``): what shrinkage reads."""
-        return extended_score(raw, self.tensors["quantiles"])
+        return extended_score(raw, self._scoring_tensors()["quantiles"])
 
     def score(self, x: NDArray[np.float32], texts: Sequence[str]) -> NDArray[np.float64]:
         """Calibrated novelty in [0, 1]: a threshold t flags about 1 − t of in-distribution queries."""
@@ -256,7 +273,7 @@ class NoveltyModel:
     def alpha(self, excess: NDArray[np.float64], unseen: Sequence[str | None] | None = None) -> NDArray[np.float64]:
         """Weight of the robust prior per query: from its extended score (``excess``), or ``label_shrink`` where
         ``unseen`` names a task label the checkpoint never saw (the strength learned for exactly that case)."""
-        a = shrink_weight(excess, self.shrink_start, self.shrink_max)
+        a = shrink_weight(excess, self.shrink_start, self.shrink_max, self.shrink_ramp)
         if unseen is not None:
             a = np.where(np.array([u is not None for u in unseen], dtype=bool), self.label_shrink, a)
         return a
@@ -321,7 +338,7 @@ class NoveltyModel:
                 "weights": [float(w) for w in self.weights], "centers": [float(c) for c in self.centers],
                 "scales": [float(c) for c in self.scales], "prior_models": list(self.prior_models),
                 "shrink_start": float(self.shrink_start), "shrink_max": float(self.shrink_max),
-                "shrink_ramp": SHRINK_RAMP, "known_tasks": list(self.known_tasks),
+                "shrink_ramp": float(self.shrink_ramp), "known_tasks": list(self.known_tasks),
                 "label_shrink": float(self.label_shrink), "info": self.info}
 
     def prefixed_tensors(self) -> dict[str, Array]:
@@ -341,21 +358,23 @@ class NoveltyModel:
             prior_models = [str(m) for m in config["prior_models"]]
             views, weights, centers, scales = _read_views(config)
             start, top = config["shrink_start"], config["shrink_max"]
+            ramp = config.get("shrink_ramp", SHRINK_RAMP)  # every checkpoint stored it; older ones as the constant
             # checkpoints written before the label rule lack both: no task list (rule off), no label shrinkage
             known, label_shrink = config.get("known_tasks", []), config.get("label_shrink", 0.0)
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"malformed novelty entry in the checkpoint config: {exc!r}") from None
-        if isinstance(start, bool) or isinstance(top, bool):
-            raise CheckpointError("novelty shrink_start / shrink_max must be numbers, not booleans")
+        if isinstance(start, bool) or isinstance(top, bool) or isinstance(ramp, bool):
+            raise CheckpointError("novelty shrink_start / shrink_max / shrink_ramp must be numbers, not booleans")
         own = {k[len("novelty/"):]: v for k, v in tensors.items() if k.startswith("novelty/")}
         info = config.get("info", {})
         model = cls.__new__(cls)
         model.families, model.tensors, model.prior_models = families, {k: np.asarray(v, np.float32) for k, v in own.items()}, prior_models
         model.weights, model.centers, model.views, model.scales = weights, centers, views, scales
         model.shrink_start, model.shrink_max, model.info = start, top, dict(info) if isinstance(info, Mapping) else {}
-        model.known_tasks, model.label_shrink = known, label_shrink
+        model.known_tasks, model.label_shrink, model.shrink_ramp = known, label_shrink, ramp
         model.validate(dim)
         model.shrink_start, model.shrink_max, model.label_shrink = float(start), float(top), float(label_shrink)
+        model.shrink_ramp = float(ramp)
         model.set_known_tasks(known)
         return model
 

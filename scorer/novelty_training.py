@@ -5,14 +5,15 @@ cheap proxy router are fitted on the other families' non-validation rows; that f
 and the others' validation rows the in-distribution queries. Pooled over the folds they give (a) the non-negative
 weights of the standardised views (``_novelty_views``; a logistic model: held-out families are the positive class,
 "outlier exposure", each family weighing the same however many rows it has), after which views of weight 0 are
-dropped, and (b) the text shrinkage ``(start, max)`` for unlabelled queries (a known label is never text-shrunk)
-and (c) the separate strength ``label_shrink`` for queries whose task label is unseen, which replaces the text's
-weight for them. Both are chosen by the issue's "never worse than not routing", learned on training folds: of the
-strengths that keep every held-out family within half a point of the fold's best single training model (scored from
-the text alone for (b), as unlabelled traffic; every held-out row carries an unseen label for (c)), the one with the
-best mean held-out quality (the text rule's in-distribution cost is kept in ``info["shrink_objective"]``). The
-final detector is then fitted on every family's non-validation rows and calibrated on the validation rows; it keeps
-the training task names, unless some training row has no label (then a label proves nothing).
+dropped, and (b) the text shrinkage ``(start, max, ramp)`` for unlabelled queries (a known label is never
+text-shrunk) and (c) the separate strength ``label_shrink`` for queries whose task label is unseen, which replaces
+the text's weight for them. Both are chosen by the issue's "never worse than not routing", learned on training
+folds: of the strengths that keep every held-out family within half a point of the fold's best single training model
+(scored from the text alone for (b), as unlabelled traffic; every held-out row carries an unseen label for (c)), the
+one with the best mean held-out quality (the text rule's in-distribution cost is kept in
+``info["shrink_objective"]``). The final detector is then fitted on every family's non-validation rows and calibrated
+on the validation rows; it keeps the training task names, unless some training row has no label (then a label proves
+nothing).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from numpy.typing import NDArray
 from router_plugins.scorer._novelty_fit import (fit_view_tensors, nonnegative_logistic, robust_scale, usable_views,
                                                 whitening)
 from router_plugins.scorer._novelty_views import VIEWS, view_values
-from router_plugins.scorer.novelty import NoveltyModel, extended_score, normalise_task, shrink_weight, surface_features
+from router_plugins.scorer.novelty import (SHRINK_RAMP, NoveltyModel, extended_score, normalise_task, shrink_weight,
+                                          surface_features)
 from router_plugins.scorer.predictors import Predictor
 
 #: Rows a family needs to get its own Gaussian mean (and to be left out as a fold).
@@ -38,6 +40,12 @@ HELD_OUT_ROWS = 400
 N_QUANTILES = 257
 #: A proxy router for the folds: fitted on (embeddings, quality, tasks), returns a predictor.
 ProxyTrainer = Callable[[NDArray[np.float32], NDArray[np.float64], list[str]], Predictor]
+#: The text strengths the folds choose from: where the ramp starts on the extended score, and its top.
+SHRINK_STARTS = (0.0, 0.25, 0.5, 0.9, 0.99, 1.0, 1.5, 2.0, 3.0)
+SHRINK_MAXES = (0.0, 0.25, 0.5, 0.75, 1.0)
+#: A text strength (start, max, ramp) with each fold's in-distribution quality, held-out quality and held-out margin
+#: over not routing (``strength_table``).
+StrengthRow = tuple[tuple[float, float, float], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
 
 
 def family_of(task: str) -> str:
@@ -132,11 +140,13 @@ def _routed(pred: NDArray[np.float64], y: NDArray[np.float64]) -> float:
 def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[str], y: NDArray[np.float64],
                 models: Sequence[str], val: NDArray[np.bool_], proxy: ProxyTrainer | None, *,
                 max_folds: int = 32, seed: int = 0, detector_views: Sequence[str] = VIEWS,
-                starts: Sequence[float] = (0.0, 0.25, 0.5, 0.9, 0.99, 1.0, 1.5, 2.0, 3.0),
-                maxes: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
-                label_grid: Sequence[float] = tuple(np.linspace(0.0, 1.0, 21))) -> NoveltyModel | None:
+                starts: Sequence[float] = SHRINK_STARTS, maxes: Sequence[float] = SHRINK_MAXES,
+                ramps: Sequence[float] = (SHRINK_RAMP,),
+                label_grid: Sequence[float] = tuple(np.linspace(0.0, 1.0, 21)),
+                keep_folds: list[dict[str, Any]] | None = None) -> NoveltyModel | None:
     """The calibrated detector with combination weights and shrinkage learned by leaving families out (module doc).
-    None when there is no validation slice to calibrate on; no shrinkage with a single family."""
+    None when there is no validation slice to calibrate on; no shrinkage with a single family. ``keep_folds``: a list
+    the folds (each with the combination ``weights``) are appended to, for benchmarks that replay the rules on them."""
     if not val.any() or val.all():
         return None
     views = _Views(np.asarray(x, np.float64), surface_features(texts), np.array([family_of(t) for t in tasks]),
@@ -147,7 +157,7 @@ def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[st
     # a fold's detector has one family fewer, and a classifier view needs two: the folds decide which views exist
     detector_views = usable_views(detector_views, len(eligible) - 1 if len(eligible) >= 2 else len(eligible))
     weights: tuple[float, ...] | None = None  # equal weights unless the folds teach others
-    start, top, label_top, info = 1.0, 0.0, 0.0, {"folds": []}
+    start, top, ramp, label_top, info = 1.0, 0.0, SHRINK_RAMP, 0.0, {"folds": []}
     if len(eligible) >= 2:
         rng = np.random.default_rng(seed)
         # a random subset of folds, not the largest families: those are often alike (short QA) and would teach the
@@ -179,8 +189,10 @@ def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[st
             folds.append(fold)
         if folds:
             weights = nonnegative_logistic(np.vstack(feats), np.concatenate(labels), groups=np.concatenate(groups))
-            start, top, grid = (_shrinkage(folds, weights, y, starts, maxes) if proxy is not None
-                                else (1.0, 0.0, {}))
+            if keep_folds is not None:
+                keep_folds += [dict(f, weights=weights) for f in folds]
+            start, top, ramp, grid = (_shrinkage(folds, weights, y, starts, maxes, ramps) if proxy is not None
+                                      else (1.0, 0.0, SHRINK_RAMP, {}))
             label_top, label_grid_q = (_label_shrinkage(folds, y, label_grid) if proxy is not None
                                        else (0.0, {}))
             info = {"folds": [f["family"] for f in folds], "fold_auroc": _fold_aurocs(folds, weights),
@@ -192,6 +204,7 @@ def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[st
         weights = tuple(w for w in weights if w > 0)
     model = fit_detector(views, ~val, val, weights, models, robust, detector_views, seed)
     model.shrink_start, model.shrink_max, model.label_shrink = float(start), float(top), float(label_top)
+    model.shrink_ramp = float(ramp)
     labels = [normalise_task(t) for t in tasks]
     # an unlabelled training row could be of any task, so an unseen label is certain novelty only if none is
     model.set_known_tasks(_hierarchy(tasks) if all(label is not None for label in labels) else [])
@@ -224,37 +237,57 @@ def _fold_aurocs(folds: list[dict], weights: Sequence[float]) -> dict[str, float
 
 
 def _shrinkage(folds: list[dict], weights: Sequence[float], y: NDArray[np.float64], starts: Sequence[float],
-               maxes: Sequence[float], tolerance: float = 0.005) -> tuple[float, float, dict[str, list[float]]]:
-    """(start, max) for unlabelled queries, chosen like ``label_shrink`` but from the text's scores: of the strengths
-    that keep every held-out family within ``tolerance`` of the fold's best single training model (not routing), the
-    best mean λ=0 held-out quality; ties go to the better in-distribution (validation) quality, then to less
-    shrinkage. When none keeps every family, the smallest worst-family shortfall decides (then the same ties). The
-    grid maps each strength to [in-distribution mean, held-out mean, worst held-out margin over not routing]."""
+               maxes: Sequence[float], ramps: Sequence[float] = (SHRINK_RAMP,),
+               tolerance: float = 0.005) -> tuple[float, float, float, dict[str, list[float]]]:
+    """(start, max, ramp) for unlabelled queries, chosen like ``label_shrink`` but from the text's scores (see
+    ``choose_strength``), and the grid: each strength ("start=…,max=…", plus ",ramp=…" for a ramp other than
+    SHRINK_RAMP) mapped to [in-distribution mean, held-out mean, worst held-out margin over not routing]."""
+    table = strength_table(folds, weights, y, starts, maxes, ramps)
+    grid = {f"start={s[0]:g},max={s[1]:g}" + ("" if s[2] == SHRINK_RAMP else f",ramp={s[2]:g}"):
+            [round(float(np.nanmean(q_id)), 5), round(float(np.nanmean(q_out)), 5), round(float(margin.min()), 5)]
+            for s, q_id, q_out, margin in table}
+    return (*choose_strength(table, tolerance), grid)
+
+
+def strength_table(folds: list[dict], weights: Sequence[float], y: NDArray[np.float64], starts: Sequence[float],
+                   maxes: Sequence[float], ramps: Sequence[float]) -> list[StrengthRow]:
+    """Per text strength (start, max, ramp), from less to more shrinkage (a later start, a wider ramp first), each
+    fold's λ=0 quality on its odd in-distribution rows and on its held-out rows, and the held-out margin over the
+    fold's best single training model (not routing)."""
     scored = [(f, *_fold_scores(f, weights)) for f in folds]
     odd = [np.flatnonzero(f["cal"])[1::2] for f in folds]
     single = np.array([_routed(np.broadcast_to(f["prior"], f["p_out"].shape), y[f["out"]]) for f in folds])
-    grid: dict[str, list[float]] = {}
-    ranked: list[tuple[float, float, float, float, float]] = []
+    table: list[StrengthRow] = []
     for top in sorted(maxes):
-        for start in sorted(starts, reverse=True):
+        # no shrinkage: neither start nor ramp matters
+        for start, ramp in ([(max(starts), SHRINK_RAMP)] if top == 0 else
+                            [(a, r) for a in sorted(starts, reverse=True) for r in sorted(ramps, reverse=True)]):
             q_id, q_out = [], []
             for (f, s_cal, s_out), rows in zip(scored, odd):
-                a_cal, a_out = shrink_weight(s_cal, start, top)[:, None], shrink_weight(s_out, start, top)[:, None]
+                a_cal = shrink_weight(s_cal, start, top, ramp)[:, None]
+                a_out = shrink_weight(s_out, start, top, ramp)[:, None]
                 q_id.append(_routed((1 - a_cal) * f["p_cal"][1::2] + a_cal * f["prior"][None, :], y[rows]))
                 q_out.append(_routed((1 - a_out) * f["p_out"] + a_out * f["prior"][None, :], y[f["out"]]))
             margin = np.nan_to_num(np.asarray(q_out) - single, nan=0.0)  # a fold with no recorded outcome cannot lose
-            mean_id, mean_out = float(np.nanmean(q_id)), float(np.nanmean(q_out))
-            worst = float(margin.min())
-            grid[f"start={start:g},max={top:g}"] = [round(mean_id, 5), round(mean_out, 5), round(worst, 5)]
-            # the key of a strength: never worse first (a shortfall beyond the tolerance), then held-out, then ID
-            ranked.append((min(worst + tolerance, 0.0), mean_out, mean_id, start, top))
-            if top == 0:
-                break  # no shrinkage: the start does not matter
-    best = ranked[0]  # the order above is from less to more shrinkage: a strict improvement is needed to move on
-    for cand in ranked[1:]:
-        if _better(cand[:3], best[:3]):
-            best = cand
-    return best[3], best[4], grid
+            table.append(((start, top, ramp), np.asarray(q_id), np.asarray(q_out), margin))
+    return table
+
+
+def choose_strength(table: list[StrengthRow], tolerance: float = 0.005,
+                    folds: Sequence[int] | None = None) -> tuple[float, float, float]:
+    """The never-worse rule on a ``strength_table`` (over ``folds``, default all): of the strengths that keep every
+    held-out family within ``tolerance`` of not routing, the best mean held-out quality; ties go to the better
+    in-distribution (validation) quality, then to less shrinkage. When none keeps every family, the smallest
+    worst-family shortfall decides (then the same ties)."""
+    idx = np.arange(len(table[0][3])) if folds is None else np.asarray(folds)
+    best: tuple[tuple[float, ...], tuple[float, float, float]] | None = None
+    for strength, q_id, q_out, margin in table:  # from less to more shrinkage: moving on needs a strict improvement
+        key = (min(float(margin[idx].min()) + tolerance, 0.0), float(np.nanmean(q_out[idx])),
+               float(np.nanmean(q_id[idx])))
+        if best is None or _better(key, best[0]):
+            best = (key, strength)
+    assert best is not None
+    return best[1]
 
 
 def _better(a: tuple[float, ...], b: tuple[float, ...], eps: float = 1e-9) -> bool:

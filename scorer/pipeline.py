@@ -87,9 +87,11 @@ def train_scorer(train: OutcomeTable, *, kind: str = "dc", encoder_spec: str | N
                     "novelty": None if novelty is None else novelty.config()}
 
 
-def train_novelty(x: np.ndarray, train: OutcomeTable, cfg: TrainConfig) -> NoveltyModel | None:
+def train_novelty(x: np.ndarray, train: OutcomeTable, cfg: TrainConfig,
+                  keep_folds: list[dict[str, Any]] | None = None) -> NoveltyModel | None:
     """The calibrated novelty detector and its shrinkage, learned by leaving training task families out; the proxy
-    router per fold is a stack of ``cfg.novelty_proxy`` (cheap members), calibration on the validation slice."""
+    router per fold is a stack of ``cfg.novelty_proxy`` (cheap members), calibration on the validation slice
+    (``keep_folds``: see ``fit_novelty``)."""
     from router_plugins.scorer.novelty_training import fit_novelty
     from router_plugins.scorer.training import validation_mask
 
@@ -101,7 +103,7 @@ def train_novelty(x: np.ndarray, train: OutcomeTable, cfg: TrainConfig) -> Novel
     val = validation_mask(len(train), max(cfg.val_fraction, 0.1), cfg.seed + 2)
     return fit_novelty(x, list(train.texts), [str(t) for t in train.tasks], train.quality, list(train.models), val,
                        proxy if cfg.novelty_proxy else None, max_folds=cfg.novelty_folds, seed=cfg.seed,
-                       detector_views=cfg.novelty_views)
+                       detector_views=cfg.novelty_views, keep_folds=keep_folds)
 
 
 def predictions(scorer: TrainedScorer, table: OutcomeTable, *, use_task: bool = True) -> np.ndarray:

@@ -3,6 +3,7 @@ DomainGuard pins and refuses with reasons, and checkpoints keep (and validate) t
 
 from __future__ import annotations
 
+import copy
 import json
 import zlib
 from pathlib import Path
@@ -161,14 +162,29 @@ def test_checkpoint_round_trip_keeps_the_calibration(scorer: TrainedScorer, enco
     np.testing.assert_allclose(loaded.predict_known(texts), scorer.predict_known(texts), atol=1e-6)
     assert loaded.novelty is not None and scorer.novelty is not None
     np.testing.assert_array_equal(loaded.novelty.tensors["quantiles"], scorer.novelty.tensors["quantiles"])
-    assert (loaded.novelty.shrink_start, loaded.novelty.shrink_max) == (scorer.novelty.shrink_start,
-                                                                        scorer.novelty.shrink_max)
+    strength = ("shrink_start", "shrink_max", "shrink_ramp")
+    assert [getattr(loaded.novelty, k) for k in strength] == [getattr(scorer.novelty, k) for k in strength]
+
+
+def test_scoring_reads_the_current_tensors(scorer: TrainedScorer, encoder: LookupEncoder) -> None:
+    # scoring converts the tensors to float64 once per tensor dict: a replaced dict is read, not the cached copy
+    nov = copy.copy(scorer.novelty)
+    assert nov is not None
+    texts = [f"alpha {i:05d}" for i in range(10)]
+    x = encoder.encode(texts)
+    before = nov.score(x, texts)
+    nov.tensors = {**nov.tensors, "quantiles": nov.tensors["quantiles"] + 100.0}  # every raw score now below them
+    assert (nov.score(x, texts) == 0.0).all() and (before > 0.0).any()
 
 
 @pytest.mark.parametrize("edit, message", [
     (lambda n: n.update(shrink_max=5.0), "shrink_max"),
     (lambda n: n.update(shrink_start=float("nan")), "shrink_start"),
     (lambda n: n.update(shrink_max=True), "booleans"),
+    (lambda n: n.update(shrink_ramp=0.0), "shrink_ramp"),  # it divides
+    (lambda n: n.update(shrink_ramp=float("nan")), "shrink_ramp"),
+    (lambda n: n.update(shrink_ramp="0.5"), "shrink_ramp"),
+    (lambda n: n.update(shrink_ramp=False), "booleans"),
     (lambda n: n.update(weights=["x", 1]), "weights must be one finite number"),
     (lambda n: n.update(weights=[1.0]), "one finite number per view"),
     (lambda n: n.update(scales=[0.0] * len(n["views"])), "scales must be positive"),

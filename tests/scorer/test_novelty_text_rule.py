@@ -7,7 +7,13 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from router_plugins.scorer.novelty_training import _shrinkage
+from router_plugins.scorer.novelty import SHRINK_RAMP
+from router_plugins.scorer.novelty_training import (SHRINK_MAXES, SHRINK_STARTS, _shrinkage, choose_strength,
+                                                    strength_table)
+from router_plugins.scorer.pipeline import train_novelty
+from router_plugins.scorer.training import TrainConfig
+
+from .test_novelty import LookupEncoder, make_table
 
 STARTS = (0.5, 0.9, 0.99, 1.0, 1.5, 2.0, 3.0)
 MAXES = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -46,7 +52,7 @@ def test_text_strength_keeps_a_near_family_never_worse() -> None:
     # the near family scores 0.95: only start 0.5 with max 1 shrinks it enough, and that also shrinks the top ~11 %
     # of in-distribution queries, which the previous rule's 0.25-point validation constraint refused
     folds, y = _folds(np.full(50, 0.95))
-    start, top, grid = _shrinkage(folds, [1.0], y, STARTS, MAXES)
+    start, top, _, grid = _shrinkage(folds, [1.0], y, STARTS, MAXES)
     assert (start, top) == (0.5, 1.0)
     q_id, q_out, worst = grid["start=0.5,max=1"]
     assert q_out == 1.0 and worst >= -0.005  # both families at not routing's quality
@@ -56,16 +62,27 @@ def test_text_strength_keeps_a_near_family_never_worse() -> None:
     assert grid[previous][1] == 0.5 and previous != "start=0.5,max=1"
 
 
+def test_a_steeper_ramp_is_learned_when_the_default_one_cannot_reach_a_near_family() -> None:
+    # the near family scores 0.72: from start 0.5 the default ramp (0.5 wide) reaches weight 0.44 there, short of the
+    # 0.78 that flips the pick; a 0.25-wide ramp reaches 0.88, so the folds choose it
+    folds, y = _folds(np.full(50, 0.72))
+    start, top, ramp, grid = _shrinkage(folds, [1.0], y, STARTS, MAXES, (0.5, 0.25))
+    assert (start, top, ramp) == (0.5, 1.0, 0.25)
+    assert grid["start=0.5,max=1,ramp=0.25"][2] >= -0.005 and grid["start=0.5,max=1"][2] <= -0.99
+    # with the default ramp only, no strength keeps the near family
+    assert all(v[2] < -0.005 for v in _shrinkage(folds, [1.0], y, STARTS, MAXES)[3].values())
+
+
 def test_no_strength_keeps_every_family_then_the_worst_shortfall_decides() -> None:
     # half the near family scores 0.95 (only start 0.5 reaches it), half 0.3 (nothing does): no strength is safe;
     # start 0.5 halves the worst shortfall, so it wins despite costing in-distribution quality
     folds, y = _folds(np.r_[np.full(25, 0.95), np.full(25, 0.3)])
-    start, top, grid = _shrinkage(folds, [1.0], y, STARTS, MAXES)
+    start, top, _, grid = _shrinkage(folds, [1.0], y, STARTS, MAXES)
     assert all(v[2] < -0.005 for v in grid.values())
     assert (start, top) == (0.5, 1.0) and grid["start=0.5,max=1"][2] == -0.5
     # with every near query out of reach the shortfall ties, and the far family decides, at no in-distribution cost
     folds, y = _folds(np.full(50, 0.3))
-    start, top, grid = _shrinkage(folds, [1.0], y, STARTS, MAXES)
+    start, top, _, grid = _shrinkage(folds, [1.0], y, STARTS, MAXES)
     assert top == 1.0 and start > 0.5 and grid[f"start={start:g},max=1"][0] == grid["start=3,max=0"][0]
 
 
@@ -73,5 +90,18 @@ def test_no_loss_means_no_shrinkage() -> None:
     # the router is right on both held-out families: no strength beats not shrinking, and ties go to less shrinkage
     folds, y = _folds(np.full(50, 0.95))
     y[N_ID:] = [0.0, 1.0]
-    start, top, grid = _shrinkage(folds, [1.0], y, STARTS, MAXES)
+    start, top, _, grid = _shrinkage(folds, [1.0], y, STARTS, MAXES)
     assert top == 0.0 and grid["start=3,max=0"][2] > 0
+
+
+def test_the_kept_folds_replay_the_shipped_strength() -> None:
+    # benchmarks/shrink_rule_folds.py replays rules on the folds training keeps: on all of them, the shipped rule must
+    # pick the strength the detector ships with (here one that shrinks), and naming every fold is naming none
+    table = make_table(n=300)
+    folds: list[dict] = []
+    nov = train_novelty(LookupEncoder().encode(list(table.texts)), table, TrainConfig(kind="knn", progress=False),
+                        keep_folds=folds)
+    assert nov is not None and nov.shrink_max > 0 and len(folds) >= 2 and all("weights" in f for f in folds)
+    table_rows = strength_table(folds, folds[0]["weights"], table.quality, SHRINK_STARTS, SHRINK_MAXES, (SHRINK_RAMP,))
+    assert choose_strength(table_rows) == (nov.shrink_start, nov.shrink_max, nov.shrink_ramp)
+    assert choose_strength(table_rows, folds=range(len(folds))) == choose_strength(table_rows)
