@@ -22,7 +22,6 @@ labelled.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,16 +31,10 @@ from numpy.typing import NDArray
 
 from router_plugins.errors import CheckpointError, QueryError
 from router_plugins.query import MAX_TASK_CHARS, task_lineage
+from router_plugins.scorer._novelty_surface import SURFACE_FEATURES, surface_features
 from router_plugins.scorer._novelty_views import LEGACY_VIEWS, VIEW_TENSORS, VIEWS, view_shapes, view_values
 
 Array = NDArray[np.float32]
-#: Names of the surface features, in column order (stored in checkpoints so a reader can check them).
-SURFACE_FEATURES = ("log_chars", "log_lines", "digits", "non_ascii", "upper", "code_symbols", "spaces", "log_words",
-                    "option_markers")
-_OPTION = re.compile(r"(?m)(?:^|\s)\(?[A-Ea-e][.):]\s")
-#: Code symbols, as a lookup table over the ASCII code points (faster than ``np.isin`` per query).
-_CODE = np.zeros(128, dtype=bool)
-_CODE[np.frombuffer("{}[]();=<>_#:".encode("utf-32-le"), dtype=np.uint32)] = True
 #: Checkpoint format written by this version (1: the two views ``emb`` + ``surf``, log-distance over a median).
 NOVELTY_FORMAT = 2
 #: Tensor names under ``novelty/`` every detector has (the views' own ones: ``_novelty_views.VIEW_TENSORS``).
@@ -71,22 +64,6 @@ def shown_task(label: str, limit: int = 60) -> str:
     """A user's task label made safe to show in a reason or a log line: control characters escaped, shortened."""
     text = label if len(label) <= limit else label[:limit] + "…"
     return text.encode("unicode_escape").decode("ascii").replace("'", "\\'")
-
-
-def surface_features(texts: Sequence[str]) -> NDArray[np.float64]:
-    """(n, 9) surface features of each text: what a task family's prompt template looks like, independent of topic."""
-    out = np.zeros((len(texts), len(SURFACE_FEATURES)), dtype=np.float64)
-    for i, text in enumerate(texts):
-        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-        n = max(len(codes), 1)
-        digits = ((codes >= 48) & (codes <= 57)).sum()
-        upper = ((codes >= 65) & (codes <= 90)).sum()
-        spaces = ((codes == 32) | (codes == 9) | (codes == 10) | (codes == 13)).sum()
-        newlines = (codes == 10).sum()
-        out[i] = (np.log1p(len(codes)), np.log1p(newlines), digits / n, (codes > 127).sum() / n, upper / n,
-                  _CODE[codes[codes < 128]].sum() / n, spaces / n, np.log1p(len(text.split())),
-                  np.log1p(len(_OPTION.findall(text))))
-    return out
 
 
 #: Width of the shrinkage ramp on the extended score (from ``shrink_start`` to full ``shrink_max`` over this much) in
