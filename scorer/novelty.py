@@ -66,8 +66,8 @@ def shown_task(label: str, limit: int = 60) -> str:
     return text.encode("unicode_escape").decode("ascii").replace("'", "\\'")
 
 
-#: Width of the shrinkage ramp on the extended score (from ``shrink_start`` to full ``shrink_max`` over this much) in
-#: checkpoints that do not store their own (training learns it, ``shrink_ramp``).
+#: Default width of the shrinkage ramp on the extended score (from ``shrink_start`` to full ``shrink_max`` over this
+#: much): the one training offers its folds (``fit_novelty(ramps=…)`` offers more) and older checkpoints' width.
 SHRINK_RAMP = 0.5
 
 
@@ -126,7 +126,7 @@ class NoveltyModel:
     #: The views combined (``_novelty_views.VIEWS``), and each one's spread on the calibration rows.
     views: tuple[str, ...] = LEGACY_VIEWS
     scales: tuple[float, ...] = (1.0, 1.0)
-    #: Width of the text shrinkage's ramp on the extended score (learned with shrink_start and shrink_max).
+    #: Width of the text shrinkage's ramp on the extended score (chosen by the folds with shrink_start, shrink_max).
     shrink_ramp: float = SHRINK_RAMP
 
     def __post_init__(self) -> None:
