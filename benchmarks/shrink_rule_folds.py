@@ -73,12 +73,12 @@ def run(dataset: str, root: Path, enc: CachedEncoder, members: tuple[str, ...]) 
 
     for g in tqdm(folds_of(dataset, table), desc=dataset):
         keep = fold_rows(g, fam, splits)[0]
+        train = table.select(keep)
         folds: list[dict[str, Any]] = []
-        train_novelty(x_all[keep], table.select(keep), cfg, keep_folds=folds)
+        train_novelty(x_all[keep], train, cfg, keep_folds=folds)
         if len(folds) < 2:
             continue
-        strengths = strength_table(folds, folds[0]["weights"], table.select(keep).quality, SHRINK_STARTS,
-                                   SHRINK_MAXES, RAMPS)
+        strengths = strength_table(folds, folds[0]["weights"], train.quality, SHRINK_STARTS, SHRINK_MAXES, RAMPS)
         for name, (tolerance, ramps) in RULES.items():
             graded[name] += [dict(r, outer=g) for r in nested(strengths, tolerance, ramps)]  # type: ignore[arg-type]
     summary = {}
