@@ -66,10 +66,16 @@ ROUTERDC_ID_TASKS = ("mmlu", "gsm8k", "cmmlu", "arc_challenge", "humaneval")
 #: Tasks that are partitions of one dataset, so one family: AI2's ARC is released as its Challenge and Easy sets
 #: (questions that retrieval and co-occurrence solvers got wrong, and the rest), same source, same template. Leaving
 #: out ARC-Challenge while training on ARC-Easy leaves out a difficulty split, not a family: the left-out fold drops
-#: the partner too (from training and from the in-distribution rows). ``--keep-partners`` measures the split alone.
+#: the partner too (from training and from the in-distribution rows), and so do the detector's own training folds
+#: (``TrainConfig.novelty_groups``). ``--keep-partners`` measures the split alone.
 PARTNERS = {"arc_challenge": ("arc_easy",)}
 USE_TASK = {"llmrouter_nim9": True}
 DATASETS = ("routerdc_7llm", "llmrouter_nim9", "routerbench_via_routerdc")
+
+
+def novelty_groups(partners: dict[str, tuple[str, ...]]) -> tuple[tuple[str, str], ...]:
+    """The partners as ``TrainConfig.novelty_groups``: the detector's own folds leave them out together too."""
+    return tuple((f, g) for g, ps in partners.items() for f in (g, *ps))
 
 
 def families(table: OutcomeTable) -> np.ndarray:
@@ -240,7 +246,8 @@ def run(dataset: str, root: Path, encoder_spec: str, enc: CachedEncoder, members
     table = load_outcomes(root / dataset)
     fam, splits = families(table), table.splits.astype(str)
     x_all = embed_table(table, enc, progress=False)
-    cfg = TrainConfig(kind="stack", use_task=USE_TASK.get(dataset, False), stack_members=members, progress=False)
+    cfg = TrainConfig(kind="stack", use_task=USE_TASK.get(dataset, False), stack_members=members, progress=False,
+                      novelty_groups=novelty_groups(partners))
     result: dict[str, Any] = {"folds": {}}
     full: TrainedScorer | None = None
     from tqdm import tqdm
@@ -288,7 +295,7 @@ def detector_only(dataset: str, root: Path, enc: CachedEncoder,
     table = load_outcomes(root / dataset)
     fam, splits = families(table), table.splits.astype(str)
     x_all = embed_table(table, enc, progress=False)
-    cfg = TrainConfig(kind="stack", novelty_proxy=(), progress=False)
+    cfg = TrainConfig(kind="stack", novelty_proxy=(), progress=False, novelty_groups=novelty_groups(partners))
     folds: dict[str, Any] = {}
     for g in folds_of(dataset, table):
         keep, novel, ident = fold_rows(g, fam, splits, partners)

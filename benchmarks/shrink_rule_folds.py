@@ -6,8 +6,9 @@ left-out family of ``leave_task_out.py`` (the same folds, partners included), th
 training rows only, and each rule variant picks its strength on all inner folds but one and is graded on that one:
 is the held-out family within half a point of not routing, what it gains on held-out rows and what it costs the
 in-distribution (validation) rows, both against no shrinkage. No test row is read. Variants: the tolerance on the
-folds (the issue's half point, a quarter point, none, one point) and the ramp widths offered (``SHRINK_RAMP`` alone,
-or also steeper ramps).
+folds (none, as shipped; the issue's half point; a quarter point; one point), the starts offered (``SHRINK_STARTS``,
+with the floors below 0, or only those from 0 on, as until session 11) and the ramp widths offered (``SHRINK_RAMP``
+alone, or also steeper ramps).
 
     HF_HUB_OFFLINE=1 nice python benchmarks/shrink_rule_folds.py --datasets llmrouter_nim9 routerdc_7llm
 
@@ -26,32 +27,38 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from leave_task_out import USE_TASK, families, fold_rows, folds_of  # noqa: E402
+from leave_task_out import PARTNERS, USE_TASK, families, fold_rows, folds_of, novelty_groups  # noqa: E402
 from router_plugins.replay import load_outcomes  # noqa: E402
 from router_plugins.scorer.encoders import CachedEncoder, make_encoder  # noqa: E402
 from router_plugins.scorer.novelty import SHRINK_RAMP  # noqa: E402
-from router_plugins.scorer.novelty_training import (SHRINK_MAXES, SHRINK_STARTS, StrengthRow,  # noqa: E402
-                                                    choose_strength, strength_table)
+from router_plugins.scorer.novelty_training import (SHRINK_MAXES, SHRINK_STARTS, TEXT_TOLERANCE,  # noqa: E402
+                                                    StrengthRow, choose_strength, strength_table)
 from router_plugins.scorer.pipeline import embed_table, train_novelty  # noqa: E402
 from router_plugins.scorer.training import TrainConfig  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 RAMPS = (SHRINK_RAMP, 0.25, 0.1)
-#: name → (tolerance on the training folds, ramp widths offered); the first is the shipped rule
-RULES: dict[str, tuple[float, tuple[float, ...]]] = {
-    "shipped (0.5 points, ramp 0.5)": (0.005, (SHRINK_RAMP,)),
-    "0.25 points, ramp 0.5": (0.0025, (SHRINK_RAMP,)),
-    "0 points, ramp 0.5": (0.0, (SHRINK_RAMP,)),
-    "1 point, ramp 0.5": (0.01, (SHRINK_RAMP,)),
-    "0.5 points, ramps 0.5 / 0.25": (0.005, (SHRINK_RAMP, 0.25)),
-    "0.5 points, ramps 0.5 / 0.25 / 0.1": (0.005, RAMPS),
-    "0 points, ramps 0.5 / 0.25": (0.0, (SHRINK_RAMP, 0.25)),
+#: Starts from 0 on: the grid before floors (starts below 0) were offered.
+NO_FLOORS = tuple(s for s in SHRINK_STARTS if s >= 0)
+#: name → (tolerance on the training folds, ramp widths offered, starts offered); the first is the shipped rule
+RULES: dict[str, tuple[float, tuple[float, ...], tuple[float, ...]]] = {
+    "shipped (0 points, floors, ramp 0.5)": (TEXT_TOLERANCE, (SHRINK_RAMP,), SHRINK_STARTS),
+    "0.5 points, floors, ramp 0.5": (0.005, (SHRINK_RAMP,), SHRINK_STARTS),
+    "0 points, floors, ramps 0.5 / 0.25": (0.0, (SHRINK_RAMP, 0.25), SHRINK_STARTS),
+    "session 10 (0.5 points, no floors, ramp 0.5)": (0.005, (SHRINK_RAMP,), NO_FLOORS),
+    "0.25 points, no floors, ramp 0.5": (0.0025, (SHRINK_RAMP,), NO_FLOORS),
+    "0 points, no floors, ramp 0.5": (0.0, (SHRINK_RAMP,), NO_FLOORS),
+    "1 point, no floors, ramp 0.5": (0.01, (SHRINK_RAMP,), NO_FLOORS),
+    "0.5 points, no floors, ramps 0.5 / 0.25": (0.005, (SHRINK_RAMP, 0.25), NO_FLOORS),
+    "0.5 points, no floors, ramps 0.5 / 0.25 / 0.1": (0.005, RAMPS, NO_FLOORS),
+    "0 points, no floors, ramps 0.5 / 0.25": (0.0, (SHRINK_RAMP, 0.25), NO_FLOORS),
 }
 
 
-def nested(table: list[StrengthRow], tolerance: float, ramps: tuple[float, ...]) -> list[dict[str, float]]:
+def nested(table: list[StrengthRow], tolerance: float, ramps: tuple[float, ...],
+           starts: tuple[float, ...]) -> list[dict[str, float]]:
     """Per inner fold: the strength the rule picks on the other folds, graded on this one against no shrinkage."""
-    rows = [r for r in table if r[0][1] == 0 or r[0][2] in ramps]
+    rows = [r for r in table if r[0][1] == 0 or (r[0][2] in ramps and r[0][0] in starts)]
     none = table[0]  # max 0: no shrinkage
     k = len(none[3])
     out = []
@@ -67,7 +74,8 @@ def run(dataset: str, root: Path, enc: CachedEncoder, members: tuple[str, ...]) 
     table = load_outcomes(root / dataset)
     fam, splits = families(table), table.splits.astype(str)
     x_all = embed_table(table, enc, progress=False)
-    cfg = TrainConfig(kind="stack", use_task=USE_TASK.get(dataset, False), stack_members=members, progress=False)
+    cfg = TrainConfig(kind="stack", use_task=USE_TASK.get(dataset, False), stack_members=members, progress=False,
+                      novelty_groups=novelty_groups(PARTNERS))
     graded: dict[str, list[dict[str, float]]] = {name: [] for name in RULES}
     from tqdm import tqdm
 
@@ -79,8 +87,9 @@ def run(dataset: str, root: Path, enc: CachedEncoder, members: tuple[str, ...]) 
         if len(folds) < 2:
             continue
         strengths = strength_table(folds, folds[0]["weights"], train.quality, SHRINK_STARTS, SHRINK_MAXES, RAMPS)
-        for name, (tolerance, ramps) in RULES.items():
-            graded[name] += [dict(r, outer=g) for r in nested(strengths, tolerance, ramps)]  # type: ignore[arg-type]
+        for name, (tolerance, ramps, starts) in RULES.items():
+            graded[name] += [dict(r, outer=g)  # type: ignore[arg-type]
+                             for r in nested(strengths, tolerance, ramps, starts)]
     summary = {}
     for name, rows in graded.items():
         m = np.array([r["margin"] for r in rows])

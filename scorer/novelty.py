@@ -116,7 +116,7 @@ class NoveltyModel:
     weights: tuple[float, ...]  # of each view, (value − center) / scale
     centers: tuple[float, ...]  # of each view on the calibration rows (format 1: log of the median distance)
     prior_models: list[str]  # columns of ``robust_prior``
-    shrink_start: float = 1.0  # extended score where shrinkage starts (see extended_score)
+    shrink_start: float = 1.0  # extended score where shrinkage starts (see extended_score); below 0: a floor
     shrink_max: float = 0.0  # share of the robust prior from shrink_start + shrink_ramp on (0: never shrink)
     info: dict[str, Any] = field(default_factory=dict)
     #: Training task names (and parents) as spelled in the data; empty: a label proves nothing (rule off).
@@ -167,7 +167,7 @@ class NoveltyModel:
             if (t[key] <= 0).any():
                 raise CheckpointError(f"novelty tensor {key!r} must be positive (it divides distances)")
         self._validate_views(d)
-        bounds = (("shrink_start", self.shrink_start, 0.0, 100.0), ("shrink_max", self.shrink_max, 0.0, 1.0),
+        bounds = (("shrink_start", self.shrink_start, -10.0, 100.0), ("shrink_max", self.shrink_max, 0.0, 1.0),
                   ("shrink_ramp", self.shrink_ramp, 0.01, 10.0))
         for name, v, lo, hi in bounds:
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= float(v) <= hi:

@@ -103,7 +103,7 @@ def train_novelty(x: np.ndarray, train: OutcomeTable, cfg: TrainConfig,
     val = validation_mask(len(train), max(cfg.val_fraction, 0.1), cfg.seed + 2)
     return fit_novelty(x, list(train.texts), [str(t) for t in train.tasks], train.quality, list(train.models), val,
                        proxy if cfg.novelty_proxy else None, max_folds=cfg.novelty_folds, seed=cfg.seed,
-                       detector_views=cfg.novelty_views, keep_folds=keep_folds)
+                       detector_views=cfg.novelty_views, groups=dict(cfg.novelty_groups), keep_folds=keep_folds)
 
 
 def predictions(scorer: TrainedScorer, table: OutcomeTable, *, use_task: bool = True) -> np.ndarray:

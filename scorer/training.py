@@ -57,11 +57,19 @@ class TrainConfig:
     #: Views the novelty detector combines (scorer/_novelty_views.py; unknown names: ConfigError when training);
     #: ("emb", "surf") is the format-1 detector.
     novelty_views: tuple[str, ...] = VIEWS
+    #: (family, group) pairs: training families that are parts of one dataset (ARC-Challenge and ARC-Easy) and are
+    #: left out together in the novelty folds, so no fold holds out one part while training on its twin. The detector
+    #: still models each family; a family in no pair is its own group.
+    novelty_groups: tuple[tuple[str, str], ...] = ()
     progress: bool = True
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ConfigError(f"unknown scorer kind {self.kind!r}; choose one of {KINDS}")
+        if not all(isinstance(pair, (tuple, list)) and len(pair) == 2 and all(isinstance(v, str) for v in pair)
+                   for pair in self.novelty_groups):
+            raise ConfigError("novelty_groups must be (family, group) pairs of strings, e.g. "
+                              "(('arc_challenge', 'arc'), ('arc_easy', 'arc'))")
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able copy (stored in checkpoints): tuples as lists."""

@@ -180,6 +180,7 @@ def test_scoring_reads_the_current_tensors(scorer: TrainedScorer, encoder: Looku
 @pytest.mark.parametrize("edit, message", [
     (lambda n: n.update(shrink_max=5.0), "shrink_max"),
     (lambda n: n.update(shrink_start=float("nan")), "shrink_start"),
+    (lambda n: n.update(shrink_start=-50.0), "shrink_start"),  # a floor starts at most a few ramps below 0
     (lambda n: n.update(shrink_max=True), "booleans"),
     (lambda n: n.update(shrink_ramp=0.0), "shrink_ramp"),  # it divides
     (lambda n: n.update(shrink_ramp=float("nan")), "shrink_ramp"),

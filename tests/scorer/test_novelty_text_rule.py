@@ -1,11 +1,15 @@
 """The text shrinkage (for unlabelled queries) is chosen by the never-worse rule, like ``label_shrink``: every held-out
-training family within half a point of the fold's best single model, then the best mean held-out quality; the
-in-distribution cost stays visible in the grid, and when no strength keeps every family the worst shortfall decides."""
+training family at least at the fold's best single model, then the best mean held-out quality; the in-distribution
+cost (read without labels) stays visible in the grid, and when no strength keeps every family the worst shortfall
+decides."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from numpy.typing import NDArray
+
+from router_plugins.errors import ConfigError
 
 from router_plugins.scorer.novelty import SHRINK_RAMP
 from router_plugins.scorer.novelty_training import (SHRINK_MAXES, SHRINK_STARTS, _shrinkage, choose_strength,
@@ -105,3 +109,51 @@ def test_the_kept_folds_replay_the_shipped_strength() -> None:
     table_rows = strength_table(folds, folds[0]["weights"], table.quality, SHRINK_STARTS, SHRINK_MAXES, (SHRINK_RAMP,))
     assert choose_strength(table_rows) == (nov.shrink_start, nov.shrink_max, nov.shrink_ramp)
     assert choose_strength(table_rows, folds=range(len(folds))) == choose_strength(table_rows)
+
+
+def test_a_floor_is_learned_when_a_held_out_family_looks_in_distribution() -> None:
+    # the near family scores 0.2, like a typical in-distribution query: a ramp from 0 reaches weight 0.4 there, short
+    # of the 0.78 that flips the pick, so only a start below 0 (a floor of prior weight for every unlabelled query)
+    # keeps it never worse; of the two, -0.25 shrinks fewer in-distribution queries past the flip
+    folds, y = _folds(np.full(50, 0.2))
+    start, top, ramp, grid = _shrinkage(folds, [1.0], y, (-0.5, -0.25, 0.0, *STARTS), MAXES)
+    assert (start, top, ramp) == (-0.25, 1.0, SHRINK_RAMP)
+    assert grid["start=-0.25,max=1"][2] >= -0.005 and grid["start=0,max=1"][2] < -0.005
+    assert grid["start=-0.5,max=1"][0] == 0.0  # not routing unlabelled queries at all: every one goes to model 0
+    assert 0.0 < grid["start=-0.25,max=1"][0] < grid["start=0,max=1"][0]  # the floor's cost is recorded
+
+
+def test_the_in_distribution_cost_is_read_without_labels() -> None:
+    # the text strength only ever acts on unlabelled queries, so the folds score its in-distribution cost with the
+    # proxy's text-only predictions: a prior-only proxy then predicts the training mean, which is what shrinkage moves
+    # toward, and no strength can change in-distribution quality (with labels, the per-task prior routes each family to
+    # its specialist and every strength that shrinks would look costly)
+    table = make_table(n=300)
+    folds: list[dict] = []
+    cfg = TrainConfig(kind="knn", use_task=True, novelty_proxy=("prior",), progress=False)
+    nov = train_novelty(LookupEncoder().encode(list(table.texts)), table, cfg, keep_folds=folds)
+    assert nov is not None and len(folds) >= 2
+    for f in folds:
+        np.testing.assert_allclose(f["p_cal"], np.broadcast_to(f["prior"], f["p_cal"].shape), atol=1e-6)
+    in_distribution = {v[0] for v in nov.info["shrink_objective"].values()}
+    assert len(in_distribution) == 1
+
+
+def test_grouped_families_are_left_out_together() -> None:
+    # two parts of one dataset (ARC-Challenge and ARC-Easy) form one group: no fold trains on one part while holding
+    # out the other, but the detector still models each family
+    table = make_table(n=300)
+    folds: list[dict] = []
+    cfg = TrainConfig(kind="knn", progress=False, novelty_groups=(("alpha", "ab"), ("beta", "ab")))
+    nov = train_novelty(LookupEncoder().encode(list(table.texts)), table, cfg, keep_folds=folds)
+    assert nov is not None and sorted(nov.families) == ["alpha", "beta", "gamma"]
+    assert sorted(f["family"] for f in folds) == ["ab", "gamma"]
+    tasks = np.asarray(table.tasks)
+    ab = next(f for f in folds if f["family"] == "ab")
+    assert set(tasks[ab["out"]]) == {"alpha", "beta"} and set(tasks[ab["cal"]]) == {"gamma"}
+
+
+@pytest.mark.parametrize("groups", [(("alpha",),), (("alpha", 3),), ("alpha",), ((["alpha"], "ab"),)])
+def test_malformed_novelty_groups_are_refused(groups: object) -> None:
+    with pytest.raises(ConfigError, match="novelty_groups"):
+        TrainConfig(kind="knn", novelty_groups=groups)  # type: ignore[arg-type]
