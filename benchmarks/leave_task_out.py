@@ -27,8 +27,8 @@ benchmarks/results/leave_task_out/<encoder>/{results.json,<dataset>.png}.
 
 Every router is also scored text-only with the text shrinkage the **previous rule** would have picked from the same
 training folds (best mean held-out quality while the proxy's validation quality stays within 0.25 points of no
-shrinkage; read from the stored grid, ``router_text_only_id_rule_*``), beside the shipped rule (every held-out training
-family within 0.5 points of not routing): the A/B of the rule alone, on the same router and detector.
+shrinkage; read from the stored grid, ``router_text_only_id_rule_*``), beside the shipped rule (no held-out training
+family below not routing): the A/B of the rule alone, on the same router and detector.
 
 ``--compare-legacy`` also fits the format-1 detector (embedding + surface views only) per fold on the same rows and
 reports both side by side (AUROC, flagged shares, text-only routing). ``--detector-only`` fits only the detector per
