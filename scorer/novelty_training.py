@@ -174,7 +174,7 @@ def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[st
         # a random subset of folds, not the largest families: those are often alike (short QA) and would teach the
         # weights that surface form never matters
         chosen = sorted(rng.choice(eligible, size=min(max_folds, len(eligible)), replace=False).tolist())
-        feats, labels, groups, folds = [], [], [], []
+        feats, labels, row_fold, folds = [], [], [], []
         for g in chosen:
             others = fold_of != g
             fit, cal = others & ~val, others & val
@@ -188,7 +188,7 @@ def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[st
             f_cal, f_out = _standardised(det, views, cal), _standardised(det, views, out)
             feats += [f_cal, f_out]
             labels += [np.zeros(len(f_cal)), np.ones(len(f_out))]
-            groups += [np.full(len(f_cal) + len(f_out), len(folds))]
+            row_fold += [np.full(len(f_cal) + len(f_out), len(folds))]
             fold = {"family": g, "f_cal": f_cal, "f_out": f_out, "prior": fold_prior, "cal": cal, "out": out}
             if proxy is not None:
                 p = proxy(x[fit], y[fit], [tasks[i] for i in np.flatnonzero(fit)])
@@ -201,7 +201,7 @@ def fit_novelty(x: NDArray[np.float32], texts: Sequence[str], tasks: Sequence[st
                 fold["p_out"] = np.where(np.isnan(p_out), fold_prior[None, :], p_out)
             folds.append(fold)
         if folds:
-            weights = nonnegative_logistic(np.vstack(feats), np.concatenate(labels), groups=np.concatenate(groups))
+            weights = nonnegative_logistic(np.vstack(feats), np.concatenate(labels), groups=np.concatenate(row_fold))
             if keep_folds is not None:
                 keep_folds += [dict(f, weights=weights) for f in folds]
             start, top, ramp, grid = (_shrinkage(folds, weights, y, starts, maxes, ramps) if proxy is not None
